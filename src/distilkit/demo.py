@@ -1,0 +1,60 @@
+"""``distilkit demo``: fine-tune a teacher (cached), distil a student, evaluate both, print the table."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig
+from distilkit.distill.run import distill
+from distilkit.evaluate import evaluate, format_table
+from distilkit.finetune import finetune
+from distilkit.training import RUN_FILE
+from distilkit.zoo import cache_root
+
+log = logging.getLogger(__name__)
+DATA = "rotten-tomatoes"
+
+
+def cached_teacher_dir(cfg: DemoConfig) -> Path:
+    """Where the demo keeps its fine-tuned teacher; the name changes with every setting that shapes it."""
+    key = hashlib.sha256(f"{cfg.teacher_model}|{cfg.train_samples}|{cfg.teacher_epochs}|{cfg.max_length}|{cfg.seed}".encode()).hexdigest()[:12]
+    root = Path(cfg.cache_dir) if cfg.cache_dir else cache_root() / "demo"
+    return root / f"teacher-{cfg.teacher_model}-{key}"
+
+
+def demo(cfg: DemoConfig) -> dict[str, Any]:
+    """Run the whole chain on Rotten Tomatoes and return the evaluation results."""
+    timings: dict[str, float] = {}
+    out = Path(cfg.output_dir)
+    teacher_dir = cached_teacher_dir(cfg)
+    start = time.perf_counter()
+    if (teacher_dir / RUN_FILE).is_file():
+        print(f"[1/3] teacher: reusing the fine-tuned {cfg.teacher_model} cached in {teacher_dir}")
+    else:
+        print(f"[1/3] teacher: fine-tuning {cfg.teacher_model} on {cfg.train_samples} Rotten Tomatoes reviews (cached for reruns)")
+        finetune(FinetuneConfig(model=cfg.teacher_model, data=DATA, max_train_samples=cfg.train_samples, epochs=cfg.teacher_epochs,
+                                max_length=cfg.max_length, output_dir=str(teacher_dir), seed=cfg.seed, learning_rate=3e-5,
+                                overwrite=True, early_stopping_patience=None))
+    timings["teacher_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    student_desc = cfg.student or "3 layers copied from the teacher"
+    print(f"[2/3] student: distilling into {student_desc}")
+    distill(DistillConfig(teacher=str(teacher_dir), student=cfg.student, data=DATA, max_train_samples=cfg.train_samples,
+                          epochs=cfg.student_epochs, max_length=cfg.max_length, output_dir=str(out / "student"), seed=cfg.seed,
+                          overwrite=True, early_stopping_patience=None))
+    timings["distill_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    print("[3/3] evaluating teacher and student on the test split")
+    results = evaluate(EvaluateConfig(student=str(out / "student"), teacher=str(teacher_dir), data=DATA, max_length=cfg.max_length,
+                                      seed=cfg.seed, output=str(out / "eval_results.json")))
+    timings["evaluate_s"] = time.perf_counter() - start
+    print()
+    print(format_table(results))
+    print("\nstage times: " + ", ".join(f"{k[:-2]} {v:.0f}s" for k, v in timings.items()))
+    print(f"student model: {out / 'student'}\nresults: {out / 'eval_results.json'}")
+    results["timings"] = timings
+    return results

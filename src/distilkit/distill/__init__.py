@@ -1,0 +1,1 @@
+"""Distillation: loss terms, objectives, the teacher-output cache and the Trainer subclass."""

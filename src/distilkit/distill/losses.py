@@ -1,0 +1,45 @@
+"""Pure loss functions for distillation. Logits are (B, C) float tensors; results are scalars in nats."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+IGNORE_INDEX = -100
+
+
+def kl_to_target(student_logits: torch.Tensor, target_probs: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """T^2 * KL(target || softmax(student_logits / T)), summed over classes, mean over the batch.
+
+    ``target_probs`` (B, C) is the teacher's temperature-softened distribution (rows sum to 1).
+    The T^2 factor keeps the soft term's gradients the same size as T changes (Hinton et al.).
+    """
+    log_q = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    kl = F.kl_div(log_q, target_probs.float(), reduction="batchmean")
+    return kl * temperature**2
+
+
+def soft_targets(teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """softmax(teacher_logits / T): (B, C) probabilities."""
+    return F.softmax(teacher_logits.float() / temperature, dim=-1)
+
+
+def soft_label_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """T^2 * KL(softmax(t/T) || softmax(s/T)), batch mean (see :func:`kl_to_target`)."""
+    return kl_to_target(student_logits, soft_targets(teacher_logits, temperature), temperature)
+
+
+def hard_label_ce(student_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against labels (B,), mean over labelled rows; rows labelled -100 are skipped.
+
+    A batch with no labelled row gives 0 (with a gradient path), not NaN.
+    """
+    if not bool((labels != IGNORE_INDEX).any()):
+        return student_logits.sum() * 0.0
+    return F.cross_entropy(student_logits.float(), labels, ignore_index=IGNORE_INDEX)
+
+
+def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
+            temperature: float, alpha: float) -> torch.Tensor:
+    """alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, labels)."""
+    return alpha * soft_label_kl(student_logits, teacher_logits, temperature) + (1 - alpha) * hard_label_ce(student_logits, labels)

@@ -1,0 +1,69 @@
+"""DistillationTrainer: a transformers.Trainer whose loss is the distillation objective.
+
+Only ``compute_loss`` and ``log`` change. Cached teacher logits arrive in the batch as
+``teacher_logits`` (B, C); when the objective needs hidden states or attentions, the teacher runs
+online on ``teacher_input_ids`` etc. in inference mode (never wrapped by DDP, never trained).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import torch
+from transformers import PreTrainedModel, Trainer
+
+from distilkit.distill import losses
+from distilkit.distill.objectives import LossContext, Objective
+
+TEACHER_PREFIX = "teacher_"
+
+
+class DistillationTrainer(Trainer):
+    def __init__(self, *args: Any, objective: Objective, temperature: float, teacher: PreTrainedModel | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.objective = objective
+        self.temperature = temperature
+        self.teacher = teacher.eval().requires_grad_(False) if teacher is not None else None
+        if self.teacher is not None:
+            self.teacher.to(self.args.device)
+        self._term_sums: dict[str, float] = defaultdict(float)
+        self._term_count = 0
+
+    def _teacher_forward(self, inputs: dict[str, torch.Tensor]) -> Any:
+        teacher_inputs = {k[len(TEACHER_PREFIX):]: v for k, v in inputs.items() if k.startswith(TEACHER_PREFIX) and k != "teacher_logits"}
+        with torch.inference_mode():
+            return self.teacher(**teacher_inputs, output_hidden_states=True,
+                                output_attentions=getattr(self.objective, "needs_attentions", False))
+
+    def compute_loss(self, model: PreTrainedModel, inputs: dict[str, torch.Tensor], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        labels = inputs["labels"]
+        model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "teacher_logits") and not k.startswith(TEACHER_PREFIX)}
+        online = self.teacher is not None and model.training and any(k.startswith(TEACHER_PREFIX + "input") for k in inputs)
+        want_states = online and self.objective.needs_teacher_online
+        outputs = model(**model_inputs, output_hidden_states=want_states or None,
+                        output_attentions=(want_states and getattr(self.objective, "needs_attentions", False)) or None)
+        if not model.training:  # validation: plain cross-entropy, the metric is accuracy
+            loss = losses.hard_label_ce(outputs.logits, labels)
+            return (loss, outputs) if return_outputs else loss
+        teacher_out = self._teacher_forward(inputs) if online else None
+        teacher_logits = inputs.get("teacher_logits")
+        if teacher_logits is None and teacher_out is not None:
+            teacher_logits = teacher_out.logits.detach().clone()
+        ctx = LossContext(student_logits=outputs.logits, labels=labels, temperature=self.temperature,
+                          teacher_logits=teacher_logits, student_outputs=outputs, teacher_outputs=teacher_out,
+                          student_inputs=model_inputs, teacher_inputs=inputs)
+        loss, parts = self.objective(ctx)
+        for name, value in parts.items():
+            self._term_sums[name] += value
+        self._term_count += 1
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        if "loss" in logs and self._term_count:
+            logs.update({f"loss_{k}": round(v / self._term_count, 6) for k, v in self._term_sums.items()})
+            self._term_sums.clear()
+            self._term_count = 0
+        super().log(logs, *args, **kwargs)

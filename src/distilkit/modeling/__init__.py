@@ -1,0 +1,1 @@
+"""Models: loading classifiers, checking teachers, building students."""

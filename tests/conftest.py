@@ -1,0 +1,64 @@
+"""Shared fixtures: tiny BERT encoders built in the test (no downloads) and small made-up data."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from transformers import BertConfig, BertModel, BertTokenizer
+
+POSITIVE = ["good", "great", "superb", "wonderful", "moving", "funny", "brilliant", "fresh", "charming", "smart"]
+NEGATIVE = ["bad", "awful", "dull", "boring", "tedious", "clumsy", "stale", "weak", "lazy", "messy"]
+NEUTRAL = ["the", "a", "movie", "film", "plot", "actors", "story", "was", "is", "and", "very", "quite", "this", "script", "ending"]
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def make_tokenizer(directory: Path) -> BertTokenizer:
+    directory.mkdir(parents=True, exist_ok=True)
+    words = SPECIAL + POSITIVE + NEGATIVE + NEUTRAL + list("abcdefghijklmnopqrstuvwxyz.,!")
+    return BertTokenizer(vocab={w: i for i, w in enumerate(words)}, do_lower_case=True)
+
+
+def make_encoder(directory: Path, layers: int = 4, hidden: int = 32, heads: int = 4, seed: int = 0) -> Path:
+    """A tiny random BERT encoder saved like a pretrained checkpoint (no classification head)."""
+    torch.manual_seed(seed)
+    tok = make_tokenizer(directory)
+    config = BertConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+                        intermediate_size=hidden * 2, max_position_embeddings=64)
+    BertModel(config).save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
+
+
+def sentiment_rows(n: int, seed: int = 0, labels: tuple[str, str] = ("neg", "pos")) -> pd.DataFrame:
+    """Short reviews whose label is set by the sentiment words they contain."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        pos = i % 2 == 1
+        words = rng.sample(NEUTRAL, 4) + rng.sample(POSITIVE if pos else NEGATIVE, 2)
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "label": labels[int(pos)]})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="session")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_encoder(tmp_path_factory.mktemp("encoder"))
+
+
+@pytest.fixture(scope="session")
+def sentiment_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "reviews.csv"
+    sentiment_rows(240).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISTILKIT_CACHE", str(tmp_path / "dk-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
