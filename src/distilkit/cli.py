@@ -7,6 +7,7 @@ user can fix print one line and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import sys
 from typing import Any, Callable
 
 from distilkit import config as C
+from distilkit.distributed import is_main_process, quiet_replicas
 from distilkit.errors import DistilkitError
 
 
@@ -92,15 +94,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_replicas()  # torchrun / accelerate launch: rank 0 logs and prints, the others only warn
     cls, run, _ = COMMANDS[args.command]
     try:
         cfg = C.config_from_args(cls, args)
-        run(cfg, args)
+        if is_main_process():
+            run(cfg, args)
+        else:
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                run(cfg, args)
     except DistilkitError as exc:
         if args.verbose:
             raise
         print(f"distilkit {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the disk or the OS refused (full disk, permissions): one line, not a traceback
+        if args.verbose or exc.errno is None:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"distilkit {args.command}: error: {exc.strerror}{where}: free space or fix permissions, then rerun "
+              "(with --resume if a checkpoint was written)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"distilkit {args.command}: interrupted (rerun with --resume to continue from the last checkpoint)", file=sys.stderr)
         return 130
