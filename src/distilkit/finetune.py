@@ -6,13 +6,12 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from transformers import Trainer
-
 from distilkit.config import FinetuneConfig
 from distilkit.data import prepare_task
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.provenance import run_info
+from distilkit.resume import ResumableTrainer
 from distilkit.distributed import barrier, main_process_first
 from distilkit.training import (MultiTokenizerCollator, callbacks, clear_output_dir, compute_metrics, prepare_output_dir,
                                 save_final, set_threads, training_arguments, write_log_history)
@@ -37,7 +36,7 @@ def finetune(cfg: FinetuneConfig) -> dict[str, Any]:
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
             clear_output_dir(cfg, out)
-    trainer = Trainer(model=model, args=args, train_dataset=train, eval_dataset=val,
+    trainer = ResumableTrainer(model=model, args=args, train_dataset=train, eval_dataset=val,
                       data_collator=MultiTokenizerCollator(tokenizer), processing_class=tokenizer,
                       compute_metrics=compute_metrics, callbacks=callbacks(cfg))
     trainer.train(resume_from_checkpoint=resume_from)
