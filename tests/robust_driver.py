@@ -25,7 +25,9 @@ def _rank() -> str:
     return os.environ.get("RANK", "0")
 
 
-def install_probes(env: dict[str, str] | None = None) -> None:
+def install_probes(env: dict[str, str] | None = None, patch: Any = setattr) -> None:
+    """Switch on the probes named in ``env`` (default: os.environ). ``patch(obj, name, value)`` sets
+    each hook: pass ``monkeypatch.setattr`` in-process so the hooks are undone after the test."""
     env = dict(os.environ if env is None else env)
     import transformers
 
@@ -46,7 +48,7 @@ def install_probes(env: dict[str, str] | None = None) -> None:
                 f.write(f"{step} {digest}\n")
         return original_step(self, model, inputs, *args, **kwargs)
 
-    transformers.Trainer.training_step = training_step
+    patch(transformers.Trainer, "training_step", training_step)
 
     calls = env.get("DK_TEACHER_CALLS")
     if calls:
@@ -57,11 +59,11 @@ def install_probes(env: dict[str, str] | None = None) -> None:
             path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))
             return original_logits(*args, **kwargs)
 
-        cache.batched_logits = counted
+        patch(cache, "batched_logits", counted)
 
     if env.get("DK_KEEP_CHECKPOINTS"):
         original_save = run.save_final
-        run.save_final = lambda *a, **k: original_save(*a, **{**k, "keep_checkpoints": True})
+        patch(run, "save_final", lambda *a, **k: original_save(*a, **{**k, "keep_checkpoints": True}))
 
 
 if __name__ == "__main__":

@@ -260,7 +260,9 @@ def test_trust_remote_code_is_never_on_by_default(assets, tmp_path, capsys):
     config = json.loads((assets["encoder"] / "config.json").read_text())
     config.update(model_type="evil", auto_map={"AutoConfig": "evil.EvilConfig", "AutoModelForSequenceClassification": "evil.EvilConfig"})
     (custom / "config.json").write_text(json.dumps(config))
-    (custom / "model.safetensors").write_bytes((assets["encoder"] / "model.safetensors").read_bytes())
+    for f in assets["encoder"].iterdir():
+        if f.name != "config.json":
+            (custom / f.name).write_bytes(f.read_bytes())
     rc, _, err = run_cli(finetune_args(custom, assets["data"], tmp_path / "out"), capsys)
     assert_one_line_error(rc, err, "finetune", "own modelling code", "--trust-remote-code")
     assert not marker.exists()
