@@ -16,9 +16,10 @@ from safetensors.torch import load_file
 from robust_utils import DRIVER, TINY, driver_env, free_port, run_cli, tiny_assets
 from distilkit import distributed
 
-# Measured: 2 x 4 vs 1 x 8 rows a step, 24 steps, fp32 on the CPU: max |diff| ~4e-6 (gradients are
-# averaged over the ranks by an all-reduce, so only float summation order differs).
-TOLERANCE = 1e-4
+# Measured here: 2 x 4 vs 1 x 8 rows a step, 24 AdamW steps at lr 1e-3, fp32 on the CPU: max |weight
+# diff| 6.4e-5, while training moved the head by 1.2e-2 (gradients are averaged over the ranks by an
+# all-reduce, so only the float summation order differs; Adam's normalisation amplifies it a little).
+TOLERANCE = 5e-4
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_torchrun_two_processes_match_one(assets, tmp_path, capsys):
     assert torchrun, "torchrun ships with torch"
     # Dropout 0: each rank draws its own dropout masks, so only a dropout-free student can match bit-near.
     recipe = ["distill", "--teacher", assets["teacher_nodrop"], "--data", assets["data"], "--max-steps", "24", "--eval-steps", "24",
-              "--student-layers", "1", *TINY]
+              "--student-layers", "1", "--learning-rate", "1e-3", *TINY]
     one = tmp_path / "one-process"
     rc, _, err = run_cli([*recipe, "--batch-size", "8", "--output-dir", one, "--cache-dir", tmp_path / "cache-1"], capsys)
     assert rc == 0, err
@@ -49,8 +50,9 @@ def test_torchrun_two_processes_match_one(assets, tmp_path, capsys):
     assert a.keys() == b.keys()
     diff = max(float((a[k] - b[k]).abs().max()) for k in a)
     moved = float((a["classifier.weight"] - teacher["classifier.weight"]).abs().max())
+    print(f"2 processes vs 1: max |weight diff| {diff:.2e}; moved by training: {moved:.2e}")
     assert diff < TOLERANCE, diff
-    assert moved > 100 * TOLERANCE, moved
+    assert moved > 10 * TOLERANCE, moved
 
     run = json.loads((two / "distilkit_run.json").read_text())
     assert run["world_size"] == 2
