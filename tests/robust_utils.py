@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 from pathlib import Path
 
@@ -85,6 +84,3 @@ def driver_env(tmp: Path, **extra: str) -> dict[str, str]:
 def driver_cmd(*argv: str | Path) -> list[str]:
     return [sys.executable, str(DRIVER), *map(str, argv)]
 
-
-def run_driver(argv: list[str | Path], tmp: Path, timeout: float = 300, **extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(driver_cmd(*argv), env=driver_env(tmp, **extra), capture_output=True, text=True, timeout=timeout)

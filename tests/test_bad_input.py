@@ -17,7 +17,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
-from conftest import make_encoder, sentiment_rows
+from conftest import sentiment_rows
 from robust_utils import TINY, run_cli, tiny_assets
 
 

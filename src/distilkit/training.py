@@ -15,7 +15,6 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import EarlyStoppingCallback, PreTrainedTokenizerBase, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from distilkit.config import TrainConfig
 from distilkit.distributed import world_size
