@@ -7,6 +7,7 @@ user can fix print one line and exit with code 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -14,6 +15,7 @@ import sys
 from typing import Any, Callable
 
 from distilkit import config as C
+from distilkit.distributed import is_main_process, quiet_replicas
 from distilkit.errors import DistilkitError
 
 
@@ -73,8 +75,16 @@ COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]]
 }
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (like every other distilkit error), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="distilkit", description="Distil a large text classifier into a small, fast student.")
+    parser = _OneLineParser(prog="distilkit", description="Distil a large text classifier into a small, fast student.")
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (cls, _, help_) in COMMANDS.items():
@@ -88,19 +98,34 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): a return code, as for every other outcome
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("httpx", "urllib3", "filelock", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_replicas()  # torchrun / accelerate launch: rank 0 logs and prints, the others only warn
     cls, run, _ = COMMANDS[args.command]
     try:
         cfg = C.config_from_args(cls, args)
-        run(cfg, args)
+        if is_main_process():
+            run(cfg, args)
+        else:
+            with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+                run(cfg, args)
     except DistilkitError as exc:
         if args.verbose:
             raise
         print(f"distilkit {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the disk or the OS refused (full disk, permissions): one line, not a traceback
+        if args.verbose or exc.errno is None:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"distilkit {args.command}: error: {exc.strerror}{where}: free space or fix permissions, then rerun "
+              "(with --resume if a checkpoint was written)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"distilkit {args.command}: interrupted (rerun with --resume to continue from the last checkpoint)", file=sys.stderr)
         return 130

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import difflib
 import types
 import typing
 from dataclasses import dataclass, field
@@ -212,6 +214,9 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
         return [coerce(key, v, item) for v in value]
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if base is float and isinstance(value, float):
+        require(math.isfinite(value), f"config key '{key}' must be a finite number, got {value!r}")
+        return value
     if base is bool:
         require(isinstance(value, bool), f"config key '{key}' must be true or false, got {value!r}")
         return value
@@ -225,10 +230,13 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
 def build_config(cls: type, values: dict[str, Any]) -> Any:
     """Make ``cls`` from a mapping, rejecting unknown keys and wrong types, then validate ranges."""
     types_ = _field_types(cls)
-    unknown = sorted(set(values) - set(types_))
+    unknown = sorted((k for k in values if k not in types_), key=str)
     if unknown:
-        hint = ", ".join(sorted(types_))
-        raise DistilkitError(f"unknown config key(s) {', '.join(map(repr, unknown))} for {cls.__name__}; valid keys: {hint}")
+        close = {k: difflib.get_close_matches(str(k), list(types_), n=1) for k in unknown}
+        guesses = [f"{k!r} -> {m[0]!r}" for k, m in close.items() if m]
+        hint = f"did you mean {', '.join(guesses)}? " if guesses else ""
+        raise DistilkitError(f"unknown config key(s) {', '.join(map(repr, unknown))} for {cls.__name__}: {hint}"
+                             f"valid keys: {', '.join(sorted(types_))}")
     cfg = cls(**{k: coerce(k, v, types_[k]) for k, v in values.items()})
     if hasattr(cfg, "validate"):
         cfg.validate()

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,9 @@ import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, f1_score
 from transformers import EarlyStoppingCallback, PreTrainedTokenizerBase, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from distilkit.config import TrainConfig
+from distilkit.distributed import world_size
 from distilkit.errors import DistilkitError
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,9 @@ def training_arguments(cfg: TrainConfig, output_dir: Path, seed: int, has_eval: 
         metric_for_best_model="accuracy", greater_is_better=True, seed=seed, data_seed=seed, report_to="none",
         optim="adamw_torch_fused", bf16=on_gpu and torch.cuda.is_bf16_supported(), remove_unused_columns=False,
         label_names=["labels"], dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=False, save_only_model=False,
+        # Launched by torchrun / accelerate on a machine without CUDA: accelerate only sets up CPU DDP
+        # (gloo) when asked for the CPU; otherwise each process would silently train alone.
+        use_cpu=not on_gpu and world_size() > 1,
     )
     params = inspect.signature(TrainingArguments.__init__).parameters
     if "train_sampling_strategy" in params:
@@ -88,34 +92,86 @@ def callbacks(cfg: TrainConfig, has_eval: bool = True) -> list:
     return []
 
 
-def prepare_output_dir(cfg: TrainConfig) -> tuple[Path, str | None]:
+def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
+    """The newest ``checkpoint-N`` in ``ckpt_dir`` that was written to the end, or None.
+
+    Trainer writes a checkpoint in place and its ``trainer_state.json`` last, so a run killed while
+    saving leaves a newest checkpoint without a readable state file: it is skipped (with a warning)
+    and the run resumes from the one before.
+    """
+    if not ckpt_dir.is_dir():
+        return None
+    found = []
+    for child in ckpt_dir.iterdir():
+        if child.is_dir() and child.name.startswith("checkpoint-") and child.name[len("checkpoint-"):].isdigit():
+            found.append((int(child.name[len("checkpoint-"):]), child))
+    for _, child in sorted(found, reverse=True):
+        try:
+            json.loads((child / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            log.warning("skipping incomplete checkpoint %s (no readable trainer_state.json: interrupted while saving)", child)
+            continue
+        if any((child / name).is_file() for name in ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")):
+            return str(child)
+        log.warning("skipping incomplete checkpoint %s (no model weights)", child)
+    return None
+
+
+def prepare_output_dir(cfg: TrainConfig, clear: bool = True) -> tuple[Path, str | None]:
     """Check ``cfg.output_dir`` is usable; returns it and the checkpoint to resume from (if any).
 
     A finished dir (holding the run file) is only replaced with ``overwrite``; ``resume`` needs a
-    checkpoint. Nothing is created here: a failing check leaves the disk as it was.
+    checkpoint. With ``clear=False`` nothing is created or deleted here, so a failing check (or a
+    bad input found later) leaves the disk as it was: call :func:`clear_output_dir` once every
+    input has been checked, right before training. ``clear=True`` clears at once (older callers).
     """
     out = Path(cfg.output_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise DistilkitError(f"output_dir {str(out)!r} is a file: choose a directory path")
     probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
-    if not os.access(probe, os.W_OK):
-        raise DistilkitError(f"cannot write to {str(probe)!r}: choose an output_dir you can write to")
+    if not probe.is_dir():
+        raise DistilkitError(f"cannot create {str(out)!r}: {str(probe)!r} is a file, not a directory; choose another output_dir")
+    try:  # os.access says yes to root even on read-only mounts: try a file that removes itself
+        if not os.access(probe, os.W_OK):
+            raise PermissionError(13, "Permission denied")
+        tempfile.TemporaryFile(dir=probe).close()
+    except OSError as exc:
+        raise DistilkitError(f"cannot write to {str(probe)!r} ({exc.strerror}): choose an output_dir you can write to") from None
     resume_from = None
     if cfg.resume:
         ckpt_dir = out / CHECKPOINTS
-        resume_from = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+        resume_from = last_complete_checkpoint(ckpt_dir)
         if resume_from is None:
-            raise DistilkitError(f"--resume: no checkpoint in {str(ckpt_dir)!r} to resume from: run without --resume")
+            raise DistilkitError(f"--resume: no complete checkpoint in {str(ckpt_dir)!r} to resume from: run without --resume")
     elif (out / RUN_FILE).exists():
         if not cfg.overwrite:
             raise DistilkitError(f"{str(out)!r} already holds a finished model: pass --overwrite or choose another output_dir")
-        for child in out.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
     elif (out / CHECKPOINTS).is_dir() and not cfg.overwrite:
         raise DistilkitError(f"{str(out)!r} holds checkpoints of an unfinished run: pass --resume to continue it or --overwrite to start over")
-    elif (out / CHECKPOINTS).is_dir():
-        shutil.rmtree(out / CHECKPOINTS)
+    if clear:
+        clear_output_dir(cfg, out)
     return out, resume_from
+
+
+def clear_output_dir(cfg: TrainConfig, out: Path) -> None:
+    """Make ``out`` ready for a new run: with ``overwrite``, remove the finished model (run file
+    first, so a crash half-way never leaves it looking finished) and old checkpoints. Creates
+    ``out`` and checks it can really be written (``os.access`` says yes to root on read-only mounts).
+    Multi-process runs: call it on the main process only."""
+    if not cfg.resume and cfg.overwrite and out.is_dir():
+        if (out / RUN_FILE).exists():
+            (out / RUN_FILE).unlink()
+            for child in out.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        elif (out / CHECKPOINTS).is_dir():
+            shutil.rmtree(out / CHECKPOINTS)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".distilkit-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise DistilkitError(f"cannot write to {str(out)!r} ({exc.strerror}): choose an output_dir you can write to") from None
 
 
 def save_final(model: Any, tokenizer: PreTrainedTokenizerBase, out: Path, run_info: dict[str, Any],
@@ -123,6 +179,7 @@ def save_final(model: Any, tokenizer: PreTrainedTokenizerBase, out: Path, run_in
     """Save a plain HF model dir: weights (safetensors), config with id2label, tokenizer, then the run file
     last, so an interrupted save never looks finished."""
     staging = out / ".saving"
+    (out / RUN_FILE).unlink(missing_ok=True)  # replacing a finished model: it stops looking finished first
     if staging.exists():
         shutil.rmtree(staging)
     model.save_pretrained(staging, safe_serialization=True)

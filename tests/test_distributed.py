@@ -1,0 +1,122 @@
+"""Two processes (torchrun, gloo on the CPU) train the same student as one process with the same
+global batch; the teacher cache is built once, by rank 0; one process writes and prints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from robust_utils import DRIVER, TINY, driver_env, free_port, run_cli, tiny_assets
+from distilkit import distributed
+
+# Measured here: 2 x 4 vs 1 x 8 rows a step, 24 AdamW steps at lr 1e-3, fp32 on the CPU: max |weight
+# diff| 6.4e-5, while training moved the head by 1.2e-2 (gradients are averaged over the ranks by an
+# all-reduce, so only the float summation order differs; Adam's normalisation amplifies it a little).
+TOLERANCE = 5e-4
+
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return tiny_assets(tmp_path_factory)
+
+
+def test_torchrun_two_processes_match_one(assets, tmp_path, capsys):
+    torchrun = shutil.which("torchrun")
+    assert torchrun, "torchrun ships with torch"
+    # Dropout 0: each rank draws its own dropout masks, so only a dropout-free student can match bit-near.
+    recipe = ["distill", "--teacher", assets["teacher_nodrop"], "--data", assets["data"], "--max-steps", "24", "--eval-steps", "24",
+              "--student-layers", "1", "--learning-rate", "1e-3", *TINY]
+    one = tmp_path / "one-process"
+    rc, _, err = run_cli([*recipe, "--batch-size", "8", "--output-dir", one, "--cache-dir", tmp_path / "cache-1"], capsys)
+    assert rc == 0, err
+
+    two = tmp_path / "two-processes"
+    calls = tmp_path / "teacher-calls"
+    cmd = [torchrun, "--nproc-per-node", "2", "--master-port", str(free_port()), str(DRIVER),
+           *map(str, recipe), "--batch-size", "4", "--output-dir", str(two), "--cache-dir", str(tmp_path / "cache-2")]
+    proc = subprocess.run(cmd, env=driver_env(tmp_path, DK_TEACHER_CALLS=str(calls)), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+    # Same student within the tolerance, and training did move it far beyond the tolerance.
+    a, b = load_file(one / "model.safetensors"), load_file(two / "model.safetensors")
+    teacher = load_file(assets["teacher_nodrop"] / "model.safetensors")
+    assert a.keys() == b.keys()
+    diff = max(float((a[k] - b[k]).abs().max()) for k in a)
+    moved = float((a["classifier.weight"] - teacher["classifier.weight"]).abs().max())
+    print(f"2 processes vs 1: max |weight diff| {diff:.2e}; moved by training: {moved:.2e}")
+    assert diff < TOLERANCE, diff
+    assert moved > 10 * TOLERANCE, moved
+
+    run = json.loads((two / "distilkit_run.json").read_text())
+    assert run["world_size"] == 2
+    assert json.loads((one / "distilkit_run.json").read_text())["world_size"] == 1
+    assert run["validation_metrics"]["eval_accuracy"] == pytest.approx(
+        json.loads((one / "distilkit_run.json").read_text())["validation_metrics"]["eval_accuracy"])
+    # 24 optimiser steps of 8 rows in both (not 48 steps: each process did not train alone).
+    assert [r["step"] for r in map(json.loads, (two / "train_log.jsonl").read_text().splitlines()) if "loss" in r][-1] == 24
+    # The teacher ran once (validation + train split) in rank 0; rank 1 only read the cache.
+    assert (Path(f"{calls}.rank0")).read_text() == "2"
+    assert not Path(f"{calls}.rank1").exists()
+    assert len(list((tmp_path / "cache-2").glob("logits-*.npy"))) == 2
+    assert not list((tmp_path / "cache-2").glob("*.tmp"))
+    # One process printed the result and logged the save.
+    assert proc.stdout.count('"output_dir"') == 1
+    assert proc.stderr.count("student saved to") == 1
+    assert proc.stderr.count("teacher validation accuracy") == 1
+    assert not (two / "checkpoints").exists() and not (two / ".saving").exists()
+
+
+def test_helpers_read_the_launcher_environment(monkeypatch):
+    for var in ("RANK", "LOCAL_RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(var, raising=False)
+    assert (distributed.rank(), distributed.local_rank(), distributed.world_size(), distributed.is_main_process()) == (0, 0, 1, True)
+    with distributed.main_process_first() as main:  # no process group: a plain block
+        assert main is True
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    assert (distributed.rank(), distributed.local_rank(), distributed.world_size(), distributed.is_main_process()) == (3, 1, 4, False)
+
+
+def test_replicas_log_warnings_only(monkeypatch):
+    root, ours = logging.getLogger(), logging.getLogger("distilkit")
+    levels = root.level, ours.level
+    try:
+        monkeypatch.setenv("RANK", "0")
+        root.setLevel(logging.INFO)
+        distributed.quiet_replicas()
+        assert root.level == logging.INFO
+        monkeypatch.setenv("RANK", "1")
+        monkeypatch.setenv("TQDM_DISABLE", "0")
+        distributed.quiet_replicas()
+        assert root.level == logging.WARNING and ours.level == logging.WARNING
+    finally:
+        root.setLevel(levels[0])
+        ours.setLevel(levels[1])
+        import datasets
+
+        datasets.enable_progress_bars()
+
+
+def test_training_arguments_use_cpu_ddp_when_launched(monkeypatch, tmp_path):
+    """Without CUDA, accelerate only sets up DDP when told to use the CPU: otherwise each launched
+    process silently trains alone on the full data (what we saw before the fix)."""
+    from transformers import TrainingArguments
+
+    from distilkit.config import TrainConfig
+    from distilkit.training import training_arguments
+
+    # Only the arguments are checked: no device set-up (it would wait for the other process).
+    monkeypatch.setattr(TrainingArguments, "__post_init__", lambda self: None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert training_arguments(TrainConfig(), tmp_path, 0).use_cpu is True
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert training_arguments(TrainConfig(), tmp_path, 0).use_cpu is False
