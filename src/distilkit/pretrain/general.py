@@ -169,7 +169,7 @@ def general_distill(cfg: GeneralDistillConfig) -> dict[str, Any]:
     final = trainer.evaluate()
     write_log_history(trainer, out)
     info = run_info("general-distill", asdict(cfg), student_init=init, layer_map=layer_map, student_parameters=count_parameters(student),
-                    global_step=trainer.state.global_step, initial_metrics=initial, validation_metrics=final)
+                    global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final)
     save_final(student, student_tok, out, info)
     log.info("general student saved to %s (held-out loss %.4f -> %.4f)", out, initial.get("initial_loss", float("nan")),
              final.get("eval_loss", float("nan")))

@@ -63,10 +63,14 @@ def pretrain_metrics(eval_pred: Any) -> dict[str, float]:
     mlm_labels = np.asarray(labels[0] if isinstance(labels, tuple) else labels)
     chosen = mlm_labels != IGNORE
     mlm_pred = np.asarray(preds[0])
-    metrics = {"mlm_accuracy": float((mlm_pred[chosen] == mlm_labels[chosen]).mean()),
-               "mlm_loss": float(np.asarray(preds[1]).sum() / max(1, chosen.sum()))}
+    targets = mlm_labels[chosen]
+    metrics = {"mlm_accuracy": float((mlm_pred[chosen] == targets).mean()),
+               "mlm_loss": float(np.asarray(preds[1]).sum() / max(1, chosen.sum())),
+               "mlm_majority_baseline": float(np.bincount(targets).max() / max(1, targets.size))}
     if len(preds) > 2 and isinstance(labels, tuple):
-        metrics["nsp_accuracy"] = float((np.asarray(preds[2]) == np.asarray(labels[1])).mean())
+        nsp_labels = np.asarray(labels[1])
+        metrics["nsp_accuracy"] = float((np.asarray(preds[2]) == nsp_labels).mean())
+        metrics["nsp_majority_baseline"] = float(max(nsp_labels.mean(), 1 - nsp_labels.mean()))
     return metrics
 
 
@@ -147,7 +151,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     final = trainer.evaluate()
     write_log_history(trainer, out)
     info = run_info("pretrain", asdict(cfg), model_init=init, nsp=nsp, held_out_examples=len(held_out),
-                    global_step=trainer.state.global_step, initial_metrics=initial, validation_metrics=final)
+                    global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final)
     save_final(trainer.model, tokenizer, out, info)
     log.info("pre-trained model saved to %s: %s", out, {k: round(v, 4) for k, v in final.items() if isinstance(v, float)})
     return info
