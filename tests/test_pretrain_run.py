@@ -16,10 +16,11 @@ from safetensors import safe_open
 from distilkit.cli import main
 from distilkit.config import DistillConfig, FinetuneConfig
 from distilkit.distill.run import distill
+from distilkit.errors import DistilkitError
 from distilkit.finetune import finetune
 from distilkit.pretrain.config import GeneralDistillConfig, PretrainConfig
 from distilkit.pretrain.general import general_distill
-from distilkit.pretrain.run import pretrain
+from distilkit.pretrain.run import complete_checkpoint, pretrain
 from test_pretrain_data import corpus_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,11 +95,10 @@ def test_killed_run_resumes_and_step_count_continues(corpus_file: Path, tmp_path
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.Popen(_cli(*flags, "--max-steps", "5000"), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = out / "checkpoints" / "checkpoint-10" / "trainer_state.json"
-    deadline = time.time() + 600
+    deadline = time.time() + 900
     while not first.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.5)
-    time.sleep(1.0)  # let the checkpoint finish writing
-    proc.kill()
+        time.sleep(0.2)
+    proc.kill()  # trainer_state.json is written last: checkpoint-10 is complete, a later one may be half-written
     proc.wait()
     assert first.exists() and proc.returncode != 0, "the run should have been killed after its first checkpoint"
     assert not (out / "distilkit_run.json").exists()
@@ -116,6 +116,20 @@ def test_killed_run_resumes_and_step_count_continues(corpus_file: Path, tmp_path
     assert eval_steps[:6] == [10, 20, 30, 40, 50, 60]  # one evaluation per 10 steps, before and after the kill
     train_steps = [r["step"] for r in rows if "loss" in r]
     assert train_steps == sorted(set(train_steps)) and train_steps[-1] == 60
+
+
+def test_resume_skips_a_checkpoint_cut_off_mid_save(tmp_path: Path) -> None:
+    for step, complete in ((10, True), (20, True), (30, False)):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+        if complete:
+            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    assert complete_checkpoint(str(tmp_path / "checkpoint-30")) == str(tmp_path / "checkpoint-20")
+    assert complete_checkpoint(str(tmp_path / "checkpoint-20")) == str(tmp_path / "checkpoint-20")
+    assert complete_checkpoint(None) is None
+    empty = tmp_path / "other"
+    (empty / "checkpoint-5").mkdir(parents=True)
+    with pytest.raises(DistilkitError, match="interrupted while saving"):
+        complete_checkpoint(str(empty / "checkpoint-5"))
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
