@@ -53,16 +53,18 @@ def token_id_map(student_tok: PreTrainedTokenizerBase, teacher_tok: PreTrainedTo
     s_vocab, t_vocab = student_tok.get_vocab(), teacher_tok.get_vocab()
     t_unk = teacher_tok.unk_token_id if teacher_tok.unk_token_id is not None else 0
     table = torch.full((max(s_vocab.values()) + 1,), t_unk, dtype=torch.long)
+    special = set(student_tok.all_special_tokens)
+    pieces = [p for p in s_vocab if p not in special]
     known = 0
     for piece, sid in s_vocab.items():
         if piece in t_vocab:
             table[sid] = t_vocab[piece]
-            known += 1
+            known += piece not in special
     for role in ("cls_token_id", "sep_token_id", "pad_token_id", "mask_token_id", "unk_token_id"):
         sid, tid = getattr(student_tok, role), getattr(teacher_tok, role)
         if sid is not None and tid is not None:
             table[sid] = tid
-    coverage = known / max(1, len(s_vocab))
+    coverage = known / max(1, len(pieces))
     if coverage < MIN_VOCAB_COVERAGE:
         raise DistilkitError(f"teacher and student tokenise differently (the teacher knows {coverage:.1%} of the student's word pieces): "
                              "hidden-state distillation compares token positions, so give a student with the teacher's tokenizer")
