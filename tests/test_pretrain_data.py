@@ -45,8 +45,9 @@ def test_text_jsonl_and_hf_dataset_sources(tmp_path: Path) -> None:
         list(iter_documents([str(jl)]))
     with pytest.raises(DistilkitError, match="not found"):
         list(iter_documents([str(tmp_path / "missing.txt")]))
+    (tmp_path / "c.csv").write_text("text\nx\n", encoding="utf-8")
     with pytest.raises(DistilkitError, match="unsupported file type"):
-        list(iter_documents([str(tmp_path / "c.csv")] if (tmp_path / "c.csv").write_text("x") else []))
+        list(iter_documents([str(tmp_path / "c.csv")]))
 
 
 def test_documents_are_streamed_not_loaded(tmp_path: Path) -> None:
