@@ -66,12 +66,38 @@ def _demo(cfg: C.DemoConfig, args: argparse.Namespace) -> None:
     demo(cfg)
 
 
+def _pretrain(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.pretrain.run import pretrain
+
+    facts = pretrain(cfg)
+    keep = ("eval_mlm_accuracy", "eval_mlm_loss", "eval_nsp_accuracy", "initial_mlm_accuracy", "initial_nsp_accuracy")
+    scores = {**facts["initial_metrics"], **facts["validation_metrics"]}
+    print(json.dumps({"output_dir": cfg.output_dir, **{k: scores[k] for k in keep if k in scores}}, indent=2))
+
+
+def _general_distill(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.pretrain.general import general_distill
+
+    facts = general_distill(cfg)
+    print(json.dumps({"output_dir": cfg.output_dir, "initial_eval_loss": facts["initial_metrics"].get("initial_loss"),
+                      "eval_loss": facts["validation_metrics"].get("eval_loss")}, indent=2))
+
+
+def _lazy_config(name: str) -> type:
+    from distilkit.pretrain import config as pretrain_config
+
+    return getattr(pretrain_config, name)
+
+
 COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]] = {
     "finetune": (C.FinetuneConfig, _finetune, "fine-tune an encoder for classification (makes a teacher)"),
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
     "evaluate": (C.EvaluateConfig, _evaluate, "teacher vs student: quality, size, latency"),
     "predict": (C.PredictConfig, _predict, "label texts with a saved model (JSON lines)"),
     "demo": (C.DemoConfig, _demo, "the whole chain on built-in defaults (Rotten Tomatoes)"),
+    "pretrain": (_lazy_config("PretrainConfig"), _pretrain, "MLM (+NSP) pre-training on raw text, from scratch or continued"),
+    "general-distill": (_lazy_config("GeneralDistillConfig"), _general_distill,
+                        "task-agnostic distillation on raw text (embeddings + hidden states)"),
 }
 
 

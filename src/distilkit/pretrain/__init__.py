@@ -1,0 +1,1 @@
+"""Pre-training (MLM + NSP, WordPiece tokenizer training) and general (task-agnostic) distillation."""

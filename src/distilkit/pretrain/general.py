@@ -1,0 +1,179 @@
+"""``distilkit general-distill``: task-agnostic distillation on raw text (TinyBERT's general stage).
+
+The student's embedding output and hidden states learn to match the teacher's on unlabelled text
+(see :mod:`distilkit.pretrain.hidden_losses`). The result is a plain encoder dir (no head) that
+``distilkit distill --student DIR`` then distils on the task.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections import defaultdict
+from dataclasses import asdict
+from typing import Any
+
+import datasets
+import torch
+from torch import nn
+from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+
+from distilkit.errors import DistilkitError, require
+from distilkit.modeling.loading import load_tokenizer
+from distilkit.modeling.student import count_parameters, select_layers, student_from_teacher_layers
+from distilkit.pretrain.collate import PretrainCollator
+from distilkit.pretrain.config import GeneralDistillConfig
+from distilkit.pretrain.corpus import check_sources
+from distilkit.pretrain.data import ExampleStream, held_out_examples
+from distilkit.pretrain.examples import mlm_examples
+from distilkit.pretrain.hidden_losses import Projections, general_distill_loss, uniform_layer_map
+from distilkit.pretrain.run import complete_checkpoint, steps_arguments
+from distilkit.provenance import run_info
+from distilkit.training import prepare_output_dir, save_final, set_threads, write_log_history
+from distilkit.zoo import hub_error, resolve_model
+
+log = logging.getLogger(__name__)
+MIN_VOCAB_COVERAGE = 0.99  # share of the student's word pieces the teacher's vocabulary must know
+
+
+def load_encoder(name: str, cfg: GeneralDistillConfig) -> PreTrainedModel:
+    """The bare encoder of ``name`` (a classifier's or pre-training model's heads are dropped)."""
+    path = resolve_model(name, allow_pickle=cfg.allow_pickle)
+    try:
+        return AutoModel.from_pretrained(path, dtype=torch.float32, use_safetensors=None if cfg.allow_pickle else True,
+                                         trust_remote_code=cfg.trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise hub_error(name, exc) from None
+
+
+def token_id_map(student_tok: PreTrainedTokenizerBase, teacher_tok: PreTrainedTokenizerBase) -> torch.Tensor:
+    """(student vocab,) teacher id of each student word piece; special tokens map by role
+    ([CLS] -> <s> etc.). Position-wise hidden-state losses need both models to see the same pieces,
+    so a teacher that knows under ``MIN_VOCAB_COVERAGE`` of the student's pieces is refused."""
+    s_vocab, t_vocab = student_tok.get_vocab(), teacher_tok.get_vocab()
+    t_unk = teacher_tok.unk_token_id if teacher_tok.unk_token_id is not None else 0
+    table = torch.full((max(s_vocab.values()) + 1,), t_unk, dtype=torch.long)
+    special = set(student_tok.all_special_tokens)
+    pieces = [p for p in s_vocab if p not in special]
+    known = 0
+    for piece, sid in s_vocab.items():
+        if piece in t_vocab:
+            table[sid] = t_vocab[piece]
+            known += piece not in special
+    for role in ("cls_token_id", "sep_token_id", "pad_token_id", "mask_token_id", "unk_token_id"):
+        sid, tid = getattr(student_tok, role), getattr(teacher_tok, role)
+        if sid is not None and tid is not None:
+            table[sid] = tid
+    coverage = known / max(1, len(pieces))
+    if coverage < MIN_VOCAB_COVERAGE:
+        raise DistilkitError(f"teacher and student tokenise differently (the teacher knows {coverage:.1%} of the student's word pieces): "
+                             "hidden-state distillation compares token positions, so give a student with the teacher's tokenizer")
+    return table
+
+
+def build_general_student(teacher: PreTrainedModel, teacher_tok: PreTrainedTokenizerBase, cfg: GeneralDistillConfig
+                          ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict[str, Any]]:
+    """The student encoder: a checkpoint, a fresh config of the teacher's kind, or the teacher's own layers."""
+    if cfg.student:
+        return load_encoder(cfg.student, cfg), load_tokenizer(cfg.student, cfg.trust_remote_code), {"init": "checkpoint", "source": cfg.student}
+    if cfg.student_hidden_size:
+        heads = cfg.student_num_heads or teacher.config.num_attention_heads
+        require(cfg.student_hidden_size % heads == 0, f"student_hidden_size={cfg.student_hidden_size} must be divisible by {heads} heads")
+        config = copy.deepcopy(teacher.config)
+        config.update({"hidden_size": cfg.student_hidden_size, "num_attention_heads": heads, "num_hidden_layers": cfg.student_layers,
+                       "intermediate_size": cfg.student_intermediate_size or 4 * cfg.student_hidden_size})
+        torch.manual_seed(cfg.seed)
+        return AutoModel.from_config(config), teacher_tok, {"init": "fresh"}
+    ids = select_layers(teacher.config.num_hidden_layers, cfg.student_layers, "uniform")
+    return student_from_teacher_layers(teacher, ids), teacher_tok, {"init": "teacher-layers", "copied_layers": ids}
+
+
+class StudentWithProjections(nn.Module):
+    """What the Trainer trains and checkpoints: the student plus its projections (B, L, Hs) -> (B, L, Ht)."""
+
+    def __init__(self, student: PreTrainedModel, teacher_width: int) -> None:
+        super().__init__()
+        self.student = student
+        self.projections = Projections(student.config.hidden_size, teacher_width)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> Any:
+        kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
+        return self.student(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, **kwargs)
+
+
+class GeneralDistillTrainer(Trainer):
+    """Loss = :func:`general_distill_loss` against a frozen teacher run online (not wrapped, not saved).
+    Evaluation reports the same loss on the held-out slice, with its terms."""
+
+    def __init__(self, *args: Any, teacher: PreTrainedModel, id_map: torch.Tensor, layer_map: list[int], weights: dict[str, float],
+                 teacher_takes_types: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.teacher = teacher.eval().requires_grad_(False).to(self.args.device)
+        self.id_map, self.layer_map, self.weights, self.teacher_takes_types = id_map.to(self.args.device), layer_map, weights, teacher_takes_types
+        self._sums: dict[str, dict[str, float]] = {"train": defaultdict(float), "eval": defaultdict(float)}
+        self._counts = {"train": 0, "eval": 0}
+
+    def compute_loss(self, model: nn.Module, inputs: dict[str, torch.Tensor], return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
+        inputs = {k: v for k, v in inputs.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
+        t_inputs = {"input_ids": self.id_map[inputs["input_ids"]], "attention_mask": inputs["attention_mask"]}
+        if self.teacher_takes_types and "token_type_ids" in inputs:
+            t_inputs["token_type_ids"] = inputs["token_type_ids"]
+        with torch.inference_mode():
+            t_states = tuple(h.clone() for h in self.teacher(**t_inputs, output_hidden_states=True).hidden_states)
+        outputs = model(**inputs)
+        unwrapped = self.accelerator.unwrap_model(model)
+        loss, parts = general_distill_loss(outputs.hidden_states, t_states, inputs["attention_mask"], unwrapped.projections,
+                                           self.layer_map, self.weights["embedding"], self.weights["hidden"])
+        mode = "train" if model.training else "eval"
+        for name, value in parts.items():
+            self._sums[mode][name] += value
+        self._counts[mode] += 1
+        return (loss, outputs) if return_outputs else loss
+
+    def prediction_step(self, model: nn.Module, inputs: dict[str, Any], prediction_loss_only: bool, ignore_keys: Any = None) -> Any:
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad():
+            loss = self.compute_loss(model, inputs)
+        return loss.detach(), None, None
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        prefix = next((k[: -len("_loss")] for k in logs if k.endswith("_loss") and k != "loss"), None)
+        mode, key = ("train", "loss_{}") if "loss" in logs else ("eval", f"{prefix}_{{}}") if prefix else (None, "")
+        if mode and self._counts[mode]:
+            logs.update({key.format(name): round(v / self._counts[mode], 6) for name, v in self._sums[mode].items()})
+            self._sums[mode].clear()
+            self._counts[mode] = 0
+        super().log(logs, *args, **kwargs)
+
+
+def general_distill(cfg: GeneralDistillConfig) -> dict[str, Any]:
+    """Distil ``cfg.teacher`` into a task-agnostic student on ``cfg.corpus``; returns the run facts."""
+    cfg.validate()
+    set_threads(cfg.threads)
+    check_sources(cfg.corpus)
+    out, resume_from = prepare_output_dir(cfg)
+    resume_from = complete_checkpoint(resume_from)
+    teacher = load_encoder(cfg.teacher, cfg)
+    teacher_tok = load_tokenizer(cfg.teacher, cfg.trust_remote_code)
+    student, student_tok, init = build_general_student(teacher, teacher_tok, cfg)
+    id_map = token_id_map(student_tok, teacher_tok)
+    layer_map = uniform_layer_map(student.config.num_hidden_layers, teacher.config.num_hidden_layers)
+    model = StudentWithProjections(student, teacher.config.hidden_size)
+    make = lambda docs, rng: mlm_examples(docs, student_tok, cfg.max_length)  # noqa: E731
+    collator = PretrainCollator(student_tok, mlm=False)
+    held_out = [{"input_ids": e["input_ids"], "token_type_ids": e["token_type_ids"]} for e in held_out_examples(cfg, student_tok, make)]
+    trainer = GeneralDistillTrainer(
+        model=model, args=steps_arguments(cfg, out, cfg.seed, label_names=[]), train_dataset=ExampleStream(cfg, student_tok, make),
+        eval_dataset=datasets.Dataset.from_list(held_out), data_collator=collator, teacher=teacher, id_map=id_map, layer_map=layer_map,
+        weights={"embedding": cfg.embedding_weight, "hidden": cfg.hidden_weight},
+        teacher_takes_types="token_type_ids" in teacher_tok.model_input_names)
+    initial = trainer.evaluate(metric_key_prefix="initial")
+    trainer.train(resume_from_checkpoint=resume_from)
+    final = trainer.evaluate()
+    write_log_history(trainer, out)
+    info = run_info("general-distill", asdict(cfg), student_init=init, layer_map=layer_map, student_parameters=count_parameters(student),
+                    global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final)
+    save_final(student, student_tok, out, info)
+    log.info("general student saved to %s (held-out loss %.4f -> %.4f)", out, initial.get("initial_loss", float("nan")),
+             final.get("eval_loss", float("nan")))
+    return info
