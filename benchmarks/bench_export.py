@@ -72,9 +72,10 @@ def served_vs_pipeline(export_dir: Path, texts: list[str], labels: np.ndarray, l
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    log = open(export_dir.parent / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "distilkit.cli", "serve", "--model", str(export_dir), "--port", str(port),
                              "--threads", str(threads), "--max-length", "64", "--max-batch", str(batch), "--max-texts", str(batch)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(url, proc)
         meta = httpx.get(f"{url}/metadata").json()
@@ -92,6 +93,7 @@ def served_vs_pipeline(export_dir: Path, texts: list[str], labels: np.ndarray, l
     finally:
         proc.terminate()
         proc.wait(30)
+        log.close()
     return {"pipeline_texts_per_s": len(texts) / pipe_s, "served_texts_per_s": load["texts_per_s"],
             "speedup": load["texts_per_s"] / (len(texts) / pipe_s), "served_p50_ms": load["p50_ms"], "served_p95_ms": load["p95_ms"],
             "failures": load["failures_all_passes"], "backend": meta["backend"],
@@ -178,18 +180,21 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="CPU size: 256 texts per throughput pass, 2 passes, 600 validation rows scored at export")
     parser.add_argument("--seeds", type=int, default=1, help="accepted for the shared protocol; timings do not depend on a seed")
     parser.add_argument("--passes", type=int, default=None, help="timed passes per figure (best is kept)")
+    parser.add_argument("--texts", type=int, default=None, help="texts per throughput pass (default 640, --quick 256)")
+    parser.add_argument("--eval-samples", type=int, default=None, help="validation rows scored at export (default all, --quick 600)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="runs/bench-export")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     passes = args.passes or (2 if args.quick else 3)
-    n_texts = 256 if args.quick else 640
+    n_texts = args.texts or (256 if args.quick else 640)
+    eval_samples = args.eval_samples or (600 if args.quick else None)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]
     export_dir = out / "minilm-export"
     manifest = export(ExportConfig(model=args.model, output=str(export_dir), data="rotten-tomatoes", max_length=64, seed=42,
-                                   overwrite=True, threads=args.threads, max_eval_samples=600 if args.quick else None))
+                                   overwrite=True, threads=args.threads, max_eval_samples=eval_samples))
     labels_names = manifest["labels"]
     task = prepare_task(ExportConfig(data="rotten-tomatoes", max_length=64, seed=42), label_names=labels_names)
     val = task.splits["validation"]

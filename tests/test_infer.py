@@ -115,3 +115,16 @@ def test_non_torch_backend_reports_parameters_and_size(exported: Path, tiny_clas
 
 def test_empty_input_gives_empty_output(exported: Path):
     assert Predictor.from_dir(exported).logits([]).shape == (0, 2)
+
+
+def test_evaluate_runs_on_an_export_folder(exported: Path, tiny_classifier: Path, sentiment_csv: Path, tmp_path: Path):
+    from distilkit.config import EvaluateConfig
+    from distilkit.evaluate import evaluate
+
+    results = evaluate(EvaluateConfig(student=str(exported), teacher=str(tiny_classifier), data=str(sentiment_csv),
+                                      max_length=64, latency_runs=2, output=str(tmp_path / "eval.json")))
+    student, teacher = results["models"]["student"], results["models"]["teacher"]
+    assert student["backend"] == "onnx-int8" and teacher["backend"] == "torch"
+    assert student["parameters"] == teacher["parameters"]  # same weights, counted from the manifest
+    assert student["size_mb"] < teacher["size_mb"]
+    assert abs(student["accuracy"] - teacher["accuracy"]) <= 0.05

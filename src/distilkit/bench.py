@@ -130,7 +130,7 @@ def bench(cfg: BenchConfig) -> dict[str, Any]:
     results = {"model": cfg.model, "teacher": teacher, "data": cfg.data, "max_length": cfg.max_length, "batch_size": cfg.batch_size,
                "threads": torch.get_num_threads(), "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
                "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "rows": rows,
-               "peaks": measure_peaks(cfg.threads)}
+               "peaks": measure_peaks(cfg.threads, cfg.peak_repeats)}
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2), encoding="utf-8")

@@ -44,11 +44,13 @@ class BenchConfig(DataConfig):
     throughput_texts: int = opt(512, "texts labelled per backend for the throughput figure")
     batch_size: int = opt(32, "throughput batch size")
     threads: int | None = opt(2, "CPU threads for every backend and the peak measurement")
+    peak_repeats: int = opt(5, "timed rounds per matmul shape for the peaks (the best is kept)")
     output_dir: str = opt("runs/bench", "where bench.json, bench.md and bench.png go")
 
     def validate(self) -> None:
         DataConfig.validate(self)
         require(self.latency_runs >= 2, "latency_runs must be >= 2")
+        require(self.peak_repeats >= 1, "peak_repeats must be >= 1")
         require(self.throughput_texts >= self.batch_size > 0, "throughput_texts must be >= batch_size > 0")
 
 
