@@ -40,7 +40,7 @@ def test_folder_is_self_describing(exported):
     for name, entry in on_disk["backends"].items():
         for f in entry["files"]:
             assert (out / f).is_file(), f"{name}: {f} missing"
-    for f in ("config.json", "model.safetensors", "tokenizer_config.json", "vocab.txt"):
+    for f in ("config.json", "model.safetensors", "tokenizer_config.json", "tokenizer.json"):
         assert (out / f).is_file()
     assert on_disk["validation"]["examples"] == 24  # 10% of 240 rows
     assert on_disk["recommended"] == "onnx-int8"
