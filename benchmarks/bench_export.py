@@ -74,7 +74,7 @@ def served_vs_pipeline(export_dir: Path, texts: list[str], labels: np.ndarray, l
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     log = open(export_dir.parent / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "distilkit.cli", "serve", "--model", str(export_dir), "--port", str(port),
-                             "--threads", str(threads), "--max-length", "64", "--max-batch", str(batch), "--max-texts", str(batch)],
+                             "--threads", str(threads), "--backend", "onnx-int8", "--max-length", "64", "--max-batch", str(batch), "--max-texts", str(batch)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(url, proc)

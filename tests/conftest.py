@@ -95,3 +95,17 @@ def make_classifier(directory: Path, train_rows: int = 160, steps: int = 40, see
 @pytest.fixture(scope="session")
 def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_classifier(tmp_path_factory.mktemp("classifier"))
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``distilkit export`` of :func:`tiny_classifier` (ONNX fp32 + int8, torch int8), scored on ``sentiment_csv``. Read-only: copy to modify."""
+    from distilkit.deploy_config import ExportConfig
+    from distilkit.export import export
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("export") / "model"
+    export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
+    torch.set_num_threads(threads)
+    return out

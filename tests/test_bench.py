@@ -10,8 +10,7 @@ import torch
 
 import distilkit.perf as perf
 from distilkit.bench import bench, executed_flops
-from distilkit.deploy_config import BenchConfig, ExportConfig
-from distilkit.export import export
+from distilkit.deploy_config import BenchConfig
 from distilkit.infer import Predictor
 
 
@@ -50,14 +49,12 @@ def test_peaks_are_positive_and_shaped(monkeypatch):
     assert peaks["fp32_torch"]["gflops"] > 0 and list(peaks["int8_ort"]["by_shape"]) == ["64x32x48"]
 
 
-def test_bench_end_to_end(tiny_classifier: Path, sentiment_csv: Path, tmp_path: Path, monkeypatch):
+def test_bench_end_to_end(tiny_export: Path, tiny_classifier: Path, sentiment_csv: Path, tmp_path: Path, monkeypatch):
     monkeypatch.setattr(perf, "PEAK_SHAPES", ((64, 32, 48),))
-    out = tmp_path / "export"
-    export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), threads=1))
-    results = bench(BenchConfig(model=str(out), teacher=str(tiny_classifier), data=str(sentiment_csv), backends=["onnx-int8", "torch"],
+    results = bench(BenchConfig(model=str(tiny_export), teacher=str(tiny_classifier), data=str(sentiment_csv), backends=["onnx-int8"],
                                 latency_runs=3, throughput_texts=16, batch_size=8, threads=1, peak_repeats=1,
                                 output_dir=str(tmp_path / "bench")))
-    assert [(r["role"], r["backend"]) for r in results["rows"]] == [("student", "onnx-int8"), ("student", "torch"), ("teacher", "torch")]
+    assert [(r["role"], r["backend"]) for r in results["rows"]] == [("student", "onnx-int8"), ("teacher", "torch")]
     for r in results["rows"]:
         assert 0 < r["p50_ms"] <= r["p95_ms"] and r["throughput"] > 0 and r["gflops"] > 0
     saved = json.loads((tmp_path / "bench" / "bench.json").read_text())

@@ -26,10 +26,8 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    out = tmp_path_factory.mktemp("export") / "model"
-    manifest = export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
-    return out, manifest
+def exported(tiny_export: Path) -> tuple[Path, dict]:
+    return tiny_export, json.loads((tiny_export / MANIFEST_FILE).read_text())
 
 
 def test_folder_is_self_describing(exported):

@@ -11,9 +11,7 @@ import pytest
 import torch
 
 from distilkit.backends import MANIFEST_FILE, ONNX_FP32_FILE, ONNX_INT8_FILE, available_backends, choose_backend
-from distilkit.deploy_config import ExportConfig
 from distilkit.errors import DistilkitError
-from distilkit.export import export
 from distilkit.infer import Predictor, pad_batch, plan_batches
 
 MIXED = ["good", "the plot was very dull and boring and the actors were weak and lazy", "a funny film",
@@ -29,10 +27,8 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("exported") / "model"
-    export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
-    return out
+def exported(tiny_export: Path) -> Path:
+    return tiny_export
 
 
 def test_plan_batches_sorts_longest_first_and_pads_per_batch():
@@ -128,3 +124,17 @@ def test_evaluate_runs_on_an_export_folder(exported: Path, tiny_classifier: Path
     assert student["parameters"] == teacher["parameters"]  # same weights, counted from the manifest
     assert student["size_mb"] < teacher["size_mb"]
     assert abs(student["accuracy"] - teacher["accuracy"]) <= 0.05
+
+
+def test_int8_over_the_accuracy_limit_runs_only_when_asked(exported: Path, tmp_path: Path):
+    folder = tmp_path / "copy"
+    shutil.copytree(exported, folder)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest["backends"]["onnx-int8"].update(ok=False, accuracy_change_pts=-2.0)
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    assert Predictor.from_dir(folder).backend == "onnx-fp32"
+    assert Predictor.from_dir(folder, backend="onnx-int8").backend == "onnx-int8"
+    manifest["backends"]["onnx-fp32"].update(ok=False, check="failed")  # a wrong graph is never used
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    with pytest.raises(DistilkitError, match="export check failed"):
+        Predictor.from_dir(folder, backend="onnx-int8")

@@ -9,20 +9,16 @@ import httpx
 import pytest
 import torch
 
-from distilkit.deploy_config import ExportConfig
-from distilkit.export import export
 from distilkit.infer import Predictor
 from distilkit.loadtest import load_test
 from distilkit.serve import MicroBatcher, create_app, serve_in_thread
 
 
 @pytest.fixture(scope="module")
-def server(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory):
+def server(tiny_export: Path):
     old = torch.get_num_threads()
     torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("serve") / "model"
-    export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), threads=1))
-    predictor = Predictor.from_dir(out, max_length=64, threads=1)
+    predictor = Predictor.from_dir(tiny_export, max_length=64, threads=1)
     app = create_app(predictor, max_batch=64, max_wait_ms=40, max_texts=8, max_text_chars=200)
     with serve_in_thread(app) as url:
         yield url, predictor, app

@@ -66,15 +66,37 @@ def available_backends(model_dir: str | Path, manifest: dict[str, Any] | None = 
     return found
 
 
+def _present(model_dir: Path, name: str, manifest: dict[str, Any] | None) -> bool:
+    """True when backend ``name`` can be loaded from ``model_dir`` at all (checks aside)."""
+    if name == "torch":
+        return True
+    if manifest is None or name not in manifest.get("backends", {}):
+        return False
+    if name in BACKEND_FILES:
+        check = manifest["backends"].get("onnx-fp32", {}).get("check")
+        return (model_dir / BACKEND_FILES[name]).is_file() and has_onnxruntime() and check != "failed"
+    return True
+
+
 def choose_backend(model_dir: str | Path, requested: str = "auto", manifest: dict[str, Any] | None = None) -> str:
-    """``requested`` if usable, else (for ``auto``) the fastest usable backend."""
-    usable = available_backends(model_dir, manifest)
+    """``requested`` if it can run, else (for ``auto``) the fastest backend that passed its export checks.
+
+    An explicitly requested int8 backend that lost more accuracy than the export allowed still runs
+    (with a warning); a graph that failed the ONNX-vs-torch check never does.
+    """
+    d = Path(model_dir)
+    manifest = manifest if manifest is not None else read_manifest(d)
+    usable = available_backends(d, manifest)
     if requested == "auto":
         return usable[0]
     require(requested in BACKEND_ORDER, f"backend {requested!r} is unknown: use auto or one of {', '.join(BACKEND_ORDER)}")
     if requested not in usable:
-        hint = "run distilkit export on it first" if manifest is None and read_manifest(model_dir) is None else "its export check failed or onnxruntime is missing"
-        raise DistilkitError(f"backend {requested!r} is not available for {str(model_dir)!r} ({hint}); available: {', '.join(usable)}")
+        if not _present(d, requested, manifest):
+            hint = "run distilkit export on it first" if manifest is None else "its export check failed, its file is missing or onnxruntime is not installed"
+            raise DistilkitError(f"backend {requested!r} is not available for {str(model_dir)!r} ({hint}); available: {', '.join(usable)}")
+        entry = manifest["backends"][requested] if manifest else {}
+        log.warning("backend %s lost %.2f accuracy points at export (limit %s): using it because it was asked for",
+                    requested, -entry.get("accuracy_change_pts", 0.0), entry.get("max_accuracy_drop_pts"))
     return requested
 
 

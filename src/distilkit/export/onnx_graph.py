@@ -93,8 +93,16 @@ def optimize_onnx(src: Path, dst: Path, config: Any) -> dict[str, Any]:
     return {"fused": bool(stats.get("Attention") or stats.get("MultiHeadAttention")), "operators": stats}
 
 
-def quantize_onnx_int8(src: Path, dst: Path) -> None:
-    """Dynamic int8 quantisation of the MatMul/Attention weights of ``src`` (activations quantised at run time)."""
+INT8_SETTINGS = {"weight_type": "QInt8", "per_channel": True, "reduce_range": True}
+
+
+def quantize_onnx_int8(src: Path, dst: Path) -> dict[str, object]:
+    """Dynamic int8 quantisation of the MatMul/Attention weights of ``src`` (activations quantised at run time).
+
+    Per-channel 7-bit weights (``reduce_range``): the u8 x s8 AVX2 kernels can saturate with full
+    8-bit weights; on a MiniLM-L6 sentiment model this kept validation accuracy where per-tensor
+    8-bit weights lost 1.25 points (see benchmarks/export.md). Returns the settings used.
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -103,7 +111,8 @@ def quantize_onnx_int8(src: Path, dst: Path) -> None:
     root.setLevel(logging.ERROR)  # silence its "consider pre-processing" hint
     try:
         # DefaultTensorType: the fused graph has ops whose output type ORT's quantiser cannot infer.
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8,
+        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         root.setLevel(old_level)
+    return dict(INT8_SETTINGS)

@@ -104,9 +104,9 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
         row["check"] = "passed" if row["ok"] else "failed"
         backends["onnx-fp32"] = row
         if row["ok"]:
-            quantize_onnx_int8(out / ONNX_FP32_FILE, out / ONNX_INT8_FILE)
+            settings = quantize_onnx_int8(out / ONNX_FP32_FILE, out / ONNX_INT8_FILE)
             int8 = logits_of(OrtBackend(out / ONNX_INT8_FILE, "onnx-int8", threads), "onnx int8")
-            backends["onnx-int8"] = {"files": [ONNX_INT8_FILE], "size_mb": file_size_mb([out / ONNX_INT8_FILE]),
+            backends["onnx-int8"] = {"files": [ONNX_INT8_FILE], "size_mb": file_size_mb([out / ONNX_INT8_FILE]), "quantisation": settings,
                                      **_score(int8, labels, reference)}
         else:
             failure = (f"ONNX logits differ from torch by {row['max_abs_logit_diff']:.3g} > tolerance {cfg.tolerance:g} "
