@@ -79,3 +79,50 @@ def finetune_tiny(model_dir: Path, data: Path, out: Path, **overrides) -> Path:
 def tiny_teacher_dir(tiny_encoder: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny BERT fine-tuned on the made-up sentiment data (validation accuracy ~1.0)."""
     return finetune_tiny(tiny_encoder, sentiment_csv, tmp_path_factory.mktemp("teacher") / "teacher")
+
+
+def make_classifier(directory: Path, train_rows: int = 160, steps: int = 40, seed: int = 0) -> Path:
+    """A tiny BERT sentiment classifier (labels neg/pos), trained briefly on :func:`sentiment_rows`, saved with its tokenizer."""
+    from transformers import BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a tiny model gains nothing from threads, and they spin on a busy machine
+    tok = make_tokenizer(directory)
+    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                        max_position_embeddings=64, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
+    model = BertForSequenceClassification(config)
+    rows = sentiment_rows(train_rows, seed=seed + 1)
+    enc = tok(rows["text"].tolist(), padding=True, return_tensors="pt")
+    labels = torch.tensor((rows["label"] == "pos").astype(int).tolist())
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for step in range(steps):
+        sl = slice((step * 32) % train_rows, (step * 32) % train_rows + 32)
+        loss = model(**{k: v[sl] for k, v in enc.items()}, labels=labels[sl]).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    torch.set_num_threads(threads)
+    model.eval().save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_classifier(tmp_path_factory.mktemp("classifier"))
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``distilkit export`` of :func:`tiny_classifier` (ONNX fp32 + int8, torch int8), scored on ``sentiment_csv``. Read-only: copy to modify."""
+    from distilkit.deploy_config import ExportConfig
+    from distilkit.export import export
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("export") / "model"
+    export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
+    torch.set_num_threads(threads)
+    return out

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from distilkit import config as C
 from distilkit.distributed import is_main_process, quiet_replicas
+from distilkit import deploy_config as D
 from distilkit.errors import DistilkitError
 
 
@@ -60,6 +61,32 @@ def _predict(cfg: C.PredictConfig, args: argparse.Namespace) -> None:
         print("\n".join(lines))
 
 
+def _export(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.export import export, format_export_table
+
+    manifest = export(cfg)
+    print(format_export_table(manifest))
+    print(f"export written to {manifest['output']}")
+
+
+def _bench(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.bench import bench
+
+    bench(cfg)
+
+
+def _serve(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.serve import serve
+
+    serve(cfg)
+
+
+def _loadtest(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.loadtest import run_load_test_cli
+
+    run_load_test_cli(cfg)
+
+
 def _demo(cfg: C.DemoConfig, args: argparse.Namespace) -> None:
     from distilkit.demo import demo
 
@@ -94,6 +121,10 @@ COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]]
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
     "evaluate": (C.EvaluateConfig, _evaluate, "teacher vs student: quality, size, latency"),
     "predict": (C.PredictConfig, _predict, "label texts with a saved model (JSON lines)"),
+    "export": (D.ExportConfig, _export, "export a classifier: HF copy, checked ONNX, ORT-optimised, int8 (scored)"),
+    "bench": (D.BenchConfig, _bench, "latency, throughput and GFLOP/s vs matmul peak for each backend and the teacher"),
+    "serve": (D.ServeConfig, _serve, "HTTP JSON service (FastAPI): POST /predict with micro-batching"),
+    "loadtest": (D.LoadTestConfig, _loadtest, "bounded load test of a running serve (throughput, p95, failures)"),
     "demo": (C.DemoConfig, _demo, "the whole chain on built-in defaults (Rotten Tomatoes)"),
     "pretrain": (_lazy_config("PretrainConfig"), _pretrain, "MLM (+NSP) pre-training on raw text, from scratch or continued"),
     "general-distill": (_lazy_config("GeneralDistillConfig"), _general_distill,

@@ -20,7 +20,6 @@ from distilkit.config import EvaluateConfig
 from distilkit.data import prepare_task
 from distilkit.errors import DistilkitError, require
 from distilkit.infer import Predictor, softmax
-from distilkit.modeling.student import count_parameters
 from distilkit.training import RUN_FILE
 
 log = logging.getLogger(__name__)
@@ -90,7 +89,8 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
         logits = pred.logits(texts, pairs, progress=True)
         probs[role] = softmax(logits)
         row = quality(labels, logits.argmax(-1), pred.label_names)
-        row.update({"path": path, "parameters": count_parameters(pred.model), "size_mb": disk_size_mb(path)})
+        row.update({"path": path, "backend": pred.backend, "parameters": pred.parameter_counts(),
+                    "size_mb": pred.size_mb() or disk_size_mb(path)})
         row.update(speed(pred, list(texts), cfg.latency_runs, cfg.batch_size))
         results["models"][role] = row
     t, s = results["models"]["teacher"], results["models"]["student"]

@@ -1,21 +1,28 @@
 """Batched inference: length-sorted, per-batch padded, results back in input order.
 
-:func:`batched_logits` runs any HF classifier; :class:`Predictor` wraps a saved model dir and is
-what ``predict``, ``evaluate`` and ``serve`` use.
+:class:`Predictor` wraps a saved model dir (a plain HF dir, or a ``distilkit export`` folder whose
+manifest lists ONNX/int8 files) and runs it on the fastest usable backend (ONNX Runtime int8 >
+ONNX Runtime fp32 > torch int8 > torch, see :mod:`distilkit.backends`). It is what ``predict``,
+``evaluate``, ``bench`` and ``serve`` use. :func:`batched_logits` runs any in-memory HF classifier.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from distilkit.backends import (BACKEND_FILES, TorchBackend, available_backends, choose_backend, file_size_mb,
+                                load_backend, read_manifest)
 from distilkit.data.tokenize import MODEL_INPUTS, tokenize_texts
+
+# Position tables of RoBERTa-style models start after the padding index, so 2 slots are unusable.
+_OFFSET_POSITIONS = {"roberta": 2, "mpnet": 2, "xlm-roberta": 2, "camembert": 2}
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
@@ -24,23 +31,59 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.nd
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-@torch.inference_mode()
+def plan_batches(lengths: Sequence[int], batch_size: int, sort_by_length: bool = True,
+                 pad_to: int | None = None) -> list[tuple[np.ndarray, int]]:
+    """(row indices, padded length in tokens) per batch: length-sorted unless told otherwise.
+
+    ``pad_to`` pads every batch to that fixed length (the slow baseline); otherwise each batch is
+    padded to its own longest row.
+    """
+    lengths = np.asarray(lengths)
+    if sort_by_length:
+        batches = length_sorted_batches(lengths, batch_size)
+    else:
+        batches = [np.arange(i, min(i + batch_size, len(lengths))) for i in range(0, len(lengths), batch_size)]
+    return [(idx, max(int(pad_to or 0), int(lengths[idx].max()))) for idx in batches]
+
+
+def pad_batch(enc: Any, idx: np.ndarray, names: Sequence[str], pad_values: dict[str, int], length: int,
+              left: bool = False) -> dict[str, np.ndarray]:
+    """Rows ``idx`` of unpadded token lists ``enc`` as int64 arrays of shape (len(idx), length)."""
+    out = {}
+    for name in names:
+        arr = np.full((len(idx), length), pad_values.get(name, 0), dtype=np.int64)
+        column = enc[name]
+        for r, i in enumerate(idx):
+            row = column[i]
+            if left:
+                arr[r, length - len(row):] = row
+            else:
+                arr[r, :len(row)] = row
+        out[name] = arr
+    return out
+
+
+def run_batches(backend: Callable[[dict[str, np.ndarray]], np.ndarray], tokenizer: PreTrainedTokenizerBase, enc: Any,
+                num_labels: int, batch_size: int, sort_by_length: bool = True, pad_to: int | None = None,
+                progress: bool = False, desc: str = "predicting") -> np.ndarray:
+    """Logits (N, num_labels) of ``backend`` over tokenised rows ``enc``, in input order."""
+    names = [n for n in tokenizer.model_input_names if n in MODEL_INPUTS and n in enc]
+    pad_values = {"input_ids": tokenizer.pad_token_id or 0, "attention_mask": 0,
+                  "token_type_ids": getattr(tokenizer, "pad_token_type_id", 0)}
+    left = tokenizer.padding_side == "left"
+    out = np.zeros((len(enc["input_ids"]), num_labels), dtype=np.float32)
+    plan = plan_batches([len(ids) for ids in enc["input_ids"]], batch_size, sort_by_length, pad_to)
+    for idx, length in tqdm(plan, desc=desc, disable=not progress, unit="batch"):
+        out[idx] = backend(pad_batch(enc, idx, names, pad_values, length, left))
+    return out
+
+
 def batched_logits(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str],
                    pairs: Sequence[str] | None = None, max_length: int = 128, batch_size: int = 64,
                    progress: bool = False, desc: str = "predicting") -> np.ndarray:
     """Logits of ``model`` for ``texts``: float32 array of shape (N, num_labels), input order."""
-    model.eval()
     enc = tokenize_texts(tokenizer, list(texts), list(pairs) if pairs is not None else None, max_length)
-    names = [n for n in tokenizer.model_input_names if n in MODEL_INPUTS and n in enc]
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    device = next(model.parameters()).device
-    batches = length_sorted_batches([len(ids) for ids in enc["input_ids"]], batch_size)
-    for idx in tqdm(batches, desc=desc, disable=not progress, unit="batch"):
-        feats = [{n: enc[n][i] for n in names} for i in idx]
-        batch = tokenizer.pad(feats, return_tensors="pt")
-        logits = model(**{k: v.to(device) for k, v in batch.items()}).logits
-        out[idx] = logits.float().cpu().numpy()
-    return out
+    return run_batches(TorchBackend(model), tokenizer, enc, model.config.num_labels, batch_size, progress=progress, desc=desc)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -48,6 +91,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def position_limit(config: Any) -> int | None:
+    """Longest input (tokens) the model's position table allows, or None when unknown."""
+    n = getattr(config, "max_position_embeddings", None)
+    return None if n is None else int(n) - _OFFSET_POSITIONS.get(getattr(config, "model_type", ""), 0)
 
 
 @dataclass
@@ -65,27 +114,105 @@ class Predictions:
 
 
 class Predictor:
-    """A saved classifier ready to label text (torch backend, length-sorted batches)."""
+    """A classifier ready to label text: length-sorted batches, per-batch padding, input order kept.
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int = 128,
-                 batch_size: int = 32) -> None:
-        self.model = model.eval()
+    ``backend`` is the name of the engine in use (``torch``, ``torch-int8``, ``onnx-fp32``,
+    ``onnx-int8``); ``model`` is the torch module or the ONNX Runtime session behind it.
+    ``sort_by_length=False`` and ``pad_to`` exist to measure what bucketing buys.
+    """
+
+    def __init__(self, model: PreTrainedModel | None, tokenizer: PreTrainedTokenizerBase, max_length: int = 128,
+                 batch_size: int = 32, *, engine: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None,
+                 label_names: list[str] | None = None, manifest: dict[str, Any] | None = None,
+                 model_dir: str | Path | None = None, max_positions: int | None = None) -> None:
+        if engine is None:
+            if model is None:
+                raise ValueError("give a model or an engine")
+            engine = TorchBackend(model)
+        self.engine = engine
         self.tokenizer = tokenizer
-        self.max_length = max_length
+        self.manifest = manifest
+        self.model_dir = Path(model_dir) if model_dir is not None else None
+        if label_names is None:
+            config = engine.model.config  # type: ignore[attr-defined]
+            label_names = [str(config.id2label[i]) for i in range(config.num_labels)]
+        self.label_names = list(label_names)
+        if max_positions is None and hasattr(getattr(engine, "model", None), "config"):
+            max_positions = position_limit(engine.model.config)  # type: ignore[attr-defined]
+        self.max_positions = max_positions
+        self.max_length = min(max_length, max_positions) if max_positions else max_length
         self.batch_size = batch_size
-        self.label_names = [str(model.config.id2label[i]) for i in range(model.config.num_labels)]
-        self.backend = "torch"
+        self.sort_by_length = True
+        self.pad_to: int | None = None
 
     @classmethod
-    def from_dir(cls, model_dir: str | Path, max_length: int = 128, batch_size: int = 32) -> "Predictor":
-        from distilkit.modeling.loading import load_classifier, load_tokenizer
+    def from_dir(cls, model_dir: str | Path, max_length: int = 128, batch_size: int = 32, backend: str = "auto",
+                 threads: int | None = None) -> "Predictor":
+        """Load ``model_dir`` (HF dir, zoo name or export folder) on ``backend`` (``auto``: the fastest usable)."""
+        from distilkit.modeling.loading import load_tokenizer
 
-        return cls(load_classifier(str(model_dir)), load_tokenizer(str(model_dir)), max_length, batch_size)
+        manifest = read_manifest(model_dir) if Path(model_dir).is_dir() else None
+        name = choose_backend(model_dir, backend, manifest)
+        engine = load_backend(model_dir, name, threads)
+        labels = manifest["labels"] if manifest else None
+        limit = manifest.get("max_positions") if manifest else None
+        return cls(None, load_tokenizer(str(model_dir)), max_length, batch_size, engine=engine, label_names=labels,
+                   manifest=manifest, model_dir=model_dir, max_positions=limit)
+
+    @property
+    def backend(self) -> str:
+        return getattr(self.engine, "name", "torch")
+
+    @property
+    def model(self) -> Any:
+        """The torch module (torch backends) or ONNX Runtime ``InferenceSession`` (onnx backends)."""
+        return self.engine.model  # type: ignore[attr-defined]
+
+    @property
+    def available_backends(self) -> list[str]:
+        return available_backends(self.model_dir, self.manifest) if self.model_dir is not None else [self.backend]
+
+    def parameter_counts(self) -> dict[str, int]:
+        """Total and non-embedding parameters of the underlying model (recorded at export for ONNX)."""
+        if self.manifest and "parameters" in self.manifest:
+            return dict(self.manifest["parameters"])
+        from distilkit.modeling.student import count_parameters
+
+        return count_parameters(self.model)
+
+    def size_mb(self) -> float | None:
+        """Size of this backend's weights in MB (10^6 bytes), when known."""
+        if self.manifest:
+            entry = self.manifest.get("backends", {}).get(self.backend, {})
+            if "size_mb" in entry:
+                return float(entry["size_mb"])
+        if self.backend in BACKEND_FILES and self.model_dir is not None:
+            return file_size_mb([self.model_dir / BACKEND_FILES[self.backend]])
+        if self.model_dir is not None and self.model_dir.is_dir():
+            return file_size_mb([p for p in self.model_dir.iterdir() if p.suffix in (".safetensors", ".bin")])
+        return None
+
+    def token_lengths(self, texts: Sequence[str], pairs: Sequence[str] | None = None) -> list[int]:
+        """Tokens per input after truncation to ``max_length``."""
+        enc = tokenize_texts(self.tokenizer, list(texts), list(pairs) if pairs is not None else None, self.max_length)
+        return [len(ids) for ids in enc["input_ids"]]
 
     def logits(self, texts: Sequence[str], pairs: Sequence[str] | None = None, progress: bool = False) -> np.ndarray:
-        return batched_logits(self.model, self.tokenizer, texts, pairs, self.max_length, self.batch_size, progress)
+        """Float32 logits (N, C) in input order."""
+        if len(texts) == 0:
+            return np.zeros((0, len(self.label_names)), dtype=np.float32)
+        enc = tokenize_texts(self.tokenizer, list(texts), list(pairs) if pairs is not None else None, self.max_length)
+        return run_batches(self.engine, self.tokenizer, enc, len(self.label_names), self.batch_size,
+                           self.sort_by_length, self.pad_to, progress)
 
     def predict(self, texts: Sequence[str], pairs: Sequence[str] | None = None, progress: bool = False) -> Predictions:
         logits = self.logits(texts, pairs, progress)
         probs = softmax(logits)
         return Predictions([self.label_names[i] for i in probs.argmax(-1)], probs, logits, self.label_names)
+
+    def describe(self) -> dict[str, Any]:
+        """Labels, backend, size and limits (what ``serve`` shows at /metadata)."""
+        return {"labels": self.label_names, "backend": self.backend, "available_backends": self.available_backends,
+                "parameters": self.parameter_counts(), "size_mb": self.size_mb(), "max_length": self.max_length,
+                "batch_size": self.batch_size, "model_dir": str(self.model_dir) if self.model_dir else None,
+                "threads": torch.get_num_threads()}

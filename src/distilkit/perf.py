@@ -1,0 +1,143 @@
+"""Speed measurements: encoder FLOPs, this machine's matmul peaks (fp32 torch, int8 ORT and torch), timing helpers.
+
+FLOP counts are multiply-adds x 2 of the dense work a BERT-style encoder executes on padded
+batches (QKV/output projections, attention scores and mixing, feed-forward, pooler, head);
+embedding lookups, softmax, GELU and layer norms are left out (< 2% here).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+PEAK_SHAPES = ((2048, 384, 1536), (2048, 1536, 384), (1024, 1024, 1024))  # (M, K, N): a 6x384 student's FFN at 32x64, and square
+
+
+def model_dims(config: Any) -> dict[str, int]:
+    """Layers, hidden size, feed-forward size and labels of an HF encoder config."""
+    return {"layers": int(config.num_hidden_layers), "hidden": int(config.hidden_size),
+            "intermediate": int(config.intermediate_size), "labels": int(getattr(config, "num_labels", 2))}
+
+
+def encoder_flops(dims: dict[str, int], length: int) -> float:
+    """FLOPs (2 per multiply-add) of one forward pass over one sequence of ``length`` tokens (padding included)."""
+    d, i, n = dims["hidden"], dims["intermediate"], length
+    per_layer = 2 * n * (4 * d * d + 2 * d * i) + 4 * n * n * d
+    return float(dims["layers"] * per_layer + 2 * d * d + 2 * d * dims.get("labels", 2))
+
+
+def _best_rate(fn: Callable[[], Any], flops: float, repeats: int, min_seconds: float = 0.3) -> float:
+    """Best FLOP/s over ``repeats`` timed rounds (each long enough to time), after one warm-up call."""
+    fn()
+    start = time.perf_counter()
+    fn()
+    calls = max(1, int(min_seconds / max(time.perf_counter() - start, 1e-6)))
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = max(best, flops * calls / (time.perf_counter() - start))
+    return best
+
+
+def fp32_matmul_peak(repeats: int = 5) -> dict[str, Any]:
+    """Best fp32 torch matmul GFLOP/s over :data:`PEAK_SHAPES` (current torch thread count)."""
+    rates = {}
+    with torch.inference_mode():
+        for m, k, n in PEAK_SHAPES:
+            a, b = torch.randn(m, k), torch.randn(k, n)
+            rates[f"{m}x{k}x{n}"] = _best_rate(lambda: torch.mm(a, b), 2.0 * m * k * n, repeats) / 1e9
+    return {"gflops": max(rates.values()), "by_shape": rates}
+
+
+def int8_ort_matmul_peak(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
+    """Best GOP/s of an ONNX Runtime dynamically quantised int8 MatMul (activations quantised per call, as in model.int8.onnx)."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from distilkit.backends import ort_session
+
+    rates = {}
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        for m, k, n in PEAK_SHAPES:
+            w = numpy_helper.from_array(rng.standard_normal((k, n)).astype(np.float32), "W")
+            graph = helper.make_graph([helper.make_node("MatMul", ["X", "W"], ["Y"])], "mm",
+                                      [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, k])],
+                                      [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [None, n])], [w])
+            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+            fp32, int8 = Path(tmp) / f"mm{k}x{n}.onnx", Path(tmp) / f"mm{k}x{n}.int8.onnx"
+            onnx.save(model, fp32)
+            quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)  # as export
+            sess = ort_session(int8, threads)
+            x = rng.standard_normal((m, k)).astype(np.float32)
+            rates[f"{m}x{k}x{n}"] = _best_rate(lambda: sess.run(None, {"X": x}), 2.0 * m * k * n, repeats) / 1e9
+    return {"gops": max(rates.values()), "by_shape": rates}
+
+
+def int8_torch_linear_peak(repeats: int = 5) -> dict[str, Any]:
+    """Best GOP/s of torch's dynamically quantised int8 ``Linear`` (what the torch-int8 backend runs)."""
+    from torch.ao.nn.quantized.dynamic import Linear as QLinear
+
+    rates = {}
+    with torch.inference_mode():
+        for m, k, n in PEAK_SHAPES:
+            layer = QLinear(k, n, dtype=torch.qint8)
+            x = torch.randn(m, k)
+            rates[f"{m}x{k}x{n}"] = _best_rate(lambda: layer(x), 2.0 * m * k * n, repeats) / 1e9
+    return {"gops": max(rates.values()), "by_shape": rates}
+
+
+def measure_peaks(threads: int | None = None, repeats: int = 5) -> dict[str, Any]:
+    """fp32 torch, int8 ORT and int8 torch matmul peaks of this machine, measured now."""
+    from distilkit.backends import has_onnxruntime
+
+    peaks: dict[str, Any] = {"fp32_torch": fp32_matmul_peak(repeats), "int8_torch": int8_torch_linear_peak(repeats)}
+    if has_onnxruntime():
+        peaks["int8_ort"] = int8_ort_matmul_peak(threads, repeats)
+    return peaks
+
+
+def percentile_ms(times_s: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(times_s) * 1e3, q))
+
+
+def latency(predict: Callable[[list[str]], Any], texts: list[str], runs: int) -> dict[str, float]:
+    """Batch-1 latency p50/p95 (ms) of ``predict`` over ``runs`` texts (cycled), after 3 warm-up calls."""
+    for t in texts[:3]:
+        predict([t])
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        predict([texts[i % len(texts)]])
+        times.append(time.perf_counter() - start)
+    return {"p50_ms": percentile_ms(times, 50), "p95_ms": percentile_ms(times, 95), "mean_ms": statistics.fmean(times) * 1e3}
+
+
+def best_pass(fn: Callable[[], Any], passes: int) -> float:
+    """Shortest wall time (s) of ``passes`` calls of ``fn`` (the least disturbed one on a shared machine)."""
+    best = float("inf")
+    for _ in range(passes):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def uniform_batch_rate(engine: Callable[[dict[str, np.ndarray]], np.ndarray], input_names: list[str], vocab_size: int,
+                       batch: int = 32, length: int = 64, passes: int = 5) -> float:
+    """Sentences/s of ``engine`` on full batches of ``batch`` x ``length`` random tokens (no padding)."""
+    rng = np.random.default_rng(0)
+    feed = {"input_ids": rng.integers(1000 if vocab_size > 2000 else 5, vocab_size, (batch, length), dtype=np.int64),
+            "attention_mask": np.ones((batch, length), dtype=np.int64), "token_type_ids": np.zeros((batch, length), dtype=np.int64)}
+    feed = {n: feed[n] for n in input_names}
+    engine(feed)
+    return batch / best_pass(lambda: engine(feed), passes)

@@ -1,0 +1,63 @@
+"""distilkit bench and the perf helpers: FLOP counts by hand, peaks, and a tiny end-to-end run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+import distilkit.perf as perf
+from distilkit.bench import bench, executed_flops
+from distilkit.deploy_config import BenchConfig
+from distilkit.infer import Predictor
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def test_encoder_flops_by_hand():
+    # 1 layer, hidden 2, ffn 4, 2 labels, 3 tokens:
+    # projections 2*3*(4*2*2) = 96, FFN 2*3*(2*2*4) = 96, attention 4*3*3*2 = 72, pooler 2*2*2 = 8, head 2*2*2 = 8
+    assert perf.encoder_flops({"layers": 1, "hidden": 2, "intermediate": 4, "labels": 2}, 3) == 280.0
+    dims = {"layers": 6, "hidden": 384, "intermediate": 1536, "labels": 2}  # MiniLM-L6 at 64 tokens: ~1.4 GFLOP
+    assert perf.encoder_flops(dims, 64) == pytest.approx(1.397e9, rel=1e-3)
+
+
+def test_executed_flops_count_padding(tiny_classifier: Path):
+    pred = Predictor.from_dir(tiny_classifier, max_length=64, batch_size=2)
+    dims = perf.model_dims(pred.model.config)
+    texts = ["good", "good film", "the plot was dull and boring"]
+    lengths = pred.token_lengths(texts)  # [3, 4, 8]
+    assert lengths == [3, 4, 8]
+    # sorted batches: [8, 4] padded to 8, then [3]
+    assert executed_flops(pred, dims, texts) == 2 * perf.encoder_flops(dims, 8) + perf.encoder_flops(dims, 3)
+    pred.sort_by_length, pred.pad_to = False, 16
+    assert executed_flops(pred, dims, texts) == 3 * perf.encoder_flops(dims, 16)
+
+
+def test_peaks_are_positive_and_shaped(monkeypatch):
+    monkeypatch.setattr(perf, "PEAK_SHAPES", ((64, 32, 48),))
+    peaks = perf.measure_peaks(threads=1, repeats=1)
+    assert set(peaks) == {"fp32_torch", "int8_torch", "int8_ort"}
+    assert peaks["fp32_torch"]["gflops"] > 0 and list(peaks["int8_ort"]["by_shape"]) == ["64x32x48"]
+
+
+def test_bench_end_to_end(tiny_export: Path, tiny_classifier: Path, sentiment_csv: Path, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(perf, "PEAK_SHAPES", ((64, 32, 48),))
+    results = bench(BenchConfig(model=str(tiny_export), teacher=str(tiny_classifier), data=str(sentiment_csv), backends=["onnx-int8"],
+                                latency_runs=3, throughput_texts=16, batch_size=8, threads=1, peak_repeats=1,
+                                output_dir=str(tmp_path / "bench")))
+    assert [(r["role"], r["backend"]) for r in results["rows"]] == [("student", "onnx-int8"), ("teacher", "torch")]
+    for r in results["rows"]:
+        assert 0 < r["p50_ms"] <= r["p95_ms"] and r["throughput"] > 0 and r["gflops"] > 0
+    saved = json.loads((tmp_path / "bench" / "bench.json").read_text())
+    assert saved["rows"] == results["rows"]
+    assert "% of int8_ort" in (tmp_path / "bench" / "bench.md").read_text()
+    assert (tmp_path / "bench" / "bench.png").stat().st_size > 10_000
