@@ -18,14 +18,18 @@ from distilkit.config import DistillConfig
 from distilkit.data import TaskData, prepare_task
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.distill.cache import CachedLogits, model_fingerprint, teacher_logits, tokenizer_fingerprint
-from distilkit.distill.objectives import Objective, preset_weights
+from distilkit.distill.alignment import require_alignment
+from distilkit.distill.layer_objective import POSITIONWISE_TERMS
+from distilkit.distill.multi_teacher import ENSEMBLE_COLUMN, EnsembleCollator, column_order, normalised_weights, stack_teacher_logits
+from distilkit.distill.objectives import TERMS
+from distilkit.distill.presets import build_objective
 from distilkit.distill.trainer import TEACHER_PREFIX, DistillationTrainer
 from distilkit.errors import DistilkitError
 from distilkit.modeling.loading import load_classifier, load_config, load_tokenizer
 from distilkit.modeling.student import build_student, count_parameters
 from distilkit.modeling.teacher import judge_teacher, teacher_label_names
 from distilkit.provenance import run_info
-from distilkit.training import (MultiTokenizerCollator, callbacks, compute_metrics, prepare_output_dir, save_final,
+from distilkit.training import (callbacks, compute_metrics, prepare_output_dir, save_final,
                                 set_threads, training_arguments, write_log_history)
 from distilkit.zoo import resolve_model
 
@@ -84,38 +88,62 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     cfg.validate()
     set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    objective = Objective(preset_weights(cfg.preset, cfg.alpha))
+    objective = build_objective(cfg)
     out, resume_from = prepare_output_dir(cfg)
-    teacher = TeacherHandle(cfg.teacher, cfg.allow_pickle, cfg.trust_remote_code, eager=getattr(objective, "needs_attentions", False))
+    teacher_names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
+    teacher = TeacherHandle(teacher_names[0], cfg.allow_pickle, cfg.trust_remote_code, eager=getattr(objective, "needs_attentions", False))
     task = load_task_for_teacher(cfg, teacher.config)
     val_logits = teacher.logits(task.splits["validation"], cfg.max_length, cfg.cache_dir)
     check = judge_teacher(val_logits.logits, np.asarray(task.splits["validation"]["label"]), cfg.force)
     log.info("teacher validation accuracy %.4f (majority baseline %.4f)", check.accuracy, check.majority_baseline)
+    others = [TeacherHandle(name, cfg.allow_pickle, cfg.trust_remote_code) for name in teacher_names[1:]]
+    weights = normalised_weights(len(teacher_names), cfg.teacher_weights) if others else None
+    orders = [column_order(task.label_names, t.config, t.name) for t in others]
+    for other, order in zip(others, orders):
+        other_check = judge_teacher(other.logits(task.splits["validation"], cfg.max_length, cfg.cache_dir).logits[:, order],
+                                    np.asarray(task.splits["validation"]["label"]), cfg.force)
+        log.info("teacher %s validation accuracy %.4f", other.name, other_check.accuracy)
 
     student, student_tok, info = build_student(teacher.model, teacher.tokenizer, cfg, cfg.allow_pickle, cfg.trust_remote_code)
+    if objective.needs_attentions:
+        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
     train = _with_lengths(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length))
     online = objective.needs_teacher_online
     cache_key = None
     if online:
         t_train = tokenize_dataset(task.splits["train"], teacher.tokenizer, cfg.max_length, prefix=TEACHER_PREFIX, keep=())
+        if objective.positionwise_terms:
+            usable = sorted(set(TERMS) - POSITIONWISE_TERMS)
+            require_alignment(student_tok, teacher.tokenizer, train["input_ids"], t_train[TEACHER_PREFIX + "input_ids"],
+                              objective.positionwise_terms, usable)
         for col in t_train.column_names:
             train = train.add_column(col, t_train[col])
-    else:
+        objective.bind(student, teacher.model)
+    if not online or others:
         cached = teacher.logits(task.splits["train"], cfg.max_length, cfg.cache_dir)
         cache_key = cached.key
-        train = train.add_column("teacher_logits", cached.logits.tolist())
+        if others:
+            per_teacher = [cached.logits] + [t.logits(task.splits["train"], cfg.max_length, cfg.cache_dir).logits[:, order]
+                                             for t, order in zip(others, orders)]
+            train = train.add_column(ENSEMBLE_COLUMN, stack_teacher_logits(per_teacher).tolist())
+        else:
+            train = train.add_column("teacher_logits", cached.logits.tolist())
     val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
     trainer = DistillationTrainer(
         model=student, args=training_arguments(cfg, out, cfg.seed), train_dataset=train, eval_dataset=val,
-        data_collator=MultiTokenizerCollator(student_tok, teacher.tokenizer if online else None), processing_class=student_tok,
+        data_collator=EnsembleCollator(student_tok, teacher.tokenizer if online else None), processing_class=student_tok,
         compute_metrics=compute_metrics, callbacks=callbacks(cfg), objective=objective, temperature=cfg.temperature,
-        teacher=teacher.model if online else None)
-    trainer.train(resume_from_checkpoint=resume_from)
+        teacher=teacher.model if online else None, teacher_weights=weights)
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        objective.remove_hooks()
     metrics = trainer.evaluate()
     write_log_history(trainer, out)
     facts = run_info("distill", asdict(cfg), teacher_path=str(teacher.path), teacher_fingerprint=teacher.fingerprint,
                      data_fingerprint=task.fingerprint, label_names=task.label_names, teacher_cache_key=cache_key,
-                     teacher_check=asdict(check), student_init=asdict(info), objective=objective.weights,
+                     teacher_check=asdict(check), student_init=asdict(info), objective=objective.describe(),
+                     teachers=teacher_names, teacher_weights=weights,
                      student_parameters=count_parameters(trainer.model), validation_metrics=metrics)
     save_final(trainer.model, student_tok, out, facts)
     log.info("student saved to %s (validation accuracy %.4f)", out, metrics.get("eval_accuracy", float("nan")))
