@@ -34,7 +34,6 @@ from distilkit.infer import batched_logits  # noqa: E402
 from distilkit.modeling.loading import load_classifier, load_tokenizer  # noqa: E402
 
 TEACHER = "/work/artifacts/teacher-mpnet-rt"
-PRESETS = ["logits", "distilbert", "tinybert", "minilm", "minilmv2", "pkd"]
 
 
 def three_layer_student(out: Path) -> str:
@@ -59,7 +58,7 @@ def test_accuracy(model_dir: str, texts: list[str], labels: np.ndarray, max_leng
     return float((logits.argmax(-1) == labels).mean())
 
 
-def accuracy_rows(args: argparse.Namespace, out: Path) -> list[dict]:
+def accuracy_rows(args: argparse.Namespace, out: Path, steps: list[dict]) -> list[dict]:
     from distilkit.data import prepare_task
 
     students = {"MiniLM-L6 (6x384)": "minilm-l6", "MiniLM-L3 (3x384, layers 1,3,5 of L6)": three_layer_student(out)}
@@ -84,6 +83,7 @@ def accuracy_rows(args: argparse.Namespace, out: Path) -> list[dict]:
                 rows.append({"student": s_name, "preset": preset, "seed": seed, "test_acc": acc, "pct_teacher": 100 * acc / t_acc,
                              "val_acc": facts["validation_metrics"].get("eval_accuracy"), "minutes": minutes, "teacher_acc": t_acc})
                 print(json.dumps(rows[-1]), flush=True)
+                (out / "layerkd.md").write_text(markdown(args, rows, steps), encoding="utf-8")  # partial results survive a kill
     return rows
 
 
@@ -178,7 +178,7 @@ def main() -> None:
     p.add_argument("--teacher", default=TEACHER)
     p.add_argument("--samples", type=int, default=None, help="training rows (default 4000; --quick 1000)")
     p.add_argument("--epochs", type=float, default=None, help="epochs (default 3; --quick 1)")
-    p.add_argument("--presets", nargs="+", default=PRESETS)
+    p.add_argument("--presets", nargs="+", default=["logits", "tinybert", "minilm", "pkd", "distilbert", "minilmv2"])
     p.add_argument("--presets-l3", nargs="+", default=["logits", "tinybert", "minilm", "pkd"])
     p.add_argument("--step-presets", nargs="+", default=["logits", "distilbert", "tinybert", "minilm", "pkd"])
     p.add_argument("--steps", type=int, default=6, help="timed steps per objective (first one is warm-up)")
@@ -192,8 +192,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not (Path(args.teacher) / "distilkit_run.json").is_file() and Path(args.teacher).exists():
         sys.exit(f"teacher {args.teacher} is not finished yet (no distilkit_run.json)")
-    steps = step_costs(args, args.step_presets, args.steps)
-    acc = [] if args.steps_only else accuracy_rows(args, out)
+    steps = step_costs(args, args.step_presets, args.steps) if args.steps else []
+    acc = [] if args.steps_only else accuracy_rows(args, out, steps)
     text = markdown(args, acc, steps)
     (out / "layerkd.md").write_text(text, encoding="utf-8")
     print(text)

@@ -35,3 +35,16 @@ def test_loss_terms_from_flags() -> None:
 def test_bad_values_are_one_line_errors(values: dict, match: str) -> None:
     with pytest.raises(DistilkitError, match=match):
         build_config(DistillConfig, values)
+
+
+def test_example_recipes_load_and_build_their_objective() -> None:
+    from pathlib import Path
+
+    from distilkit.config import load_recipe
+    from distilkit.distill.presets import build_objective
+
+    recipes = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
+    assert {p.stem for p in recipes} >= {"logits", "distilbert", "tinybert", "minilm", "pkd"}
+    for path in recipes:
+        cfg = build_config(DistillConfig, load_recipe(path))
+        assert build_objective(cfg).weights, path.name
