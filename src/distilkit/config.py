@@ -126,7 +126,17 @@ class DistillConfig(DataConfig, TrainConfig, StudentConfig):
     output_dir: str = opt("runs/student", "where the student goes")
     temperature: float = opt(2.0, "softmax temperature T for the soft-label term")
     alpha: float = opt(0.5, "weight of the soft-label term; (1 - alpha) weighs the hard-label cross-entropy")
-    preset: str = opt("logits", "distillation objective preset")
+    preset: str = opt("logits", "distillation objective preset: logits, distilbert, tinybert, minilm, minilmv2, pkd")
+    loss_terms: dict[str, float] | None = opt(None, "weighted loss terms replacing the preset's (final stage), e.g. kd=0.5 ce=0.5 hidden_mse=1")
+    stage1_terms: dict[str, float] | None = opt(None, "terms of a first training stage (TinyBERT: intermediate layers first)")
+    stage1_fraction: float | None = opt(None, "share of training steps spent in stage 1 (default: the preset's; 0 = one stage)")
+    layer_map: str | None = opt(None, "student <- teacher layer map: uniform, skip, last, final or explicit (default: the preset's)")
+    layer_map_ids: list[int] | None = opt(None, "explicit map: the 0-based teacher layer of each student layer (-1 = none)")
+    relation_heads: int | None = opt(None, "MiniLMv2 relation heads (default: the student's attention heads)")
+    temperature_schedule: str = opt("constant", "temperature over training: constant, or linear from temperature to temperature_end")
+    temperature_end: float | None = opt(None, "final temperature of the linear schedule")
+    teachers: list[str] | None = opt(None, "several teachers (overrides teacher; the first is used for layer terms and labels)")
+    teacher_weights: list[float] | None = opt(None, "weights of the teachers' softened distributions (default: equal)")
     force: bool = opt(False, "distil even from a teacher no better than the majority-class baseline")
     cache_dir: str | None = opt(None, "teacher-output cache (default: ~/.cache/distilkit/teacher_outputs)")
     learning_rate: float = opt(1e-4, "peak learning rate (students like a higher one than fine-tuning)")
@@ -139,6 +149,13 @@ class DistillConfig(DataConfig, TrainConfig, StudentConfig):
         StudentConfig.validate(self)
         require(self.temperature > 0, f"temperature={self.temperature} must be > 0")
         require(0 <= self.alpha <= 1, f"alpha={self.alpha} must be in [0, 1]")
+        require(self.stage1_fraction is None or 0 <= self.stage1_fraction < 1, f"stage1_fraction={self.stage1_fraction} must be in [0, 1)")
+        require(self.temperature_schedule in ("constant", "linear"),
+                f"temperature_schedule={self.temperature_schedule!r}: use constant or linear")
+        require(self.temperature_schedule != "linear" or (self.temperature_end or 0) > 0,
+                "temperature_schedule=linear needs a positive temperature_end")
+        require(self.teacher_weights is None or bool(self.teachers), "teacher_weights needs --teachers")
+        require(self.relation_heads is None or self.relation_heads > 0, "relation_heads must be positive")
 
 
 @dataclass
@@ -208,6 +225,16 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
     if value is None:
         require(optional, f"config key '{key}' may not be empty (expected {getattr(base, '__name__', base)})")
         return None
+    if typing.get_origin(base) is dict:  # a YAML mapping, or NAME=VALUE strings from the command line
+        _, item = typing.get_args(base)
+        if isinstance(value, list) and all(isinstance(v, str) and "=" in v for v in value):
+            pairs = [v.split("=", 1) for v in value]
+            try:
+                value = {k.strip(): yaml.safe_load(v) for k, v in pairs}
+            except yaml.YAMLError:
+                raise DistilkitError(f"config key '{key}' must be NAME=NUMBER pairs, got {value!r}") from None
+        require(isinstance(value, dict), f"config key '{key}' must be a mapping of name: {item.__name__}, got {value!r}")
+        return {str(k): coerce(f"{key}.{k}", v, item) for k, v in value.items()}
     if typing.get_origin(base) is list:
         (item,) = typing.get_args(base)
         require(isinstance(value, list), f"config key '{key}' must be a list of {item.__name__}, got {value!r}")
@@ -273,6 +300,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
                               "help": f"{f.metadata.get('help', '')} (default: {default})"}
         if tp is bool:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        elif typing.get_origin(tp) is dict:
+            parser.add_argument(flag, nargs="+", type=str, metavar="NAME=VALUE", **kw)
         elif typing.get_origin(tp) is list:
             parser.add_argument(flag, nargs="+", type=typing.get_args(tp)[0], **kw)
         else:

@@ -25,6 +25,8 @@ class LossContext:
     teacher_outputs: Any = None
     student_inputs: Any = None
     teacher_inputs: Any = None
+    progress: float = 1.0  # share of training done (0..1): picks the stage of a staged objective
+    layer: Any = None  # the LayerObjective whose maps/projections/hooks layer terms read (set by it)
 
     def target_probs(self) -> torch.Tensor:
         if self.teacher_probs is not None:
@@ -42,10 +44,18 @@ TERMS: dict[str, Term] = {
 }
 ONLINE_TERMS: set[str] = set()  # terms that need the teacher's hidden states or attentions (teacher run online)
 
+from distilkit.distill.layer_objective import LAYER_TERM_NAMES, LAYER_TERMS  # noqa: E402  (layer terms: issue 3)
+
+TERMS.update(LAYER_TERMS)
+ONLINE_TERMS |= LAYER_TERM_NAMES
+
 
 def preset_weights(preset: str, alpha: float) -> dict[str, float]:
     """Term weights of a named preset; ``alpha`` weighs the soft-label term against hard labels."""
+    from distilkit.distill.presets import PRESETS
+
     presets = {"logits": {"kd": alpha, "ce": 1 - alpha}}
+    presets.update({name: p.final(alpha) for name, p in PRESETS.items() if name not in presets})
     if preset not in presets:
         raise DistilkitError(f"unknown preset {preset!r}: use one of {sorted(presets)}")
     return presets[preset]

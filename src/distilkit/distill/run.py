@@ -18,7 +18,11 @@ from distilkit.config import DistillConfig
 from distilkit.data import TaskData, prepare_task
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.distill.cache import CachedLogits, model_fingerprint, teacher_logits, tokenizer_fingerprint
-from distilkit.distill.objectives import Objective, preset_weights
+from distilkit.distill.alignment import require_alignment
+from distilkit.distill.layer_objective import POSITIONWISE_TERMS
+from distilkit.distill.multi_teacher import ENSEMBLE_COLUMN, EnsembleCollator, column_order, normalised_weights, stack_teacher_logits
+from distilkit.distill.objectives import TERMS
+from distilkit.distill.presets import build_objective
 from distilkit.distill.trainer import TEACHER_PREFIX, DistillationTrainer
 from distilkit.errors import DistilkitError
 from distilkit.modeling.loading import load_classifier, load_config, load_tokenizer
@@ -26,8 +30,8 @@ from distilkit.modeling.student import build_student, count_parameters
 from distilkit.modeling.teacher import judge_teacher, teacher_label_names
 from distilkit.provenance import run_info
 from distilkit.distributed import barrier, main_process_first
-from distilkit.training import (MultiTokenizerCollator, best_eval_metrics, callbacks, clear_output_dir, compute_metrics, prepare_output_dir,
-                                save_final, set_threads, training_arguments, write_log_history)
+from distilkit.training import (best_eval_metrics, callbacks, clear_output_dir, compute_metrics, prepare_output_dir, save_final,
+                                set_threads, training_arguments, write_log_history)
 from distilkit.zoo import resolve_model
 
 log = logging.getLogger(__name__)
@@ -84,50 +88,76 @@ def _with_lengths(ds: datasets.Dataset) -> datasets.Dataset:
 
 
 def distill(cfg: DistillConfig) -> dict[str, Any]:
-    """Distil ``cfg.teacher`` into a student on ``cfg.data``; returns validation metrics and run facts."""
+    """Distil ``cfg.teacher`` (or ``cfg.teachers``) into a student on ``cfg.data``; returns the run facts."""
     cfg.validate()
     set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    objective = Objective(preset_weights(cfg.preset, cfg.alpha))
+    objective = build_objective(cfg)
     out, resume_from = prepare_output_dir(cfg, clear=False)
     args = training_arguments(cfg, out, cfg.seed)
     _ = args.device  # under torchrun / accelerate launch this sets up the process group
-    teacher = TeacherHandle(cfg.teacher, cfg.allow_pickle, cfg.trust_remote_code, eager=getattr(objective, "needs_attentions", False),
-                            device=args.device if args.device.type != "cpu" else None)
+    device = args.device if args.device.type != "cpu" else None
+    teacher_names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
+    teacher = TeacherHandle(teacher_names[0], cfg.allow_pickle, cfg.trust_remote_code,
+                            eager=getattr(objective, "needs_attentions", False), device=device)
     task = load_task_for_teacher(cfg, teacher.config)
+    val_labels = np.asarray(task.splits["validation"]["label"])
     online = objective.needs_teacher_online
     with main_process_first():  # rank 0 runs the teacher once and caches; the other ranks then read the cache
         val_logits = teacher.logits(task.splits["validation"], cfg.max_length, cfg.cache_dir)
-    check = judge_teacher(val_logits.logits, np.asarray(task.splits["validation"]["label"]), cfg.force)
+    check = judge_teacher(val_logits.logits, val_labels, cfg.force)
     log.info("teacher validation accuracy %.4f (majority baseline %.4f)", check.accuracy, check.majority_baseline)
-    with main_process_first():
-        cached = None if online else teacher.logits(task.splits["train"], cfg.max_length, cfg.cache_dir)
+    others = [TeacherHandle(name, cfg.allow_pickle, cfg.trust_remote_code) for name in teacher_names[1:]]
+    weights = normalised_weights(len(teacher_names), cfg.teacher_weights) if others else None
+    orders = [column_order(task.label_names, t.config, t.name) for t in others]
+    for other, order in zip(others, orders):
+        with main_process_first():
+            other_logits = other.logits(task.splits["validation"], cfg.max_length, cfg.cache_dir).logits[:, order]
+        log.info("teacher %s validation accuracy %.4f", other.name, judge_teacher(other_logits, val_labels, cfg.force).accuracy)
 
     student, student_tok, info = build_student(teacher.model, teacher.tokenizer, cfg, cfg.allow_pickle, cfg.trust_remote_code)
+    if objective.needs_attentions:
+        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
     train = _with_lengths(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length))
-    cache_key = None
-    if cached is None:
+    if online:
         t_train = tokenize_dataset(task.splits["train"], teacher.tokenizer, cfg.max_length, prefix=TEACHER_PREFIX, keep=())
+        if objective.positionwise_terms:
+            usable = sorted(set(TERMS) - POSITIONWISE_TERMS)
+            require_alignment(student_tok, teacher.tokenizer, train["input_ids"], t_train[TEACHER_PREFIX + "input_ids"],
+                              objective.positionwise_terms, usable)
         for col in t_train.column_names:
             train = train.add_column(col, t_train[col])
-    else:
+        objective.bind(student, teacher.model)
+    cache_key = None
+    if not online or others:
+        with main_process_first():
+            cached = teacher.logits(task.splits["train"], cfg.max_length, cfg.cache_dir)
+            per_teacher = [cached.logits] + [t.logits(task.splits["train"], cfg.max_length, cfg.cache_dir).logits[:, order]
+                                             for t, order in zip(others, orders)]
         cache_key = cached.key
-        train = train.add_column("teacher_logits", cached.logits.tolist())
+        if others:
+            train = train.add_column(ENSEMBLE_COLUMN, stack_teacher_logits(per_teacher).tolist())
+        else:
+            train = train.add_column("teacher_logits", cached.logits.tolist())
     val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
             clear_output_dir(cfg, out)
     trainer = DistillationTrainer(
         model=student, args=args, train_dataset=train, eval_dataset=val,
-        data_collator=MultiTokenizerCollator(student_tok, teacher.tokenizer if online else None), processing_class=student_tok,
+        data_collator=EnsembleCollator(student_tok, teacher.tokenizer if online else None), processing_class=student_tok,
         compute_metrics=compute_metrics, callbacks=callbacks(cfg), objective=objective, temperature=cfg.temperature,
-        teacher=teacher.model if online else None)
-    trainer.train(resume_from_checkpoint=resume_from)
+        teacher=teacher.model if online else None, teacher_weights=weights)
+    try:
+        trainer.train(resume_from_checkpoint=resume_from)
+    finally:
+        objective.remove_hooks()
     metrics = best_eval_metrics(trainer)
     facts = run_info("distill", asdict(cfg), teacher_path=str(teacher.path), teacher_fingerprint=teacher.fingerprint,
                      data_fingerprint=task.fingerprint, label_names=task.label_names, teacher_cache_key=cache_key,
-                     teacher_check=asdict(check), student_init=asdict(info), objective=objective.weights,
-                     student_parameters=count_parameters(trainer.model), validation_metrics=metrics, world_size=args.world_size)
+                     teacher_check=asdict(check), student_init=asdict(info), objective=objective.describe(),
+                     teachers=teacher_names, teacher_weights=weights, student_parameters=count_parameters(trainer.model),
+                     validation_metrics=metrics, world_size=args.world_size)
     if trainer.is_world_process_zero():  # one writer in multi-process runs
         write_log_history(trainer, out)
         save_final(trainer.model, student_tok, out, facts)

@@ -1,0 +1,203 @@
+"""Layer-distillation presets vs logits-only KD on Rotten Tomatoes (shared protocol, HELPERS.md).
+
+For each student (MiniLM-L6, and a 3-layer student = layers 1, 3, 5 of MiniLM-L6 copied into a
+3-layer BERT) and each preset: distil from the shared MPNet teacher, then score test accuracy and
+% of the teacher's. Separately, the cost of one training step (batch 32, max length 64) with the
+teacher online (layer terms) vs logits-only with cached teacher logits.
+
+    python benchmarks/bench_layerkd.py --out bench_out            # protocol: 4000 rows, 3 epochs
+    python benchmarks/bench_layerkd.py --quick --out bench_out    # CPU size: 1000 rows, 1 epoch
+    python benchmarks/bench_layerkd.py --steps-only --out bench_out  # only the per-step cost table
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from distilkit.config import DistillConfig  # noqa: E402
+from distilkit.distill.run import TeacherHandle, distill  # noqa: E402
+from distilkit.infer import batched_logits  # noqa: E402
+from distilkit.modeling.loading import load_classifier, load_tokenizer  # noqa: E402
+
+TEACHER = "/work/artifacts/teacher-mpnet-rt"
+
+
+def three_layer_student(out: Path) -> str:
+    """MiniLM-L6 cut to 3 layers (its layers 1, 3, 5, the uniform map) saved as a base checkpoint."""
+    from transformers import AutoModel
+
+    from distilkit.modeling.student import student_from_teacher_layers
+    from distilkit.zoo import resolve_model
+
+    path = out / "minilm-l3-from-l6"
+    if not (path / "config.json").is_file():
+        base = AutoModel.from_pretrained(resolve_model("minilm-l6"))
+        small = student_from_teacher_layers(base, [1, 3, 5])
+        small.save_pretrained(path)
+        load_tokenizer("minilm-l6").save_pretrained(path)
+    return str(path)
+
+
+def test_accuracy(model_dir: str, texts: list[str], labels: np.ndarray, max_length: int) -> float:
+    model, tok = load_classifier(model_dir), load_tokenizer(model_dir)
+    logits = batched_logits(model, tok, texts, None, max_length, 64)
+    return float((logits.argmax(-1) == labels).mean())
+
+
+def accuracy_rows(args: argparse.Namespace, out: Path, steps: list[dict]) -> list[dict]:
+    from distilkit.data import prepare_task
+
+    students = {"MiniLM-L6 (6x384)": "minilm-l6", "MiniLM-L3 (3x384, layers 1,3,5 of L6)": three_layer_student(out)}
+    base = dict(teacher=args.teacher, data="rotten-tomatoes", max_length=64, max_train_samples=args.samples, epochs=args.epochs,
+                threads=2, overwrite=True, cache_dir=args.cache_dir)
+    teacher = TeacherHandle(args.teacher)
+    task = prepare_task(DistillConfig(**base), label_names=[teacher.config.id2label[i] for i in range(teacher.config.num_labels)])
+    test = task.splits["test"]
+    labels = np.asarray(test["label"])
+    t_logits = teacher.logits(test, 64, args.cache_dir).logits
+    t_acc = float((t_logits.argmax(-1) == labels).mean())
+    rows = []
+    for s_name, student in students.items():
+        presets = args.presets if "L6" in s_name else args.presets_l3
+        for preset in presets:
+            for seed in range(args.seeds):
+                run_dir = out / "runs" / f"{Path(student).name}-{preset}-s{seed}"
+                start = time.perf_counter()
+                facts = distill(DistillConfig(**base, student=student, preset=preset, seed=42 + seed, output_dir=str(run_dir)))
+                minutes = (time.perf_counter() - start) / 60
+                acc = test_accuracy(str(run_dir), list(test["text"]), labels, 64)
+                rows.append({"student": s_name, "preset": preset, "seed": seed, "test_acc": acc, "pct_teacher": 100 * acc / t_acc,
+                             "val_acc": facts["validation_metrics"].get("eval_accuracy"), "minutes": minutes, "teacher_acc": t_acc})
+                print(json.dumps(rows[-1]), flush=True)
+                (out / "layerkd.md").write_text(markdown(args, rows, steps), encoding="utf-8")  # partial results survive a kill
+    return rows
+
+
+def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list[dict]:
+    """Median seconds per optimiser step, batch 32 of real training texts, per preset (same student)."""
+    from transformers import TrainingArguments
+
+    from distilkit.data import prepare_task
+    from distilkit.data.tokenize import tokenize_dataset
+    from distilkit.distill.multi_teacher import EnsembleCollator
+    from distilkit.distill.presets import build_objective
+    from distilkit.distill.trainer import TEACHER_PREFIX, DistillationTrainer
+
+    torch.set_num_threads(2)
+    teacher = TeacherHandle(args.teacher, eager=True)
+    cfg = DistillConfig(teacher=args.teacher, data="rotten-tomatoes", max_length=64, max_train_samples=32 * (steps + 1))
+    task = prepare_task(cfg, label_names=[teacher.config.id2label[i] for i in range(teacher.config.num_labels)])
+    student_tok = load_tokenizer("minilm-l6")
+    split = task.splits["train"]
+    rows = []
+    for preset in presets:
+        objective = build_objective(DistillConfig(preset=preset, stage1_fraction=0.0 if preset != "tinybert" else None))
+        student = load_classifier("minilm-l6", [teacher.config.id2label[i] for i in range(teacher.config.num_labels)],
+                                  ignore_mismatched_sizes=True)
+        if objective.needs_attentions:
+            student.set_attn_implementation("eager")
+        data = tokenize_dataset(split, student_tok, 64)
+        online = objective.needs_teacher_online
+        if online:
+            t_data = tokenize_dataset(split, teacher.tokenizer, 64, prefix=TEACHER_PREFIX, keep=())
+            for col in t_data.column_names:
+                data = data.add_column(col, t_data[col])
+            objective.bind(student, teacher.model)
+        else:
+            data = data.add_column("teacher_logits", teacher.logits(split, 64, args.cache_dir).logits.tolist())
+        collate = EnsembleCollator(student_tok, teacher.tokenizer if online else None)
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = DistillationTrainer(model=student, args=TrainingArguments(output_dir=tmp, report_to="none", optim="adamw_torch_fused",
+                                                                               remove_unused_columns=False, label_names=["labels"]),
+                                          objective=objective, temperature=2.0, teacher=teacher.model if online else None)
+            trainer.create_optimizer()
+            times = []
+            for i in range(steps):
+                batch = collate([data[j] for j in range(32 * i, 32 * (i + 1))])
+                start = time.perf_counter()
+                trainer.training_step(student.train(), batch)
+                trainer.optimizer.step()
+                trainer.optimizer.zero_grad()
+                times.append(time.perf_counter() - start)
+        objective.remove_hooks()
+        med = statistics.median(times[1:])  # the first step warms up
+        rows.append({"preset": preset, "online_teacher": online, "s_per_step": med})
+        print(json.dumps(rows[-1]), flush=True)
+    base = next(r["s_per_step"] for r in rows if r["preset"] == "logits")
+    for r in rows:
+        r["x_logits"] = r["s_per_step"] / base
+    return rows
+
+
+def markdown(args: argparse.Namespace, acc: list[dict], steps: list[dict]) -> str:
+    cmd = "python benchmarks/bench_layerkd.py " + " ".join(sys.argv[1:])
+    lines = ["# Layer distillation presets (issue 3)", "",
+             f"Command: `{cmd}`  ", f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, shared by other jobs "
+             f"(timings noisy); {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+             f"Teacher: `{args.teacher}`; data rotten-tomatoes, seed 42 splits, max length 64, "
+             f"{args.samples} training rows, {args.epochs} epoch(s), batch 32.", ""]
+    if acc:
+        lines += ["| student | preset | test accuracy | % of teacher | validation accuracy | wall minutes |", "|---|---|---|---|---|---|"]
+        groups: dict[tuple[str, str], list[dict]] = {}
+        for r in acc:
+            groups.setdefault((r["student"], r["preset"]), []).append(r)
+        for (student, preset), rs in groups.items():
+            a = [r["test_acc"] for r in rs]
+            spread = f" ± {statistics.stdev(a):.4f}" if len(a) > 1 else ""
+            lines.append(f"| {student} | {preset} | {statistics.mean(a):.4f}{spread} | {statistics.mean(r['pct_teacher'] for r in rs):.1f}% "
+                         f"| {statistics.mean(r['val_acc'] for r in rs):.4f} | {statistics.mean(r['minutes'] for r in rs):.1f} |")
+        lines += ["", f"Teacher test accuracy: {acc[0]['teacher_acc']:.4f} (1276 test rows).", ""]
+    if steps:
+        lines += ["| objective | teacher | seconds / step (median) | x logits-only |", "|---|---|---|---|"]
+        for r in steps:
+            lines.append(f"| {r['preset']} | {'online (MPNet forward)' if r['online_teacher'] else 'cached logits'} "
+                         f"| {r['s_per_step']:.2f} | {r['x_logits']:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="CPU size: 1000 training rows, 1 epoch")
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--out", default="bench_out")
+    p.add_argument("--teacher", default=TEACHER)
+    p.add_argument("--samples", type=int, default=None, help="training rows (default 4000; --quick 1000)")
+    p.add_argument("--epochs", type=float, default=None, help="epochs (default 3; --quick 1)")
+    p.add_argument("--presets", nargs="+", default=["logits", "tinybert", "minilm", "pkd", "distilbert", "minilmv2"])
+    p.add_argument("--presets-l3", nargs="+", default=["logits", "tinybert", "minilm", "pkd"])
+    p.add_argument("--step-presets", nargs="+", default=["logits", "distilbert", "tinybert", "minilm", "pkd"])
+    p.add_argument("--steps", type=int, default=6, help="timed steps per objective (first one is warm-up)")
+    p.add_argument("--steps-only", action="store_true")
+    p.add_argument("--cache-dir", default=None)
+    args = p.parse_args()
+    args.samples = args.samples or (1000 if args.quick else 4000)
+    args.epochs = args.epochs or (1.0 if args.quick else 3.0)
+    torch.set_num_threads(2)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not (Path(args.teacher) / "distilkit_run.json").is_file() and Path(args.teacher).exists():
+        sys.exit(f"teacher {args.teacher} is not finished yet (no distilkit_run.json)")
+    steps = step_costs(args, args.step_presets, args.steps) if args.steps else []
+    acc = [] if args.steps_only else accuracy_rows(args, out, steps)
+    text = markdown(args, acc, steps)
+    (out / "layerkd.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
