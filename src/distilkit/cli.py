@@ -32,6 +32,12 @@ def _distill(cfg: C.DistillConfig, args: argparse.Namespace) -> None:
                       "validation_accuracy": facts["validation_metrics"].get("eval_accuracy")}, indent=2))
 
 
+def _augment(cfg: C.AugmentConfig, args: argparse.Namespace) -> None:
+    from distilkit.data.transfer import augment
+
+    print(json.dumps(augment(cfg), indent=2))
+
+
 def _evaluate(cfg: C.EvaluateConfig, args: argparse.Namespace) -> None:
     from distilkit.evaluate import evaluate, format_table
 
@@ -67,6 +73,7 @@ def _demo(cfg: C.DemoConfig, args: argparse.Namespace) -> None:
 COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]] = {
     "finetune": (C.FinetuneConfig, _finetune, "fine-tune an encoder for classification (makes a teacher)"),
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
+    "augment": (C.AugmentConfig, _augment, "enlarge the training set with augmented, teacher-labelled copies"),
     "evaluate": (C.EvaluateConfig, _evaluate, "teacher vs student: quality, size, latency"),
     "predict": (C.PredictConfig, _predict, "label texts with a saved model (JSON lines)"),
     "demo": (C.DemoConfig, _demo, "the whole chain on built-in defaults (Rotten Tomatoes)"),

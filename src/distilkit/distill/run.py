@@ -76,7 +76,20 @@ def load_task_for_teacher(cfg: DistillConfig, teacher_config: Any) -> TaskData:
 
 
 def _with_lengths(ds: datasets.Dataset) -> datasets.Dataset:
-    return ds.add_column("length", [len(x) for x in ds["input_ids"]])
+    return ds.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True, desc="lengths")
+
+
+def add_teacher_logits(ds: datasets.Dataset, logits_file: Path, batch_size: int = 4096) -> datasets.Dataset:
+    """Add the (N, C) logits stored in ``logits_file`` (.npy) as a ``teacher_logits`` column, chunk by
+    chunk from a memory map, so neither the array nor a Python list of it is held in memory at once."""
+    arr = np.load(logits_file, mmap_mode="r")
+    if arr.shape[0] != len(ds):
+        raise DistilkitError(f"teacher cache {logits_file} holds {arr.shape[0]} rows, the transfer set {len(ds)}: delete it and rerun")
+    feature = datasets.Sequence(datasets.Value("float32"), length=int(arr.shape[1]))
+    fingerprint = hashlib.sha256(f"{ds._fingerprint}|{Path(logits_file).name}".encode()).hexdigest()[:16]  # not a hash of arr
+    return ds.map(lambda _, idx: {"teacher_logits": np.asarray(arr[np.asarray(idx)], dtype=np.float32)},
+                  with_indices=True, batched=True, batch_size=batch_size, new_fingerprint=fingerprint,
+                  features=datasets.Features({**ds.features, "teacher_logits": feature}), desc="teacher logits")
 
 
 def distill(cfg: DistillConfig) -> dict[str, Any]:
@@ -88,6 +101,10 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     out, resume_from = prepare_output_dir(cfg)
     teacher = TeacherHandle(cfg.teacher, cfg.allow_pickle, cfg.trust_remote_code, eager=getattr(objective, "needs_attentions", False))
     task = load_task_for_teacher(cfg, teacher.config)
+    if cfg.augment_copies > 0:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
+        from distilkit.data.transfer import augment_for_distill
+
+        task.splits["train"] = augment_for_distill(task.splits["train"], teacher, cfg)
     val_logits = teacher.logits(task.splits["validation"], cfg.max_length, cfg.cache_dir)
     check = judge_teacher(val_logits.logits, np.asarray(task.splits["validation"]["label"]), cfg.force)
     log.info("teacher validation accuracy %.4f (majority baseline %.4f)", check.accuracy, check.majority_baseline)
@@ -103,7 +120,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     else:
         cached = teacher.logits(task.splits["train"], cfg.max_length, cfg.cache_dir)
         cache_key = cached.key
-        train = train.add_column("teacher_logits", cached.logits.tolist())
+        train = add_teacher_logits(train, cached.path)
     val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
     trainer = DistillationTrainer(
         model=student, args=training_arguments(cfg, out, cfg.seed), train_dataset=train, eval_dataset=val,
