@@ -132,6 +132,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     write_log_history(trainer, out)
     facts = run_info("distill", asdict(cfg), teacher_path=str(teacher.path), teacher_fingerprint=teacher.fingerprint,
                      data_fingerprint=task.fingerprint, label_names=task.label_names, teacher_cache_key=cache_key,
+                     transfer_rows=len(train),
                      teacher_check=asdict(check), student_init=asdict(info), objective=objective.weights,
                      student_parameters=count_parameters(trainer.model), validation_metrics=metrics)
     save_final(trainer.model, student_tok, out, facts)
