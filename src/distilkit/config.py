@@ -174,7 +174,7 @@ class AugmentConfig(DataConfig, AugmentOptions):
     teacher: str = opt("runs/teacher", "model whose input embeddings pick substitutes (and whose mask token is used)")
     output: str = opt("runs/augmented", "where the augmented dataset (train/validation/test) is saved")
     augment_copies: int = opt(20, "new sentences made per training text")
-    cache_dir: str | None = opt(None, "teacher-output cache dir; the augmented set is cached beside it (default: ~/.cache/distilkit/augmented)")
+    cache_dir: str | None = opt(None, "teacher-output cache dir; the augmented set is cached in its augmented/ (default: ~/.cache/distilkit/augmented)")
     overwrite: bool = opt(False, "replace a non-empty --output")
     threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
     allow_pickle: bool = opt(False, "allow loading pickle (.bin) checkpoints; safetensors is preferred")

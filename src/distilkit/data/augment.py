@@ -157,15 +157,27 @@ class MaskedLMCandidates:
             chunk = jobs[start:start + self.batch_size]
             enc = self.tokenizer([j[2] for j in chunk], truncation=True, max_length=self.max_length,
                                  padding=True, return_tensors="pt").to(device)
-            logits = self.model(**enc).logits.float().cpu()  # (B, L, V)
+            is_mask = enc["input_ids"] == mask_id  # (B, L)
+            scores = self._mask_logits(enc, is_mask).float().cpu()  # (M, V), masks in row-major order
+            scores = scores.masked_fill(~self.allowed[:scores.shape[-1]], float("-inf"))
+            top = scores.topk(self.k + 1, dim=-1).indices.tolist()
+            counts = is_mask.sum(-1).tolist()
+            m = 0
             for b, (s, group, _) in enumerate(chunk):
-                positions = (enc["input_ids"][b] == mask_id).nonzero().flatten().tolist()
-                for i, pos in zip(group, positions):  # masks cut off by truncation get no candidates
-                    scores = logits[b, pos].masked_fill(~self.allowed[:logits.shape[-1]], float("-inf"))
-                    top = scores.topk(self.k + 1).indices.tolist()
-                    words = [w for w in self.tokenizer.convert_ids_to_tokens(top) if w != sentences[s][i].lower()]
+                for n, i in enumerate(group[:counts[b]]):  # masks cut off by truncation get no candidates
+                    words = [w for w in self.tokenizer.convert_ids_to_tokens(top[m + n]) if w != sentences[s][i].lower()]
                     out[s][i] = words[:self.k]
+                m += counts[b]
         return out
+
+    def _mask_logits(self, enc: dict, is_mask: torch.Tensor) -> torch.Tensor:
+        """Vocabulary logits (M, V) at the M masked positions only: the encoder runs on the whole
+        batch, the (large) LM head only where needed -- for heads named ``cls`` or ``lm_head``."""
+        head = getattr(self.model, "cls", None) or getattr(self.model, "lm_head", None)
+        if head is None or getattr(self.model, "base_model", None) is None:
+            return self.model(**enc).logits[is_mask]
+        hidden = self.model.base_model(**enc).last_hidden_state  # (B, L, H)
+        return head(hidden[is_mask])
 
 
 class Augmenter:

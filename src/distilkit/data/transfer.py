@@ -140,7 +140,7 @@ def augment_for_distill(split: datasets.Dataset, teacher: Any, cfg: Any) -> data
             raise DistilkitError("augmentation method 'mlm' needs a model with a masked-LM head: give --augment-mlm-model DIR")
         mlm_fp = model_fingerprint(resolve_model(cfg.augment_mlm_model, allow_pickle=cfg.allow_pickle))
     key = augment_key(split, settings, teacher.fingerprint, mlm_fp, cfg.max_length)
-    root = Path(cfg.cache_dir).parent / "augmented" if cfg.cache_dir else cache_root() / "augmented"
+    root = Path(cfg.cache_dir) / "augmented" if cfg.cache_dir else cache_root() / "augmented"
     path = root / key / "transfer.arrow"
     if path.is_file():
         log.info("augmented transfer set read from cache %s", path)
