@@ -35,6 +35,12 @@ def _distill(cfg: C.DistillConfig, args: argparse.Namespace) -> None:
                       "validation_accuracy": facts["validation_metrics"].get("eval_accuracy")}, indent=2))
 
 
+def _augment(cfg: C.AugmentConfig, args: argparse.Namespace) -> None:
+    from distilkit.data.transfer import augment
+
+    print(json.dumps(augment(cfg), indent=2))
+
+
 def _evaluate(cfg: C.EvaluateConfig, args: argparse.Namespace) -> None:
     from distilkit.evaluate import evaluate, format_table
 
@@ -119,6 +125,7 @@ def _lazy_config(name: str) -> type:
 COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]] = {
     "finetune": (C.FinetuneConfig, _finetune, "fine-tune an encoder for classification (makes a teacher)"),
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
+    "augment": (C.AugmentConfig, _augment, "enlarge the training set with augmented, teacher-labelled copies"),
     "evaluate": (C.EvaluateConfig, _evaluate, "teacher vs student: quality, size, latency"),
     "predict": (C.PredictConfig, _predict, "label texts with a saved model (JSON lines)"),
     "export": (D.ExportConfig, _export, "export a classifier: HF copy, checked ONNX, ORT-optimised, int8 (scored)"),

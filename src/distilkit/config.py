@@ -119,7 +119,34 @@ class StudentConfig:
 
 
 @dataclass
-class DistillConfig(DataConfig, TrainConfig, StudentConfig):
+class AugmentOptions:
+    """Transfer-set augmentation (TinyBERT, Tang et al. 2019): new, unlabelled sentences the teacher labels."""
+
+    augment_copies: int = opt(0, "new sentences made per training text (0: no augmentation)")
+    augment_methods: list[str] = opt(["embedding", "mask", "ngram"], "augmentation methods, applied in order: embedding, mlm, mask, ngram")
+    augment_prob: float = opt(0.4, "per-word probability of a substitution (embedding / mlm)")
+    augment_mask_prob: float = opt(0.1, "per-word probability of replacing a word by the mask token (mask)")
+    augment_ngram_prob: float = opt(0.25, "per-copy probability of cutting the copy to a random 1-5 word n-gram (ngram)")
+    augment_neighbours: int = opt(15, "substitution candidates per word (nearest embeddings / top masked-LM predictions)")
+    augment_mlm_model: str | None = opt(None, "model dir with a masked-LM head for the mlm method (e.g. from distilkit pretrain)")
+    augment_batch_size: int = opt(64, "batch size of the masked-LM passes")
+
+    def validate(self) -> None:
+        require(self.augment_copies >= 0, f"augment_copies={self.augment_copies} must be >= 0")
+        from distilkit.data.augment import METHODS  # noqa: PLC0415 (keeps config import-light)
+
+        unknown = sorted(set(self.augment_methods) - set(METHODS))
+        require(not unknown, f"unknown augment_methods {unknown}: choose from {', '.join(METHODS)}")
+        require(bool(self.augment_methods), "augment_methods is empty: give at least one method")
+        for name in ("augment_prob", "augment_mask_prob", "augment_ngram_prob"):
+            require(0 <= getattr(self, name) <= 1, f"{name}={getattr(self, name)} must be in [0, 1]")
+        require(self.augment_neighbours >= 1 and self.augment_batch_size >= 1, "augment_neighbours and augment_batch_size must be >= 1")
+        require("mlm" not in self.augment_methods or self.augment_copies == 0 or bool(self.augment_mlm_model),
+                "augment method 'mlm' needs --augment-mlm-model DIR (a model with a masked-LM head)")
+
+
+@dataclass
+class DistillConfig(DataConfig, TrainConfig, StudentConfig, AugmentOptions):
     """``distilkit distill``: train a student on the teacher's soft labels mixed with hard labels."""
 
     teacher: str = opt("runs/teacher", "fine-tuned teacher: local HF dir, zoo name or hub id")
@@ -147,6 +174,7 @@ class DistillConfig(DataConfig, TrainConfig, StudentConfig):
         DataConfig.validate(self)
         TrainConfig.validate(self)
         StudentConfig.validate(self)
+        AugmentOptions.validate(self)
         require(self.temperature > 0, f"temperature={self.temperature} must be > 0")
         require(0 <= self.alpha <= 1, f"alpha={self.alpha} must be in [0, 1]")
         require(self.stage1_fraction is None or 0 <= self.stage1_fraction < 1, f"stage1_fraction={self.stage1_fraction} must be in [0, 1)")
@@ -156,6 +184,25 @@ class DistillConfig(DataConfig, TrainConfig, StudentConfig):
                 "temperature_schedule=linear needs a positive temperature_end")
         require(self.teacher_weights is None or bool(self.teachers), "teacher_weights needs --teachers")
         require(self.relation_heads is None or self.relation_heads > 0, "relation_heads must be positive")
+
+
+@dataclass
+class AugmentConfig(DataConfig, AugmentOptions):
+    """``distilkit augment``: save the training split plus augmented, unlabelled copies (a HF dataset dir)."""
+
+    teacher: str = opt("runs/teacher", "model whose input embeddings pick substitutes (and whose mask token is used)")
+    output: str = opt("runs/augmented", "where the augmented dataset (train/validation/test) is saved")
+    augment_copies: int = opt(20, "new sentences made per training text")
+    cache_dir: str | None = opt(None, "teacher-output cache dir; the augmented set is cached in its augmented/ (default: ~/.cache/distilkit/augmented)")
+    overwrite: bool = opt(False, "replace a non-empty --output")
+    threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
+    allow_pickle: bool = opt(False, "allow loading pickle (.bin) checkpoints; safetensors is preferred")
+    trust_remote_code: bool = opt(False, "run custom modelling code shipped with a hub model")
+
+    def validate(self) -> None:
+        DataConfig.validate(self)
+        AugmentOptions.validate(self)
+        require(self.augment_copies >= 1, "augment_copies must be >= 1 for distilkit augment")
 
 
 @dataclass

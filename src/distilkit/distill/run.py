@@ -84,7 +84,20 @@ def load_task_for_teacher(cfg: DistillConfig, teacher_config: Any) -> TaskData:
 
 
 def _with_lengths(ds: datasets.Dataset) -> datasets.Dataset:
-    return ds.add_column("length", [len(x) for x in ds["input_ids"]])
+    return ds.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True, desc="lengths")
+
+
+def add_teacher_logits(ds: datasets.Dataset, logits_file: Path, batch_size: int = 4096) -> datasets.Dataset:
+    """Add the (N, C) logits stored in ``logits_file`` (.npy) as a ``teacher_logits`` column, chunk by
+    chunk from a memory map, so neither the array nor a Python list of it is held in memory at once."""
+    arr = np.load(logits_file, mmap_mode="r")
+    if arr.shape[0] != len(ds):
+        raise DistilkitError(f"teacher cache {logits_file} holds {arr.shape[0]} rows, the transfer set {len(ds)}: delete it and rerun")
+    feature = datasets.Sequence(datasets.Value("float32"), length=int(arr.shape[1]))
+    fingerprint = hashlib.sha256(f"{ds._fingerprint}|{Path(logits_file).name}".encode()).hexdigest()[:16]  # not a hash of arr
+    return ds.map(lambda _, idx: {"teacher_logits": np.asarray(arr[np.asarray(idx)], dtype=np.float32)},
+                  with_indices=True, batched=True, batch_size=batch_size, new_fingerprint=fingerprint,
+                  features=datasets.Features({**ds.features, "teacher_logits": feature}), desc="teacher logits")
 
 
 def distill(cfg: DistillConfig) -> dict[str, Any]:
@@ -101,6 +114,11 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     teacher = TeacherHandle(teacher_names[0], cfg.allow_pickle, cfg.trust_remote_code,
                             eager=getattr(objective, "needs_attentions", False), device=device)
     task = load_task_for_teacher(cfg, teacher.config)
+    if cfg.augment_copies > 0:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
+        from distilkit.data.transfer import augment_for_distill
+
+        with main_process_first():
+            task.splits["train"] = augment_for_distill(task.splits["train"], teacher, cfg)
     val_labels = np.asarray(task.splits["validation"]["label"])
     online = objective.needs_teacher_online
     with main_process_first():  # rank 0 runs the teacher once and caches; the other ranks then read the cache
@@ -138,7 +156,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
         if others:
             train = train.add_column(ENSEMBLE_COLUMN, stack_teacher_logits(per_teacher).tolist())
         else:
-            train = train.add_column("teacher_logits", cached.logits.tolist())
+            train = add_teacher_logits(train, cached.path)
     val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
@@ -155,7 +173,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     metrics = best_eval_metrics(trainer)
     facts = run_info("distill", asdict(cfg), teacher_path=str(teacher.path), teacher_fingerprint=teacher.fingerprint,
                      data_fingerprint=task.fingerprint, label_names=task.label_names, teacher_cache_key=cache_key,
-                     teacher_check=asdict(check), student_init=asdict(info), objective=objective.describe(),
+                     transfer_rows=len(train), teacher_check=asdict(check), student_init=asdict(info), objective=objective.describe(),
                      teachers=teacher_names, teacher_weights=weights, student_parameters=count_parameters(trainer.model),
                      validation_metrics=metrics, world_size=args.world_size)
     if trainer.is_world_process_zero():  # one writer in multi-process runs
