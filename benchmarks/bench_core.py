@@ -94,7 +94,7 @@ def export_splits(task: Task, root: Path) -> list[str]:
     return ["--data", str(d / "train.jsonl"), "--validation-data", str(d / "validation.jsonl"), "--test-data", str(d / "test.jsonl")]
 
 
-def run_task(task: Task, seeds: list[int], root: Path, teacher: str | None, threads: int, epoch_rows: int, epoch_rounds: int) -> str:
+def run_task(task: Task, seeds: list[int], root: Path, teacher: str | None, threads: int, epoch_rows: int) -> str:
     stages = Stages(root)
     base = ["--max-length", str(task.max_length), "--threads", str(threads)]
     if teacher is None:
@@ -130,12 +130,11 @@ def run_task(task: Task, seeds: list[int], root: Path, teacher: str | None, thre
     teacher_rows = [r for r in map(json.loads, (Path(teacher) / "train_log.jsonl").read_text().splitlines()) if "train_runtime" in r]
     teacher_train_s = teacher_rows[-1]["train_runtime"] if teacher_rows else float("nan")
     timing = None
-    if epoch_rounds > 0 and any(s.args[:2] == ["--student", "minilm-l6"] for s in task.students):
+    if epoch_rows > 0 and task.name == "rotten-tomatoes":
         if "epoch_timing" not in stages.record:
             from epoch_timing import epoch_timings
 
-            stages.note("epoch_timing", epoch_timings(teacher, "minilm-l6", task.data, epoch_rows, epoch_rounds, task.max_length,
-                                                      threads=threads))
+            stages.note("epoch_timing", epoch_timings(teacher, "minilm-l6", task.data, epoch_rows, task.max_length, threads=threads))
         timing = stages.record["epoch_timing"]
     return render(task, seeds, teacher, teacher_info, teacher_train_s, results, timing)
 
@@ -172,13 +171,16 @@ def render(task: Task, seeds: list[int], teacher: str, teacher_info: dict[str, A
             lines.append(f"| {s.key} train | {r['train_wall_s']:.0f} | `{r['commands'][0]}` |")
             lines.append(f"| {s.key} evaluate | {r['eval_wall_s']:.0f} | `{r['commands'][1]}` |")
     if timing:
-        m = timing["median_s"]
-        lines += ["", f"One training epoch on the same {timing['rows']} rows ({timing['student']}, batch {timing['batch_size']}, "
-                  f"max_length {timing['max_length']}, {timing['threads']} threads), {timing['rounds']} interleaved rounds, median:", "",
-                  "| mode | median s/epoch | x plain fine-tuning | each round (s) |", "|---|---|---|---|"]
+        m, e = timing["median_step_s"], timing["epoch_s"]
+        lines += ["", f"One training epoch on the same {timing['rows']} rows ({timing['steps']} steps; {timing['student']}, batch "
+                  f"{timing['batch_size']}, max_length {timing['max_length']}, {timing['threads']} threads), the three modes "
+                  "interleaved step by step (rotating order):", "",
+                  "| mode | median step (s) | median step x steps (s/epoch) | x plain (medians) | summed epoch (s) | x plain (sums) |",
+                  "|---|---|---|---|---|---|"]
         for mode, name in (("plain", "plain fine-tuning (cross-entropy)"), ("cached", "KD, cached teacher logits"),
                            ("online", "KD, teacher run online")):
-            lines.append(f"| {name} | {m[mode]:.1f} | {m[mode] / m['plain']:.2f}x | {', '.join(f'{v:.1f}' for v in timing['seconds'][mode])} |")
+            lines.append(f"| {name} | {m[mode]:.2f} | {m[mode] * timing['steps']:.1f} | {m[mode] / m['plain']:.2f}x | {e[mode]:.1f} "
+                         f"| {e[mode] / e['plain']:.2f}x |")
         if timing.get("stand_in_teacher"):
             lines.append(f"\nTeacher here: `{timing['teacher']}` with an untrained head (same compute as the fine-tuned one; timing only).")
         lines.append(f"\nThe cached mode pays the teacher once: one pass over the {timing['rows']} rows took {timing['teacher_pass_s']:.1f} s.")
@@ -203,8 +205,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--epochs", type=int, help="override the student training epochs (default 3)")
     p.add_argument("--students", help="comma-separated student keys to run (default: all of the task's)")
     p.add_argument("--no-table", action="store_true", help="run the stages but do not write the table (a partial run)")
-    p.add_argument("--epoch-rows", type=int, default=1000)
-    p.add_argument("--epoch-rounds", type=int, default=3, help="interleaved epoch-timing rounds (0 skips them)")
+    p.add_argument("--epoch-rows", type=int, default=1000, help="rows of the epoch timing (0 skips it)")
     a = p.parse_args(argv)
     stop_children_on_sigterm()
     out = Path(a.out)
@@ -219,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
         if a.students:
             task.students = [s for s in task.students if s.key in a.students.split(",")]
         parts.append(run_task(task, seeds, out / "runs" / "core" / name, a.teacher if name == "rotten-tomatoes" else None,
-                              a.threads, a.epoch_rows, a.epoch_rounds))
+                              a.threads, a.epoch_rows))
     if a.no_table:
         return
     write_table(out, "core", "\n".join(parts))

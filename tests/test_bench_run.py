@@ -38,3 +38,18 @@ def test_mean_std_and_anchor_rows() -> None:
     assert common.mean_std([0.8, 0.9, 1.0]) == "0.9000 ± 0.1000"
     rows = common.anchor_rows(6)
     assert len(rows) == 3 and all(r.count("|") == 7 for r in rows)
+
+
+def test_epoch_timing_runs_three_modes_step_by_step(tmp_path: Path) -> None:
+    """Tiny teacher/student: every mode trains the same number of steps; cached and online KD see the same
+    teacher (a plain encoder here, so the untrained-head stand-in path is used and reported)."""
+    from conftest import make_encoder, sentiment_rows
+
+    teacher, student = make_encoder(tmp_path / "t", layers=2), make_encoder(tmp_path / "s", layers=1, seed=1)
+    sentiment_rows(120).to_csv(tmp_path / "d.csv", index=False)
+    timing = _load("epoch_timing").epoch_timings(str(teacher), str(student), str(tmp_path / "d.csv"), rows=64, max_length=16,
+                                                  threads=1)
+    assert timing["rows"] == 64 and timing["steps"] == 2 and timing["stand_in_teacher"] is True
+    for mode in ("plain", "cached", "online"):
+        assert len(timing["step_seconds"][mode]) == 2 and all(s > 0 for s in timing["step_seconds"][mode])
+    assert timing["cached_over_plain"] == timing["median_step_s"]["cached"] / timing["median_step_s"]["plain"]
