@@ -171,21 +171,27 @@ def render(task: Task, seeds: list[int], teacher: str, teacher_info: dict[str, A
             lines.append(f"| {s.key} train | {r['train_wall_s']:.0f} | `{r['commands'][0]}` |")
             lines.append(f"| {s.key} evaluate | {r['eval_wall_s']:.0f} | `{r['commands'][1]}` |")
     if timing:
-        m, e = timing["median_step_s"], timing["epoch_s"]
-        lines += ["", f"One training epoch on the same {timing['rows']} rows ({timing['steps']} steps; {timing['student']}, batch "
-                  f"{timing['batch_size']}, max_length {timing['max_length']}, {timing['threads']} threads), the three modes "
-                  "interleaved step by step (rotating order):", "",
-                  "| mode | median step (s) | median step x steps (s/epoch) | x plain (medians) | summed epoch (s) | x plain (sums) |",
-                  "|---|---|---|---|---|---|"]
-        for mode, name in (("plain", "plain fine-tuning (cross-entropy)"), ("cached", "KD, cached teacher logits"),
-                           ("online", "KD, teacher run online")):
-            lines.append(f"| {name} | {m[mode]:.2f} | {m[mode] * timing['steps']:.1f} | {m[mode] / m['plain']:.2f}x | {e[mode]:.1f} "
-                         f"| {e[mode] / e['plain']:.2f}x |")
-        if timing.get("stand_in_teacher"):
-            lines.append(f"\nTeacher here: `{timing['teacher']}` with an untrained head (same compute as the fine-tuned one; timing only).")
-        lines.append(f"\nThe cached mode pays the teacher once: one pass over the {timing['rows']} rows took {timing['teacher_pass_s']:.1f} s.")
+        lines += timing_lines(timing)
     return "\n".join(lines) + "\n"
 
+
+def timing_lines(timing: dict[str, Any]) -> list[str]:
+    """Markdown lines for an :func:`epoch_timing.epoch_timings` result."""
+    lines: list[str] = []
+    m, e = timing["median_step_s"], timing["epoch_s"]
+    lines += ["", f"One training epoch on the same {timing['rows']} rows ({timing['steps']} steps; {timing['student']}, batch "
+              f"{timing['batch_size']}, max_length {timing['max_length']}, {timing['threads']} threads), the three modes "
+              "interleaved step by step (rotating order):", "",
+              "| mode | median step (s) | median step x steps (s/epoch) | x plain (medians) | summed epoch (s) | x plain (sums) |",
+              "|---|---|---|---|---|---|"]
+    for mode, name in (("plain", "plain fine-tuning (cross-entropy)"), ("cached", "KD, cached teacher logits"),
+                       ("online", "KD, teacher run online")):
+        lines.append(f"| {name} | {m[mode]:.2f} | {m[mode] * timing['steps']:.1f} | {m[mode] / m['plain']:.2f}x | {e[mode]:.1f} "
+                     f"| {e[mode] / e['plain']:.2f}x |")
+    if timing.get("stand_in_teacher"):
+        lines.append(f"\nTeacher here: `{timing['teacher']}` with an untrained head (same compute as the fine-tuned one; timing only).")
+    lines.append(f"\nThe cached mode pays the teacher once: one pass over the {timing['rows']} rows took {timing['teacher_pass_s']:.1f} s.")
+    return lines
 
 def _teacher_flags(info: dict[str, Any]) -> str:
     c = info.get("config", {})

@@ -132,6 +132,10 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
     """
     cfg.validate()
     runs = [load_run(r, (eval_results or {}).get(r)) for r in cfg.runs or []]
+    names = [r.name for r in runs]
+    for run in runs:  # runs sharing a dir name are told apart by their parent dir
+        if names.count(run.name) > 1:
+            run.name = f"{run.path.parent.name}/{run.path.name}"
     out = Path(cfg.output) if cfg.output else runs[0].path / "report"
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)

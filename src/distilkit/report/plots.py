@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
 
 from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability  # noqa: E402
@@ -28,7 +29,7 @@ def png(fig: Any) -> bytes:
 
 def pareto_plot(points: list[Point]) -> bytes:
     """Accuracy vs parameters (left) and vs batch-1 latency (right), Pareto fronts dashed."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
     for ax, cost, xlabel in ((axes[0], "params_m", "parameters (millions, log scale)"),
                              (axes[1], "latency_ms", "CPU latency at batch 1 (ms, median, log scale)")):
         for p in points:
@@ -38,6 +39,9 @@ def pareto_plot(points: list[Point]) -> bytes:
         front = pareto_front(points, cost)
         ax.plot([getattr(p, cost) for p in front], [p.accuracy for p in front], "--", color="#999999", zorder=2, label="Pareto front")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test accuracy")
         ax.grid(alpha=0.3)
@@ -53,7 +57,7 @@ def training_curves(run: Run) -> bytes | None:
     series = curves(run.log)
     if not series:
         return None
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     for name in sorted(k for k in series if k.startswith("loss")):
         xs, ys = series[name]
         axes[0].plot(xs, ys, marker=".", label="total" if name == "loss" else name[len("loss_"):])
@@ -79,7 +83,7 @@ def training_curves(run: Run) -> bytes | None:
 def confusion_matrices(pred: Predictions, label_names: list[str], title: str) -> bytes:
     """Teacher and student confusion matrices (rows: true label, columns: predicted), side by side."""
     size = max(4.0, 0.7 * len(label_names) + 2.5)
-    fig, axes = plt.subplots(1, 2, figsize=(2 * size, size * 0.85))
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size, size * 0.85), layout="constrained")
     for ax, role, probs in ((axes[0], "teacher", pred.teacher_probs), (axes[1], "student", pred.student_probs)):
         ConfusionMatrixDisplay.from_predictions(pred.labels, probs.argmax(1), labels=list(range(len(label_names))),
                                                 display_labels=label_names, ax=ax, colorbar=False, cmap="Blues",
@@ -93,7 +97,7 @@ def per_class_f1(label_names: list[str], models: list[tuple[str, dict[str, Any]]
     """Grouped bars: F1 per class for each (name, per_class dict) model."""
     x = np.arange(len(label_names))
     width = 0.8 / max(len(models), 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(label_names) * max(1, len(models)) ** 0.5 + 3), 3.8))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(label_names) * max(1, len(models)) ** 0.5 + 3), 3.8), layout="constrained")
     for i, (name, per_class) in enumerate(models):
         vals = [per_class[n]["f1"] for n in label_names]
         bars = ax.bar(x + (i - (len(models) - 1) / 2) * width, vals, width, label=name)
@@ -109,7 +113,7 @@ def per_class_f1(label_names: list[str], models: list[tuple[str, dict[str, Any]]
 
 def reliability_diagram(pred: Predictions, title: str, n_bins: int = 10) -> tuple[bytes, dict[str, float]]:
     """Accuracy per confidence bin vs the diagonal, teacher and student; returns the PNG and both ECEs."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
     eces = {}
     for ax, role, probs in ((axes[0], "teacher", pred.teacher_probs), (axes[1], "student", pred.student_probs)):
         rel = reliability(probs, pred.labels, n_bins)
@@ -118,15 +122,16 @@ def reliability_diagram(pred: Predictions, title: str, n_bins: int = 10) -> tupl
         filled = rel["count"] > 0
         ax.bar(centers[filled], rel["accuracy"][filled], width=1 / n_bins, edgecolor="k", alpha=0.75, label="accuracy in bin")
         ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
-        ax.plot(rel["confidence"][filled], rel["accuracy"][filled], "r.", label="(mean confidence, accuracy)")
+        ax.plot(rel["confidence"][filled], rel["accuracy"][filled], "r.", label="mean confidence in bin")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.set_xlabel("confidence (top-label probability)")
         ax.set_ylabel("accuracy")
         ax.set_title(f"{role}: ECE = {rel['ece']:.4f}")
-        ax.legend(fontsize=7, loc="upper left")
         twin = ax.twinx()
-        twin.plot(centers, rel["count"], color="#888888", alpha=0.5, marker="|")
+        twin.plot(centers, rel["count"], color="#888888", alpha=0.5, marker="|", label="rows in bin (right axis)")
         twin.set_ylabel("rows in bin", color="#888888", fontsize=8)
+        handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        ax.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper left", framealpha=0.85)
     fig.suptitle(title)
     return png(fig), eces
