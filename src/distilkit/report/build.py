@@ -78,6 +78,10 @@ class Doc:
                        + "".join("| " + " | ".join(map(esc, r)) + " |\n" for r in rows))
 
 
+def _millions(n: int) -> str:
+    return f"{n / 1e6:.1f}" if n >= 1e6 else f"{n / 1e6:.3f}"
+
+
 def _fmt_probs(probs: list[float], names: list[str]) -> str:
     return ", ".join(f"{n} {p:.3f}" for n, p in zip(names, probs))
 
@@ -93,11 +97,11 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
         if t["path"] not in teachers_done:
             teachers_done.add(t["path"])
             rows.append([f"teacher ({Path(t['path']).name})", "teacher", f"{t['accuracy']:.4f}", f"{t['macro_f1']:.4f}", "100.0",
-                         f"{t['parameters']['total'] / 1e6:.1f}", f"{t['latency_ms_b1']:.1f}", f"{t['throughput_b32']:.1f}", "",
+                         _millions(t['parameters']['total']), f"{t['latency_ms_b1']:.1f}", f"{t['throughput_b32']:.1f}", "",
                          f"{eces.get(run.name, {}).get('teacher', float('nan')):.4f}"])
         rel = run.eval["student_vs_teacher"]
         rows.append([run.name, run.role, f"{s['accuracy']:.4f}", f"{s['macro_f1']:.4f}", f"{rel['accuracy_pct_of_teacher']:.1f}",
-                     f"{s['parameters']['total'] / 1e6:.1f}", f"{s['latency_ms_b1']:.1f}", f"{s['throughput_b32']:.1f}",
+                     _millions(s['parameters']['total']), f"{s['latency_ms_b1']:.1f}", f"{s['throughput_b32']:.1f}",
                      f"{run.eval['agreement']:.4f}", f"{eces.get(run.name, {}).get('student', float('nan')):.4f}"])
     if rows:
         split = next(r.eval for r in runs if r.eval)
