@@ -122,6 +122,19 @@ def _lazy_config(name: str) -> type:
     return getattr(pretrain_config, name)
 
 
+def _report(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.report import build_report
+
+    paths = build_report(cfg)
+    print(f"report: {paths['html']}\nmarkdown: {paths['markdown']}")
+
+
+def _report_config() -> type:
+    from distilkit.report.build import ReportConfig
+
+    return ReportConfig
+
+
 COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]] = {
     "finetune": (C.FinetuneConfig, _finetune, "fine-tune an encoder for classification (makes a teacher)"),
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
@@ -136,7 +149,13 @@ COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]]
     "pretrain": (_lazy_config("PretrainConfig"), _pretrain, "MLM (+NSP) pre-training on raw text, from scratch or continued"),
     "general-distill": (_lazy_config("GeneralDistillConfig"), _general_distill,
                         "task-agnostic distillation on raw text (embeddings + hidden states)"),
+    "report": (_report_config, _report, "HTML + Markdown report (plots) of finished runs"),
 }
+
+
+def _config_class(entry: Any) -> type:
+    """A COMMANDS config is a dataclass, or a function returning one (so its module loads lazily)."""
+    return entry if isinstance(entry, type) else entry()
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -152,10 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (cls, _, help_) in COMMANDS.items():
+        cls = _config_class(cls)
         p = sub.add_parser(name, help=help_, description=(cls.__doc__ or help_).strip())
         C.add_config_arguments(p, cls)
         if name == "predict":
             p.add_argument("texts", nargs="*", help="texts to label")
+        if name == "report":
+            p.add_argument("runs", nargs="*", default=argparse.SUPPRESS, metavar="RUN_DIR", help="finished run dirs (distill or finetune output dirs)")
     return parser
 
 
@@ -172,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_replicas()  # torchrun / accelerate launch: rank 0 logs and prints, the others only warn
     cls, run, _ = COMMANDS[args.command]
     try:
-        cfg = C.config_from_args(cls, args)
+        cfg = C.config_from_args(_config_class(cls), args)
         if is_main_process():
             run(cfg, args)
         else:

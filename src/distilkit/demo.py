@@ -55,6 +55,13 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
     print()
     print(format_table(results))
     print("\nstage times: " + ", ".join(f"{k[:-2]} {v:.0f}s" for k, v in timings.items()))
+    from distilkit.report import ReportConfig, build_report
+
+    student_dir = str(out / "student")
+    report = build_report(ReportConfig(runs=[student_dir], output=str(out / "report"), title="distilkit demo: Rotten Tomatoes"),
+                          eval_results={student_dir: str(out / "eval_results.json")})
     print(f"student model: {out / 'student'}\nresults: {out / 'eval_results.json'}")
+    print(f"report: {report['html']}")
     results["timings"] = timings
+    results["report"] = report
     return results

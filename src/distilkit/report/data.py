@@ -1,0 +1,184 @@
+"""Read finished run dirs and derive what the report shows: calibration, disagreements, Pareto points.
+
+A run dir is what ``distilkit distill`` or ``finetune`` wrote (``distilkit_run.json``,
+``train_log.jsonl``); ``distilkit evaluate`` adds ``eval_results.json`` and ``eval_predictions.jsonl``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from distilkit.errors import DistilkitError, require
+
+RUN_FILE = "distilkit_run.json"
+EVAL_FILE = "eval_results.json"
+PRED_FILE = "eval_predictions.jsonl"
+
+
+@dataclass
+class Predictions:
+    """Held-out rows: gold label ids (N,), teacher and student probabilities (N, C), texts."""
+
+    texts: list[str]
+    labels: np.ndarray
+    teacher_probs: np.ndarray
+    student_probs: np.ndarray
+
+
+@dataclass
+class Run:
+    """One finished run dir and what ``evaluate`` wrote for it (``None`` when it was not evaluated)."""
+
+    path: Path
+    name: str
+    info: dict[str, Any]
+    log: list[dict[str, Any]]
+    eval: dict[str, Any] | None = None
+    predictions: Predictions | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def role(self) -> str:
+        """"student" for a distilled model, "baseline (no KD)" for a plain fine-tune."""
+        return "student" if self.info.get("command") == "distill" else "baseline (no KD)"
+
+    @property
+    def label_names(self) -> list[str]:
+        if self.eval:
+            return list(self.eval["label_names"])
+        return [str(x) for x in self.info.get("label_names", [])]
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise DistilkitError(f"{path}: line {i + 1} is not valid JSON: rerun the command that wrote it") from None
+    return rows
+
+
+def load_predictions(path: Path) -> Predictions:
+    rows = _read_jsonl(path)
+    require(len(rows) > 0, f"{path} holds no predictions: rerun `distilkit evaluate`")
+    return Predictions(texts=[str(r.get("text", "")) for r in rows], labels=np.asarray([int(r["label"]) for r in rows]),
+                       teacher_probs=np.asarray([r["teacher_probs"] for r in rows], dtype=np.float64),
+                       student_probs=np.asarray([r["student_probs"] for r in rows], dtype=np.float64))
+
+
+def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run:
+    """Load a finished run dir; ``eval_results`` points at an evaluation written elsewhere
+    (its ``eval_predictions.jsonl`` is read from the same folder)."""
+    path = Path(run_dir)
+    require(path.is_dir(), f"run dir {str(path)!r} not found: give the --output-dir of a finished distill or finetune run")
+    require((path / RUN_FILE).is_file(), f"{str(path)!r} has no {RUN_FILE}: it is not a finished distilkit run "
+                                         "(still training, or interrupted: rerun it with --resume)")
+    info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+    log_file = path / "train_log.jsonl"
+    run = Run(path=path, name=path.name, info=info, log=_read_jsonl(log_file) if log_file.is_file() else [])
+    if not run.log:
+        run.notes.append(f"no train_log.jsonl in {path}: training curves are missing")
+    eval_path = Path(eval_results) if eval_results else path / EVAL_FILE
+    if eval_path.is_file():
+        run.eval = json.loads(eval_path.read_text(encoding="utf-8"))
+        pred_path = eval_path.parent / PRED_FILE
+        if pred_path.is_file():
+            run.predictions = load_predictions(pred_path)
+        else:
+            run.notes.append(f"no {PRED_FILE} next to {eval_path}: confusion, calibration and disagreement sections are missing")
+    else:
+        run.notes.append(f"{path} was not evaluated: run `distilkit evaluate --student {path}` for the quality sections")
+    return run
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, n_bins: int = 10) -> dict[str, Any]:
+    """Top-label calibration of (N, C) probabilities against gold ids (N,).
+
+    Confidences fall in ``n_bins`` equal-width bins over [0, 1] (a confidence of exactly 1 goes in the
+    last bin). Returns per-bin ``count``, mean ``confidence`` and ``accuracy`` (NaN for empty bins),
+    the bin ``edges`` and ``ece`` = sum_b (n_b / N) * |accuracy_b - confidence_b| (0..1).
+    """
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    idx = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)
+    count = np.bincount(idx, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_conf = np.bincount(idx, weights=conf, minlength=n_bins) / count
+        acc = np.bincount(idx, weights=correct, minlength=n_bins) / count
+    gaps = np.where(count > 0, np.abs(np.nan_to_num(acc) - np.nan_to_num(mean_conf)), 0.0)
+    ece = float((count / max(len(conf), 1) * gaps).sum())
+    return {"edges": edges, "count": count, "confidence": mean_conf, "accuracy": acc, "ece": ece}
+
+
+def disagreements(pred: Predictions, k: int = 10) -> list[dict[str, Any]]:
+    """The ``k`` rows where teacher and student distributions differ most (total variation distance,
+    0..1), largest first."""
+    tv = 0.5 * np.abs(pred.teacher_probs - pred.student_probs).sum(axis=1)
+    order = np.argsort(-tv, kind="stable")[:k]
+    return [{"index": int(i), "text": pred.texts[i], "label": int(pred.labels[i]), "distance": float(tv[i]),
+             "teacher_probs": pred.teacher_probs[i].tolist(), "student_probs": pred.student_probs[i].tolist(),
+             "teacher_pred": int(pred.teacher_probs[i].argmax()), "student_pred": int(pred.student_probs[i].argmax())}
+            for i in order]
+
+
+@dataclass
+class Point:
+    """One model on the accuracy / size / speed plane."""
+
+    name: str
+    role: str  # "teacher", "student" or "baseline (no KD)"
+    accuracy: float
+    params_m: float  # total parameters, millions
+    latency_ms: float  # batch-1 median, ms
+    throughput: float  # batch-32, sentences/s
+
+
+def pareto_points(runs: list[Run]) -> list[Point]:
+    """Teachers (once per path) and every evaluated run's model."""
+    points: list[Point] = []
+    seen: set[str] = set()
+    for run in runs:
+        if not run.eval:
+            continue
+        t, s = run.eval["models"]["teacher"], run.eval["models"]["student"]
+        if t.get("path") not in seen:
+            seen.add(t.get("path"))
+            points.append(Point(f"teacher ({Path(str(t.get('path'))).name})", "teacher", t["accuracy"],
+                                t["parameters"]["total"] / 1e6, t["latency_ms_b1"], t["throughput_b32"]))
+        points.append(Point(run.name, run.role, s["accuracy"], s["parameters"]["total"] / 1e6, s["latency_ms_b1"], s["throughput_b32"]))
+    return points
+
+
+def pareto_front(points: list[Point], cost: str) -> list[Point]:
+    """Points no other point beats on both accuracy (higher) and ``cost`` (lower), by increasing cost."""
+    front, best = [], -np.inf
+    for p in sorted(points, key=lambda p: (getattr(p, cost), -p.accuracy)):
+        if p.accuracy > best:
+            front.append(p)
+            best = p.accuracy
+    return front
+
+
+def curves(log: list[dict[str, Any]]) -> dict[str, tuple[list[float], list[float]]]:
+    """Trainer log history -> {series name: (steps, values)} for every loss term, eval accuracy and LR."""
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    for row in log:
+        step = row.get("step")
+        if step is None:
+            continue
+        for key, value in row.items():
+            wanted = key == "learning_rate" or key == "eval_accuracy" or key == "eval_macro_f1" or key == "eval_loss" \
+                or (key.startswith("loss") and "train_runtime" not in row)
+            if wanted and isinstance(value, (int, float)):
+                xs, ys = series.setdefault(key, ([], []))
+                xs.append(float(step))
+                ys.append(float(value))
+    return series

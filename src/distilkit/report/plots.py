@@ -1,0 +1,137 @@
+"""The report's figures, drawn with matplotlib's Agg backend (no display needed) and returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+
+from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability  # noqa: E402
+
+COLORS = {"teacher": "#1f4e79", "student": "#d9822b", "baseline (no KD)": "#7f7f7f"}
+MARKERS = {"teacher": "s", "student": "o", "baseline (no KD)": "^"}
+
+
+def png(fig: Any) -> bytes:
+    """Render ``fig`` to PNG bytes and close it."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def pareto_plot(points: list[Point]) -> bytes:
+    """Accuracy vs parameters (left) and vs batch-1 latency (right), Pareto fronts dashed."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    for ax, cost, xlabel in ((axes[0], "params_m", "parameters (millions, log scale)"),
+                             (axes[1], "latency_ms", "CPU latency at batch 1 (ms, median, log scale)")):
+        for p in points:
+            ax.scatter(getattr(p, cost), p.accuracy, s=70, color=COLORS.get(p.role, "k"), marker=MARKERS.get(p.role, "o"),
+                       label=p.role, zorder=3)
+            ax.annotate(p.name, (getattr(p, cost), p.accuracy), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        front = pareto_front(points, cost)
+        ax.plot([getattr(p, cost) for p in front], [p.accuracy for p in front], "--", color="#999999", zorder=2, label="Pareto front")
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.tick_params(axis="x", which="minor", labelsize=7)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("test accuracy")
+        ax.grid(alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        uniq = dict(zip(labels, handles))
+        ax.legend(uniq.values(), uniq.keys(), fontsize=8, loc="lower right")
+    fig.suptitle("Accuracy vs size vs speed (up and to the left is better)")
+    return png(fig)
+
+
+def training_curves(run: Run) -> bytes | None:
+    """Loss terms, validation accuracy and learning rate against the optimiser step; None without a log."""
+    series = curves(run.log)
+    if not series:
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
+    for name in sorted(k for k in series if k.startswith("loss")):
+        xs, ys = series[name]
+        axes[0].plot(xs, ys, marker=".", label="total" if name == "loss" else name[len("loss_"):])
+    if "eval_loss" in series:
+        axes[0].plot(*series["eval_loss"], "k--", marker="x", label="validation CE")
+    axes[0].set_title("loss terms (weighted sum = total)")
+    for name, style in (("eval_accuracy", "o-"), ("eval_macro_f1", "s--")):
+        if name in series:
+            axes[1].plot(*series[name], style, label=name[len("eval_"):])
+    axes[1].set_title("validation")
+    if "learning_rate" in series:
+        axes[2].plot(*series["learning_rate"], color="#555555")
+    axes[2].set_title("learning rate")
+    for ax in axes:
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.suptitle(f"training: {run.name}")
+    return png(fig)
+
+
+def confusion_matrices(pred: Predictions, label_names: list[str], title: str) -> bytes:
+    """Teacher and student confusion matrices (rows: true label, columns: predicted), side by side."""
+    size = max(4.0, 0.7 * len(label_names) + 2.5)
+    fig, axes = plt.subplots(1, 2, figsize=(2 * size, size * 0.85), layout="constrained")
+    for ax, role, probs in ((axes[0], "teacher", pred.teacher_probs), (axes[1], "student", pred.student_probs)):
+        ConfusionMatrixDisplay.from_predictions(pred.labels, probs.argmax(1), labels=list(range(len(label_names))),
+                                                display_labels=label_names, ax=ax, colorbar=False, cmap="Blues",
+                                                xticks_rotation=45 if len(label_names) > 3 else "horizontal")
+        ax.set_title(role)
+    fig.suptitle(title)
+    return png(fig)
+
+
+def per_class_f1(label_names: list[str], models: list[tuple[str, dict[str, Any]]]) -> bytes:
+    """Grouped bars: F1 per class for each (name, per_class dict) model."""
+    x = np.arange(len(label_names))
+    width = 0.8 / max(len(models), 1)
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(label_names) * max(1, len(models)) ** 0.5 + 3), 3.8), layout="constrained")
+    for i, (name, per_class) in enumerate(models):
+        vals = [per_class[n]["f1"] for n in label_names]
+        bars = ax.bar(x + (i - (len(models) - 1) / 2) * width, vals, width, label=name)
+        ax.bar_label(bars, fmt="%.3f", fontsize=7, padding=1)
+    ax.set_xticks(x, label_names)
+    ax.set_ylim(0, 1.08)
+    ax.set_ylabel("F1 (test)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title("per-class F1, side by side")
+    return png(fig)
+
+
+def reliability_diagram(pred: Predictions, title: str, n_bins: int = 10) -> tuple[bytes, dict[str, float]]:
+    """Accuracy per confidence bin vs the diagonal, teacher and student; returns the PNG and both ECEs."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+    eces = {}
+    for ax, role, probs in ((axes[0], "teacher", pred.teacher_probs), (axes[1], "student", pred.student_probs)):
+        rel = reliability(probs, pred.labels, n_bins)
+        eces[role] = rel["ece"]
+        centers = (rel["edges"][:-1] + rel["edges"][1:]) / 2
+        filled = rel["count"] > 0
+        ax.bar(centers[filled], rel["accuracy"][filled], width=1 / n_bins, edgecolor="k", alpha=0.75, label="accuracy in bin")
+        ax.plot([0, 1], [0, 1], "k--", label="perfect calibration")
+        ax.plot(rel["confidence"][filled], rel["accuracy"][filled], "r.", label="mean confidence in bin")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence (top-label probability)")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"{role}: ECE = {rel['ece']:.4f}")
+        twin = ax.twinx()
+        twin.plot(centers, rel["count"], color="#888888", alpha=0.5, marker="|", label="rows in bin (right axis)")
+        twin.set_ylabel("rows in bin", color="#888888", fontsize=8)
+        handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+        ax.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper left", framealpha=0.85)
+    fig.suptitle(title)
+    return png(fig), eces
