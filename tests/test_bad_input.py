@@ -246,9 +246,10 @@ def test_trust_remote_code_is_never_on_by_default(assets, tmp_path, capsys):
     from distilkit import config as C
     from distilkit.cli import build_parser
 
-    from distilkit.cli import COMMANDS
+    from distilkit.cli import COMMANDS, config_class
 
-    for name, (cls, _, _) in COMMANDS.items():  # every command that can load a model: off unless the flag is given
+    for name, (entry, _, _) in COMMANDS.items():  # every command that can load a model: off unless the flag is given
+        cls = config_class(entry)
         if "trust_remote_code" in {f.name for f in dataclasses.fields(cls)}:
             assert C.config_from_args(cls, build_parser().parse_args([name])).trust_remote_code is False, name
 

@@ -153,7 +153,7 @@ COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]]
 }
 
 
-def _config_class(entry: Any) -> type:
+def config_class(entry: Any) -> type:
     """A COMMANDS config is a dataclass, or a function returning one (so its module loads lazily)."""
     return entry if isinstance(entry, type) else entry()
 
@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (cls, _, help_) in COMMANDS.items():
-        cls = _config_class(cls)
+        cls = config_class(cls)
         p = sub.add_parser(name, help=help_, description=(cls.__doc__ or help_).strip())
         C.add_config_arguments(p, cls)
         if name == "predict":
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_replicas()  # torchrun / accelerate launch: rank 0 logs and prints, the others only warn
     cls, run, _ = COMMANDS[args.command]
     try:
-        cfg = C.config_from_args(_config_class(cls), args)
+        cfg = C.config_from_args(config_class(cls), args)
         if is_main_process():
             run(cfg, args)
         else:

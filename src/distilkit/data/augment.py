@@ -250,7 +250,7 @@ class Augmenter:
 
 
 def text_hash(text: str) -> int:
-    """A stable 64-bit hash of a text (8 bytes a text in the dedup set)."""
+    """A stable 64-bit hash of a text: the dedup set stores these, not the texts."""
     import hashlib
 
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
