@@ -109,3 +109,20 @@ def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: py
     export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
     torch.set_num_threads(threads)
     return out
+
+
+def finetune_tiny(model_dir: Path, data: Path, out: Path, **overrides) -> Path:
+    """A tiny classifier fine-tuned through the public API (a few seconds on a CPU)."""
+    from distilkit import FinetuneConfig, finetune
+
+    settings = dict(model=str(model_dir), data=str(data), output_dir=str(out), epochs=4.0, learning_rate=1e-3, batch_size=16,
+                    max_length=32, early_stopping_patience=None, logging_steps=5)
+    settings.update(overrides)
+    finetune(FinetuneConfig(**settings))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_dir(tiny_encoder: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny BERT fine-tuned on the made-up sentiment data (validation accuracy ~1.0)."""
+    return finetune_tiny(tiny_encoder, sentiment_csv, tmp_path_factory.mktemp("teacher") / "teacher")

@@ -175,7 +175,7 @@ class DemoConfig:
     output_dir: str = opt("runs/demo", "where the demo writes its models and results")
     teacher_model: str = opt("mpnet-base", "base model fine-tuned as the teacher")
     student: str | None = opt("minilm-l6", "student checkpoint (None: 3 layers copied from the teacher)")
-    train_samples: int = opt(3000, "labelled training rows used by the demo")
+    train_samples: int = opt(2000, "labelled training rows used by the demo")
     teacher_epochs: float = opt(1.0, "teacher fine-tuning epochs")
     student_epochs: float = opt(3.0, "distillation epochs")
     max_length: int = opt(64, "truncate texts to this many tokens")

@@ -13,7 +13,7 @@ from distilkit.data import prepare_task
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.provenance import run_info
-from distilkit.training import (MultiTokenizerCollator, callbacks, compute_metrics, prepare_output_dir, save_final,
+from distilkit.training import (MultiTokenizerCollator, best_eval_metrics, callbacks, compute_metrics, prepare_output_dir, save_final,
                                 set_threads, training_arguments, write_log_history)
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def finetune(cfg: FinetuneConfig) -> dict[str, Any]:
                       data_collator=MultiTokenizerCollator(tokenizer), processing_class=tokenizer,
                       compute_metrics=compute_metrics, callbacks=callbacks(cfg))
     trainer.train(resume_from_checkpoint=resume_from)
-    metrics = trainer.evaluate()
+    metrics = best_eval_metrics(trainer)
     write_log_history(trainer, out)
     info = run_info("finetune", asdict(cfg), data_fingerprint=task.fingerprint, label_names=task.label_names,
                     validation_metrics=metrics, base_model=cfg.model)

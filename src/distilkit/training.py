@@ -71,7 +71,7 @@ def training_arguments(cfg: TrainConfig, output_dir: Path, seed: int, has_eval: 
         logging_steps=cfg.logging_steps, save_total_limit=cfg.save_total_limit, load_best_model_at_end=has_eval,
         metric_for_best_model="accuracy", greater_is_better=True, seed=seed, data_seed=seed, report_to="none",
         optim="adamw_torch_fused", bf16=on_gpu and torch.cuda.is_bf16_supported(), remove_unused_columns=False,
-        label_names=["labels"], dataloader_num_workers=0, disable_tqdm=False, save_only_model=False,
+        label_names=["labels"], dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=False, save_only_model=False,
     )
     params = inspect.signature(TrainingArguments.__init__).parameters
     if "train_sampling_strategy" in params:
@@ -138,6 +138,15 @@ def save_final(model: Any, tokenizer: PreTrainedTokenizerBase, out: Path, run_in
     tmp = out / (RUN_FILE + ".tmp")
     tmp.write_text(json.dumps(run_info, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, out / RUN_FILE)
+
+
+def best_eval_metrics(trainer: Any) -> dict[str, float]:
+    """Validation metrics of the model the Trainer ends with (the best evaluation, as
+    ``load_best_model_at_end`` restores it) without scoring the validation set again."""
+    evals = [row for row in trainer.state.log_history if "eval_accuracy" in row]
+    if not evals:
+        return trainer.evaluate()
+    return max(evals, key=lambda row: (row["eval_accuracy"], -row.get("step", 0)))  # first best, as Trainer keeps
 
 
 def write_log_history(trainer: Any, out: Path) -> None:

@@ -71,7 +71,9 @@ def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unl
     error. Unlabelled rows (and ``cfg.unlabeled_data``) join ``train`` with label -100 only when
     ``with_unlabeled`` is set, otherwise they are dropped.
     """
-    load = lambda src, labels=True: load_table(src, cfg.text_column, cfg.label_column if labels else None, cfg.text_pair_column)  # noqa: E731
+    def load(source: str, labels: bool = True) -> pd.DataFrame:
+        return load_table(source, cfg.text_column, cfg.label_column if labels else None, cfg.text_pair_column)
+
     df = load(cfg.data)
     labelled, unlabelled = df[df["label"].notna()], df[df["label"].isna()]
     require(len(labelled) > 0, f"{cfg.data}: no row has a label in column {cfg.label_column!r}: set --label-column")

@@ -25,7 +25,7 @@ from distilkit.modeling.loading import load_classifier, load_config, load_tokeni
 from distilkit.modeling.student import build_student, count_parameters
 from distilkit.modeling.teacher import judge_teacher, teacher_label_names
 from distilkit.provenance import run_info
-from distilkit.training import (MultiTokenizerCollator, callbacks, compute_metrics, prepare_output_dir, save_final,
+from distilkit.training import (MultiTokenizerCollator, best_eval_metrics, callbacks, compute_metrics, prepare_output_dir, save_final,
                                 set_threads, training_arguments, write_log_history)
 from distilkit.zoo import resolve_model
 
@@ -111,7 +111,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
         compute_metrics=compute_metrics, callbacks=callbacks(cfg), objective=objective, temperature=cfg.temperature,
         teacher=teacher.model if online else None)
     trainer.train(resume_from_checkpoint=resume_from)
-    metrics = trainer.evaluate()
+    metrics = best_eval_metrics(trainer)
     write_log_history(trainer, out)
     facts = run_info("distill", asdict(cfg), teacher_path=str(teacher.path), teacher_fingerprint=teacher.fingerprint,
                      data_fingerprint=task.fingerprint, label_names=task.label_names, teacher_cache_key=cache_key,
