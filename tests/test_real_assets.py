@@ -17,7 +17,8 @@ def test_builtin_datasets_load_with_documented_sizes():
     rt = load_table("rotten-tomatoes")
     assert len(rt) == 12752 and set(rt["label"]) == {"fresh", "rotten"}
     bbc = load_table("bbc-news")
-    assert len(bbc) == 2127 and set(bbc["label"]) == {"business", "entertainment", "politics", "sports", "tech"}
+    # 2,225 files, 100 duplicates once whitespace is normalised
+    assert len(bbc) == 2125 and set(bbc["label"]) == {"business", "entertainment", "politics", "sports", "tech"}
 
 
 def test_zoo_models_resolve_offline():
@@ -30,8 +31,8 @@ def test_zoo_models_resolve_offline():
 
 
 def test_minilm_finetune_then_distill_on_rotten_tomatoes(tmp_path):
-    common = dict(data="rotten-tomatoes", max_train_samples=800, max_length=32, batch_size=32, early_stopping_patience=None)
-    finetune(FinetuneConfig(model="minilm-l6", output_dir=str(tmp_path / "t"), epochs=1.0, learning_rate=1e-4, **common))
+    common = dict(data="rotten-tomatoes", max_train_samples=1000, max_length=32, batch_size=32, early_stopping_patience=None)
+    finetune(FinetuneConfig(model="minilm-l6", output_dir=str(tmp_path / "t"), epochs=2.0, learning_rate=2e-4, **common))
     facts = distill(DistillConfig(teacher=str(tmp_path / "t"), output_dir=str(tmp_path / "s"), student_layers=2, epochs=1.0, **common))
     assert facts["student_init"]["copied_layers"] == [0, 5]
     run = json.loads((tmp_path / "s" / RUN_FILE).read_text())
