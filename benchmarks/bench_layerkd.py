@@ -125,6 +125,7 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
                                                                                remove_unused_columns=False, label_names=["labels"]),
                                           objective=objective, temperature=2.0, teacher=teacher.model if online else None)
             trainer.create_optimizer()
+            trainer.current_gradient_accumulation_steps = 1  # set by train(); we call training_step directly
             times = []
             for i in range(steps):
                 batch = collate([data[j] for j in range(32 * i, 32 * (i + 1))])
