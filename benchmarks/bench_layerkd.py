@@ -125,6 +125,7 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
                                                                                remove_unused_columns=False, label_names=["labels"]),
                                           objective=objective, temperature=2.0, teacher=teacher.model if online else None)
             trainer.create_optimizer()
+            trainer.current_gradient_accumulation_steps = 1  # set by train(); we call training_step directly
             times = []
             for i in range(steps):
                 batch = collate([data[j] for j in range(32 * i, 32 * (i + 1))])
@@ -160,7 +161,7 @@ def markdown(args: argparse.Namespace, acc: list[dict], steps: list[dict]) -> st
             spread = f" ± {statistics.stdev(a):.4f}" if len(a) > 1 else ""
             lines.append(f"| {student} | {preset} | {statistics.mean(a):.4f}{spread} | {statistics.mean(r['pct_teacher'] for r in rs):.1f}% "
                          f"| {statistics.mean(r['val_acc'] for r in rs):.4f} | {statistics.mean(r['minutes'] for r in rs):.1f} |")
-        lines += ["", f"Teacher test accuracy: {acc[0]['teacher_acc']:.4f} (1276 test rows).", ""]
+        lines += ["", f"Teacher test accuracy: {acc[0]['teacher_acc']:.4f} on the test split.", ""]
     if steps:
         lines += ["| objective | teacher | seconds / step (median) | x logits-only |", "|---|---|---|---|"]
         for r in steps:
