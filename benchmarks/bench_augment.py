@@ -43,7 +43,7 @@ def speed(args: argparse.Namespace, out: Path) -> list[dict]:
     """Seconds to make ``copies`` copies of ``speed_rows`` sentences for each method."""
     from transformers import BertConfig, BertForMaskedLM
 
-    from distilkit.distill.run import TeacherHandle
+    from distilkit.distillation.run import TeacherHandle
     from distilkit.modeling.loading import load_tokenizer
     from distilkit.zoo import resolve_model
 
@@ -90,7 +90,7 @@ def speed(args: argparse.Namespace, out: Path) -> list[dict]:
 
 
 def accuracy(args: argparse.Namespace, out: Path) -> list[dict]:
-    from distilkit.distill.run import TeacherHandle, distill
+    from distilkit.distillation.run import TeacherHandle, distill
     from distilkit.infer import Predictor
 
     rows = []

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from distilkit.config import DistillConfig  # noqa: E402
-from distilkit.distill.run import TeacherHandle, distill  # noqa: E402
+from distilkit.distillation.run import TeacherHandle, distill  # noqa: E402
 from distilkit.infer import batched_logits  # noqa: E402
 from distilkit.modeling.loading import load_classifier, load_tokenizer  # noqa: E402
 
@@ -93,9 +93,9 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
 
     from distilkit.data import prepare_task
     from distilkit.data.tokenize import tokenize_dataset
-    from distilkit.distill.multi_teacher import EnsembleCollator
-    from distilkit.distill.presets import build_objective
-    from distilkit.distill.trainer import TEACHER_PREFIX, DistillationTrainer
+    from distilkit.distillation.multi_teacher import EnsembleCollator
+    from distilkit.distillation.presets import build_objective
+    from distilkit.distillation.trainer import TEACHER_PREFIX, DistillationTrainer
 
     torch.set_num_threads(2)
     teacher = TeacherHandle(args.teacher, eager=True)

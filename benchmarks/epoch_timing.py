@@ -25,9 +25,9 @@ from transformers import Trainer
 
 from distilkit.config import DistillConfig, TrainConfig
 from distilkit.data.tokenize import tokenize_dataset
-from distilkit.distill.objectives import Objective, preset_weights
-from distilkit.distill.run import TeacherHandle, load_task_for_teacher
-from distilkit.distill.trainer import TEACHER_PREFIX, DistillationTrainer
+from distilkit.distillation.objectives import Objective, preset_weights
+from distilkit.distillation.run import TeacherHandle, load_task_for_teacher
+from distilkit.distillation.trainer import TEACHER_PREFIX, DistillationTrainer
 from distilkit.infer import batched_logits
 from distilkit.data import prepare_task
 from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier, load_tokenizer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from transformers import BertTokenizer
 
-from distilkit.distill.alignment import check_alignment, require_alignment
+from distilkit.distillation.alignment import check_alignment, require_alignment
 from distilkit.errors import DistilkitError
 from conftest import NEGATIVE, NEUTRAL, POSITIVE
 

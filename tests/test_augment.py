@@ -219,7 +219,7 @@ def reviews_csv(tmp_path) -> Path:
 
 
 def test_distill_with_augmentation_labels_copies_once_through_the_cache(tmp_path, teacher_dir, reviews_csv, monkeypatch):
-    from distilkit.distill import run as run_mod
+    from distilkit.distillation import run as run_mod
 
     calls = {"n": 0}
     original = BertForSequenceClassification.forward

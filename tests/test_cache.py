@@ -7,7 +7,7 @@ import pytest
 from transformers import BertForSequenceClassification
 
 from distilkit import DistillConfig, distill
-from distilkit.distill import cache
+from distilkit.distillation import cache
 
 
 @pytest.fixture

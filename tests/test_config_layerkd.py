@@ -41,7 +41,7 @@ def test_example_recipes_load_and_build_their_objective() -> None:
     from pathlib import Path
 
     from distilkit.config import load_recipe
-    from distilkit.distill.presets import build_objective
+    from distilkit.distillation.presets import build_objective
 
     recipes = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
     assert {p.stem for p in recipes} >= {"logits", "distilbert", "tinybert", "minilm", "pkd"}

@@ -17,7 +17,7 @@ from safetensors.torch import load_file
 
 from robust_driver import install_probes
 from robust_utils import TINY, driver_cmd, driver_env, run_cli, tiny_assets
-from distilkit.distill import cache as cache_mod
+from distilkit.distillation import cache as cache_mod
 from distilkit.training import RUN_FILE, last_complete_checkpoint, save_final
 
 

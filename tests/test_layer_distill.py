@@ -13,7 +13,7 @@ from transformers import AutoModelForSequenceClassification
 from conftest import make_encoder
 from distilkit.cli import main
 from distilkit.config import DistillConfig, FinetuneConfig
-from distilkit.distill.run import distill
+from distilkit.distillation.run import distill
 from distilkit.finetune import finetune
 
 FAST = dict(max_length=16, batch_size=16, eval_batch_size=64, logging_steps=2, threads=2, early_stopping_patience=None)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from distilkit.distill import layer_losses as L
+from distilkit.distillation import layer_losses as L
 
 
 def t(x: list) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from distilkit.distill.layer_maps import layer_map
+from distilkit.distillation.layer_maps import layer_map
 from distilkit.errors import DistilkitError
 
 

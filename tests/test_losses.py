@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from distilkit.distill import losses
+from distilkit.distillation import losses
 
 # KL([0.9, 0.1] || [0.8, 0.2]) = 0.9 ln(0.9/0.8) + 0.1 ln(0.1/0.2) = 0.106005 - 0.069315 = 0.036690 nats
 KL_WORKED = 0.036690

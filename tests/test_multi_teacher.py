@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from distilkit.distill.multi_teacher import (ENSEMBLE_COLUMN, EnsembleCollator, column_order, ensemble_targets,
+from distilkit.distillation.multi_teacher import (ENSEMBLE_COLUMN, EnsembleCollator, column_order, ensemble_targets,
                                              normalised_weights, stack_teacher_logits)
 from distilkit.errors import DistilkitError
 from conftest import make_tokenizer

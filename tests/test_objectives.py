@@ -9,9 +9,9 @@ import torch
 from transformers import BertConfig, BertForSequenceClassification
 
 from distilkit.config import DistillConfig
-from distilkit.distill import layer_losses as L
-from distilkit.distill.objectives import TERMS, LossContext, Objective, preset_weights
-from distilkit.distill.presets import PRESETS, build_objective
+from distilkit.distillation import layer_losses as L
+from distilkit.distillation.objectives import TERMS, LossContext, Objective, preset_weights
+from distilkit.distillation.presets import PRESETS, build_objective
 from distilkit.errors import DistilkitError
 
 

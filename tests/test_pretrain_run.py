@@ -15,7 +15,7 @@ from safetensors import safe_open
 
 from distilkit.cli import main
 from distilkit.config import DistillConfig, FinetuneConfig
-from distilkit.distill.run import distill
+from distilkit.distillation.run import distill
 from distilkit.errors import DistilkitError
 from distilkit.finetune import finetune
 from distilkit.pretrain.config import GeneralDistillConfig, PretrainConfig

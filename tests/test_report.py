@@ -16,7 +16,7 @@ from PIL import Image
 from conftest import make_encoder
 from distilkit.cli import main
 from distilkit.config import DistillConfig, EvaluateConfig, FinetuneConfig
-from distilkit.distill.run import distill
+from distilkit.distillation.run import distill
 from distilkit.errors import DistilkitError
 from distilkit.evaluate import evaluate
 from distilkit.finetune import finetune

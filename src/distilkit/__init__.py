@@ -8,7 +8,7 @@ Public API (the CLI is a thin layer over these)::
 from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig, PredictConfig
 from distilkit.errors import DistilkitError
 from distilkit.finetune import finetune
-from distilkit.distill.run import distill
+from distilkit.distillation.run import distill
 from distilkit.evaluate import evaluate
 from distilkit.infer import Predictor
 from distilkit.demo import demo

@@ -28,7 +28,7 @@ def _finetune(cfg: C.FinetuneConfig, args: argparse.Namespace) -> None:
 
 
 def _distill(cfg: C.DistillConfig, args: argparse.Namespace) -> None:
-    from distilkit.distill.run import distill
+    from distilkit.distillation.run import distill
 
     facts = distill(cfg)
     print(json.dumps({"output_dir": cfg.output_dir, "teacher_check": facts["teacher_check"],

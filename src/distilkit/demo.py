@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig
-from distilkit.distill.run import distill
+from distilkit.distillation.run import distill
 from distilkit.evaluate import evaluate, format_table
 from distilkit.finetune import finetune
 from distilkit.training import RUN_FILE

@@ -128,9 +128,9 @@ def augment_key(split: datasets.Dataset, settings: AugmentSettings, teacher_fp: 
 def augment_for_distill(split: datasets.Dataset, teacher: Any, cfg: Any) -> datasets.Dataset:
     """The training split enlarged by augmentation, read from the cache or made once and stored.
 
-    ``teacher`` is a :class:`distilkit.distill.run.TeacherHandle`; ``cfg`` carries ``augment_*``.
+    ``teacher`` is a :class:`distilkit.distillation.run.TeacherHandle`; ``cfg`` carries ``augment_*``.
     """
-    from distilkit.distill.cache import model_fingerprint
+    from distilkit.distillation.cache import model_fingerprint
 
     settings = settings_from(cfg)
     settings.validate()
@@ -154,7 +154,7 @@ def augment(cfg: Any) -> dict[str, Any]:
     """``distilkit augment``: save the augmented training split with the validation and test splits
     (labels as names; augmented rows unlabelled) as a HF dataset dir that ``--data`` reads."""
     from distilkit.data.task import prepare_task
-    from distilkit.distill.run import TeacherHandle
+    from distilkit.distillation.run import TeacherHandle
     from distilkit.modeling.teacher import teacher_label_names
 
     cfg.validate()

@@ -15,8 +15,8 @@ import torch
 from transformers import PreTrainedModel
 
 from distilkit.data.tokenize import MODEL_INPUTS
-from distilkit.distill import losses
-from distilkit.distill.objectives import LossContext, Objective
+from distilkit.distillation import losses
+from distilkit.distillation.objectives import LossContext, Objective
 from distilkit.resume import ResumableTrainer
 
 TEACHER_PREFIX = "teacher_"
@@ -67,7 +67,7 @@ class DistillationTrainer(ResumableTrainer):
         temperature = getattr(self.objective, "temperature_at", lambda p, t: t)(progress, self.temperature)
         teacher_probs = None
         if inputs.get(ENSEMBLE_COLUMN) is not None:
-            from distilkit.distill.multi_teacher import ensemble_targets
+            from distilkit.distillation.multi_teacher import ensemble_targets
 
             ens = inputs[ENSEMBLE_COLUMN]
             teacher_probs = ensemble_targets(ens, self.teacher_weights or [1.0 / ens.shape[1]] * ens.shape[1], temperature)

@@ -2,7 +2,7 @@
 Q/K/V hooks, a two-stage term schedule and a temperature schedule on top of :class:`Objective`.
 
 Each term reads standard HF outputs (``hidden_states``, ``attentions``) from the
-:class:`~distilkit.distill.objectives.LossContext` and the objective bound to it as ``ctx.layer``.
+:class:`~distilkit.distillation.objectives.LossContext` and the objective bound to it as ``ctx.layer``.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from distilkit.distill import layer_losses as L
-from distilkit.distill.capture import QKVCapture
-from distilkit.distill.layer_maps import layer_map
+from distilkit.distillation import layer_losses as L
+from distilkit.distillation.capture import QKVCapture
+from distilkit.distillation.layer_maps import layer_map
 from distilkit.errors import DistilkitError, require
 
 HIDDEN_TERMS = {"hidden_mse", "hidden_cos", "embedding_mse"}

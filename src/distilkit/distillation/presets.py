@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from distilkit.distill.layer_objective import LayerObjective
-from distilkit.distill.objectives import TERMS, LossContext, Objective
+from distilkit.distillation.layer_objective import LayerObjective
+from distilkit.distillation.objectives import TERMS, LossContext, Objective
 from distilkit.errors import DistilkitError
 
 

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 import torch
 
-from distilkit.distill import losses
+from distilkit.distillation import losses
 from distilkit.errors import DistilkitError
 
 
@@ -44,7 +44,7 @@ TERMS: dict[str, Term] = {
 }
 ONLINE_TERMS: set[str] = set()  # terms that need the teacher's hidden states or attentions (teacher run online)
 
-from distilkit.distill.layer_objective import LAYER_TERM_NAMES, LAYER_TERMS  # noqa: E402  (layer terms: issue 3)
+from distilkit.distillation.layer_objective import LAYER_TERM_NAMES, LAYER_TERMS  # noqa: E402  (layer terms: issue 3)
 
 TERMS.update(LAYER_TERMS)
 ONLINE_TERMS |= LAYER_TERM_NAMES
@@ -52,7 +52,7 @@ ONLINE_TERMS |= LAYER_TERM_NAMES
 
 def preset_weights(preset: str, alpha: float) -> dict[str, float]:
     """Term weights of a named preset; ``alpha`` weighs the soft-label term against hard labels."""
-    from distilkit.distill.presets import PRESETS
+    from distilkit.distillation.presets import PRESETS
 
     presets = {"logits": {"kd": alpha, "ce": 1 - alpha}}
     presets.update({name: p.final(alpha) for name, p in PRESETS.items() if name not in presets})

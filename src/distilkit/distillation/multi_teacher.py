@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from distilkit.distill import losses
+from distilkit.distillation import losses
 from distilkit.errors import DistilkitError, require
 from distilkit.modeling.loading import model_label_names
 from distilkit.training import MultiTokenizerCollator

@@ -17,13 +17,13 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from distilkit.config import DistillConfig
 from distilkit.data import TaskData, prepare_task
 from distilkit.data.tokenize import tokenize_dataset
-from distilkit.distill.cache import CachedLogits, model_fingerprint, teacher_logits, tokenizer_fingerprint
-from distilkit.distill.alignment import require_alignment
-from distilkit.distill.layer_objective import POSITIONWISE_TERMS
-from distilkit.distill.multi_teacher import ENSEMBLE_COLUMN, EnsembleCollator, column_order, normalised_weights, stack_teacher_logits
-from distilkit.distill.objectives import TERMS
-from distilkit.distill.presets import build_objective
-from distilkit.distill.trainer import TEACHER_PREFIX, DistillationTrainer
+from distilkit.distillation.cache import CachedLogits, model_fingerprint, teacher_logits, tokenizer_fingerprint
+from distilkit.distillation.alignment import require_alignment
+from distilkit.distillation.layer_objective import POSITIONWISE_TERMS
+from distilkit.distillation.multi_teacher import ENSEMBLE_COLUMN, EnsembleCollator, column_order, normalised_weights, stack_teacher_logits
+from distilkit.distillation.objectives import TERMS
+from distilkit.distillation.presets import build_objective
+from distilkit.distillation.trainer import TEACHER_PREFIX, DistillationTrainer
 from distilkit.errors import DistilkitError
 from distilkit.modeling.loading import load_classifier, load_config, load_tokenizer
 from distilkit.modeling.student import build_student, count_parameters
