@@ -126,3 +126,12 @@ def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: py
     export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
     torch.set_num_threads(threads)
     return out
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a test module with one torch thread (tiny models gain nothing from more)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

@@ -14,12 +14,7 @@ from distilkit.deploy_config import BenchConfig
 from distilkit.infer import Predictor
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only spin
 
 
 def test_encoder_flops_by_hand():

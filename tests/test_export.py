@@ -17,12 +17,7 @@ from distilkit.export import export, format_export_table
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only spin
 
 
 @pytest.fixture(scope="module")

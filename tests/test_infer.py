@@ -18,12 +18,7 @@ MIXED = ["good", "the plot was very dull and boring and the actors were weak and
          "superb", "this movie is quite moving and the story and ending are brilliant and smart", "stale script"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only spin
 
 
 @pytest.fixture(scope="module")
