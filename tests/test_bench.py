@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 import distilkit.perf as perf
 from distilkit.bench import bench, executed_flops
