@@ -20,7 +20,8 @@ from distilkit.errors import DistilkitError
 from distilkit.finetune import finetune
 from distilkit.pretrain.config import GeneralDistillConfig, PretrainConfig
 from distilkit.pretrain.general import general_distill
-from distilkit.pretrain.run import complete_checkpoint, pretrain
+from distilkit.pretrain.run import pretrain
+from distilkit.training import CHECKPOINTS, prepare_output_dir
 from test_pretrain_data import corpus_docs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,17 +120,18 @@ def test_killed_run_resumes_and_step_count_continues(corpus_file: Path, tmp_path
 
 
 def test_resume_skips_a_checkpoint_cut_off_mid_save(tmp_path: Path) -> None:
+    ckpts = tmp_path / "out" / CHECKPOINTS
     for step, complete in ((10, True), (20, True), (30, False)):
-        (tmp_path / f"checkpoint-{step}").mkdir()
+        (ckpts / f"checkpoint-{step}").mkdir(parents=True)
+        (ckpts / f"checkpoint-{step}" / "model.safetensors").write_bytes(b"")
         if complete:
-            (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
-    assert complete_checkpoint(str(tmp_path / "checkpoint-30")) == str(tmp_path / "checkpoint-20")
-    assert complete_checkpoint(str(tmp_path / "checkpoint-20")) == str(tmp_path / "checkpoint-20")
-    assert complete_checkpoint(None) is None
+            (ckpts / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    _, resume_from = prepare_output_dir(PretrainConfig(output_dir=str(tmp_path / "out"), resume=True))
+    assert resume_from == str(ckpts / "checkpoint-20")
     empty = tmp_path / "other"
-    (empty / "checkpoint-5").mkdir(parents=True)
-    with pytest.raises(DistilkitError, match="interrupted while saving"):
-        complete_checkpoint(str(empty / "checkpoint-5"))
+    (empty / CHECKPOINTS / "checkpoint-5").mkdir(parents=True)
+    with pytest.raises(DistilkitError, match="no complete checkpoint"):
+        prepare_output_dir(PretrainConfig(output_dir=str(empty), resume=True))
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -27,7 +27,7 @@ from distilkit.pretrain.corpus import check_sources
 from distilkit.pretrain.data import ExampleStream, held_out_examples
 from distilkit.pretrain.examples import mlm_examples
 from distilkit.pretrain.hidden_losses import Projections, general_distill_loss, uniform_layer_map
-from distilkit.pretrain.run import complete_checkpoint, steps_arguments
+from distilkit.pretrain.run import steps_arguments
 from distilkit.provenance import run_info
 from distilkit.training import prepare_output_dir, save_final, set_threads, write_log_history
 from distilkit.zoo import hub_error, resolve_model
@@ -151,8 +151,7 @@ def general_distill(cfg: GeneralDistillConfig) -> dict[str, Any]:
     cfg.validate()
     set_threads(cfg.threads)
     check_sources(cfg.corpus)
-    out, resume_from = prepare_output_dir(cfg)
-    resume_from = complete_checkpoint(resume_from)
+    out, resume_from = prepare_output_dir(cfg)  # skips a checkpoint cut off mid-save
     teacher = load_encoder(cfg.teacher, cfg)
     teacher_tok = load_tokenizer(cfg.teacher, cfg.trust_remote_code)
     student, student_tok, init = build_general_student(teacher, teacher_tok, cfg)

@@ -44,19 +44,6 @@ def steps_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[st
         label_names=label_names, dataloader_num_workers=0, disable_tqdm=True)
 
 
-def complete_checkpoint(resume_from: str | None) -> str | None:
-    """``resume_from``, or the newest earlier checkpoint when it was cut off mid-save (the Trainer
-    writes ``trainer_state.json`` last, so a checkpoint without it is incomplete)."""
-    if resume_from is None or (Path(resume_from) / "trainer_state.json").is_file():
-        return resume_from
-    done = [p for p in Path(resume_from).parent.glob("checkpoint-*") if (p / "trainer_state.json").is_file() and p.name[11:].isdigit()]
-    if not done:
-        raise DistilkitError(f"{resume_from!r} was interrupted while saving and no earlier checkpoint is complete: run without --resume")
-    best = max(done, key=lambda p: int(p.name[11:]))
-    log.warning("%s is incomplete (interrupted while saving): resuming from %s", Path(resume_from).name, best.name)
-    return str(best)
-
-
 def reduce_logits(logits: Any, labels: Any) -> tuple[torch.Tensor, ...]:
     """Per batch, keep only what the metrics need (full vocabulary logits would fill memory):
     MLM predictions [batch, seq], MLM cross-entropy summed per example [batch] (nats), and NSP
@@ -133,8 +120,7 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     cfg.validate()
     set_threads(cfg.threads)
     check_sources(cfg.corpus)
-    out, resume_from = prepare_output_dir(cfg)
-    resume_from = complete_checkpoint(resume_from)
+    out, resume_from = prepare_output_dir(cfg)  # skips a checkpoint cut off mid-save
     model, tokenizer, init = _continued(cfg) if cfg.model else _from_scratch(cfg, resume_from)
     nsp = isinstance(model, BertForPreTraining)
     if cfg.whole_word_mask:
