@@ -89,6 +89,17 @@ def speed(args: argparse.Namespace, out: Path) -> list[dict]:
     return rows
 
 
+def rest_as_unlabelled(out: Path, seed: int, budget: int, full: int) -> str:
+    """Texts of the ``full``-row training sample that are not in the ``budget``-row one, as JSONL without labels."""
+    base = dict(data="rotten-tomatoes", seed=seed, max_length=64)
+    small = set(prepare_task(DataConfig(**base, max_train_samples=budget)).splits["train"]["text"])
+    rest = [t for t in prepare_task(DataConfig(**base, max_train_samples=full)).splits["train"]["text"] if t not in small]
+    path = out / f"unlabelled-{full}-minus-{budget}-s{seed}.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in rest))
+    print(f"{len(rest)} texts of the {full}-row sample not in the {budget}-row one -> {path}", flush=True)
+    return str(path)
+
+
 def accuracy(args: argparse.Namespace, out: Path) -> list[dict]:
     from distilkit.distillation.run import TeacherHandle, distill
     from distilkit.infer import Predictor
@@ -102,23 +113,28 @@ def accuracy(args: argparse.Namespace, out: Path) -> list[dict]:
     teacher_acc = float((t_logits.argmax(-1) == labels).mean())
     rows.append({"run": "teacher", "labels": "", "copies": "", "transfer rows": "", "test acc": round(teacher_acc, 4),
                  "% of teacher": 100.0, "minutes": ""})
-    for budget, copies in ((4000, 0), (400, 0), (400, args.copies_10), (4000, args.copies_100)):
-        if copies < 0 or (copies == 0 and budget not in args.budgets) or budget not in args.budgets:
+    arms = [(4000, 0, False), (400, 0, False), (400, args.copies_10, False), (4000, args.copies_100, False)]
+    if args.unlabeled_arm:
+        arms.insert(3, (400, 0, True))
+    for budget, copies, with_rest in arms:
+        if copies < 0 or budget not in args.budgets:
             continue
         for seed in range(42, 42 + args.seeds):
-            name = f"n{budget}-x{copies}-s{seed}"
+            name = f"n{budget}-x{copies}" + ("-rest-unlabelled" if with_rest else "") + f"-s{seed}"
+            unlabelled = rest_as_unlabelled(out, seed, budget, max(args.budgets)) if with_rest else None
             # seed 42 is the protocol's split; further seeds change splits, sampling and training together
             cfg = DistillConfig(teacher=args.teacher, data="rotten-tomatoes", student="minilm-l6", max_train_samples=budget,
                                 epochs=args.epochs, max_length=64, seed=seed, output_dir=str(out / name), overwrite=True,
                                 threads=args.threads, augment_copies=copies, augment_methods=args.methods,
-                                early_stopping_patience=None)
+                                early_stopping_patience=None, unlabeled_data=unlabelled)
             t0 = time.perf_counter()
             facts = distill(cfg)
             minutes = (time.perf_counter() - t0) / 60
             pred = Predictor.from_dir(str(out / name), 64, 64).predict(list(test["text"]))
             acc = float((pred.logits.argmax(-1) == labels).mean())
             n_rows = json.loads((out / name / "distilkit_run.json").read_text()).get("transfer_rows", "")
-            rows.append({"run": name, "labels": f"{budget} ({'100%' if budget == 4000 else '10%'})", "copies": copies,
+            labels_note = f"{budget} ({'100%' if budget == 4000 else '10%'})" + (" + rest of the 4000 unlabelled" if with_rest else "")
+            rows.append({"run": name, "labels": labels_note, "copies": copies,
                          "transfer rows": n_rows, "test acc": round(acc, 4), "% of teacher": round(100 * acc / teacher_acc, 1),
                          "minutes": round(minutes, 1), "val acc": round(facts["validation_metrics"].get("eval_accuracy", float("nan")), 4)})
             print(rows[-1], flush=True)
@@ -148,6 +164,7 @@ def main() -> None:
     p.add_argument("--teacher", default=TEACHER)
     p.add_argument("--budgets", type=int, nargs="+", default=[400, 4000])
     p.add_argument("--copies-10", type=int, default=10, help="copies per row with 400 labelled rows")
+    p.add_argument("--unlabeled-arm", action="store_true", help="add a run: 400 labelled rows + the rest of the 4000-row sample as unlabelled text")
     p.add_argument("--copies-100", type=int, default=1, help="copies per row with 4000 labelled rows")
     p.add_argument("--methods", nargs="+", default=["embedding", "mask", "ngram"])
     p.add_argument("--epochs", type=float, default=3.0)

@@ -68,7 +68,7 @@ def facts(path: Path) -> dict:
 def part_cpt(args: argparse.Namespace, out: Path, common: list[str]) -> dict:
     cpt = out / "minilm-cpt"
     cmd = ["pretrain", "--model", "minilm-l6", "--output-dir", str(cpt), "--max-steps", str(args.cpt_steps), "--batch-size", "16",
-           "--learning-rate", "5e-5", "--eval-steps", str(max(1, args.cpt_steps // 2)), "--logging-steps", "5", *common]
+           "--learning-rate", str(args.cpt_lr), "--eval-steps", str(max(1, args.cpt_steps // 2)), "--logging-steps", "5", *common]
     secs = run(cmd, out / "minilm-cpt.log")
     f = facts(cpt)
     return {"cmd": cmd, "secs": secs, "initial": f["initial_metrics"], "final": f["validation_metrics"]}
@@ -154,6 +154,7 @@ def main() -> None:
     ap.add_argument("--part", default="all", choices=["all", "corpus", "cpt", "scratch", "ft-base", "ft-cpt", "report"],
                     help="run one part (results are kept in --out as result-*.json; 'report' only assembles the table)")
     ap.add_argument("--cpt-steps", type=int, default=20, help="continued pre-training steps (batch 16, 64 tokens)")
+    ap.add_argument("--cpt-lr", type=float, default=1e-4, help="continued pre-training peak learning rate (the MLM head starts random)")
     ap.add_argument("--scratch-steps", type=int, default=200, help="from-scratch steps (batch 32, 64 tokens)")
     ap.add_argument("--vocab-size", type=int, default=3000, help="from-scratch WordPiece vocabulary")
     ap.add_argument("--finetune-samples", type=int, default=500)

@@ -7,6 +7,7 @@ import json
 import logging
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,19 @@ from distilkit import distributed
 TOLERANCE = 5e-4
 
 
+def torchrun() -> str:
+    """The launcher that ships with torch (on PATH, or beside this interpreter in a venv)."""
+    found = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
+    assert Path(found).is_file(), "torchrun ships with torch"
+    return found
+
+
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return tiny_assets(tmp_path_factory)
 
 
 def test_torchrun_two_processes_match_one(assets, tmp_path, capsys):
-    torchrun = shutil.which("torchrun")
-    assert torchrun, "torchrun ships with torch"
     # Dropout 0: each rank draws its own dropout masks, so only a dropout-free student can match bit-near.
     recipe = ["distill", "--teacher", assets["teacher_nodrop"], "--data", assets["data"], "--max-steps", "24", "--eval-steps", "24",
               "--student-layers", "1", "--learning-rate", "1e-3", *TINY]
@@ -39,7 +45,7 @@ def test_torchrun_two_processes_match_one(assets, tmp_path, capsys):
 
     two = tmp_path / "two-processes"
     calls = tmp_path / "teacher-calls"
-    cmd = [torchrun, "--nproc-per-node", "2", "--master-port", str(free_port()), str(DRIVER),
+    cmd = [torchrun(), "--nproc-per-node", "2", "--master-port", str(free_port()), str(DRIVER),
            *map(str, recipe), "--batch-size", "4", "--output-dir", str(two), "--cache-dir", str(tmp_path / "cache-2")]
     proc = subprocess.run(cmd, env=driver_env(tmp_path, DK_TEACHER_CALLS=str(calls)), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -120,3 +126,31 @@ def test_training_arguments_use_cpu_ddp_when_launched(monkeypatch, tmp_path):
     assert training_arguments(TrainConfig(), tmp_path, 0).use_cpu is True
     monkeypatch.setenv("WORLD_SIZE", "1")
     assert training_arguments(TrainConfig(), tmp_path, 0).use_cpu is False
+
+
+def test_torchrun_pretrain_two_processes_share_one_tokenizer_and_one_writer(tmp_path):
+    """``pretrain`` from scratch under torchrun: rank 0 trains the WordPiece tokenizer once (a
+    replica with another vocabulary would fail DDP's parameter-shape check), both ranks train one
+    model on different slices of the stream (``max_steps`` counts global steps), rank 0 writes."""
+    from test_pretrain_data import corpus_docs
+
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join("\n".join(doc) for doc in corpus_docs(40)) + "\n", encoding="utf-8")
+    out = tmp_path / "pretrained"
+    cmd = [torchrun(), "--nproc-per-node", "2", "--master-port", str(free_port()), str(DRIVER), "pretrain",
+           "--corpus", str(corpus), "--output-dir", str(out), "--max-steps", "6", "--eval-steps", "3", "--logging-steps", "3",
+           "--hidden-size", "32", "--num-layers", "1", "--num-heads", "2", "--vocab-size", "150", "--max-length", "32",
+           "--eval-share", "0.2", "--eval-examples", "16", "--batch-size", "4", "--threads", "1"]
+    step_log = tmp_path / "steps"
+    proc = subprocess.run(cmd, env=driver_env(tmp_path, DK_STEP_LOG=str(step_log)), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    run = json.loads((out / "distilkit_run.json").read_text())
+    assert run["world_size"] == 2 and run["global_step"] == 6
+    # Each rank reads its own slice of the stream: the two ranks never train on the same batch.
+    seen = [Path(f"{step_log}.rank{r}").read_text().split() for r in (0, 1)]
+    assert len(seen[0]) == len(seen[1]) == 12 and not set(seen[0][1::2]) & set(seen[1][1::2])
+    assert proc.stderr.count("training a WordPiece tokenizer") == 1
+    assert proc.stderr.count("pre-trained model saved to") == 1
+    assert not (out / "checkpoints").exists() and (out / "tokenizer.json").is_file()
+    steps = [r["step"] for r in map(json.loads, (out / "train_log.jsonl").read_text().splitlines()) if "loss" in r]
+    assert steps == [3, 6]  # 6 global steps of 2 x 4 rows, not 6 steps per process

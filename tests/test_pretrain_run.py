@@ -73,7 +73,7 @@ def test_pretrained_dir_is_accepted_by_finetune_general_distill_and_distill(pret
                                                  **{k: TINY[k] for k in ("max_length", "eval_share", "eval_examples", "batch_size", "threads")}))
     assert facts["validation_metrics"]["eval_loss"] < facts["initial_metrics"]["initial_loss"]
     assert facts["layer_map"] == [2] and facts["student_init"] == {"init": "fresh"}
-    assert {"eval_embedding", "eval_hidden"} <= set(facts["validation_metrics"])
+    assert {"eval_embedding", "eval_hidden", "eval_attention"} <= set(facts["validation_metrics"])
     assert json.loads((general / "config.json").read_text())["architectures"] == ["BertModel"]
     with safe_open(general / "model.safetensors", "pt") as f:
         assert not [k for k in f.keys() if "projection" in k]  # projections are not part of the student

@@ -92,7 +92,8 @@ class PretrainConfig(CorpusConfig, StepsConfig):
 @dataclass
 class GeneralDistillConfig(CorpusConfig, StepsConfig):
     """``distilkit general-distill``: task-agnostic distillation on raw text: the student's embedding
-    output and hidden states learn to match the teacher's (MSE, learned projection when widths differ)."""
+    output and hidden states learn to match the teacher's (MSE, learned projection when widths differ),
+    and its attention distributions the teacher's (KL per head)."""
 
     teacher: str = opt("runs/pretrained", "teacher encoder (zoo name, dir, hub id); a classifier's head is ignored")
     student: str | None = opt(None, "student checkpoint (same tokenizer as the teacher); empty: built from the teacher")
@@ -104,10 +105,11 @@ class GeneralDistillConfig(CorpusConfig, StepsConfig):
     learning_rate: float = opt(5e-4, "peak learning rate")
     hidden_weight: float = opt(1.0, "weight of the hidden-state MSE (summed over mapped layers)")
     embedding_weight: float = opt(1.0, "weight of the embedding-output MSE")
+    attention_weight: float = opt(1.0, "weight of the attention KL per head, summed over mapped layers (needs equal head counts; 0: off)")
 
     def validate(self) -> None:
         CorpusConfig.validate(self)
         StepsConfig.validate(self)
         require(self.student_layers >= 1, "student_layers must be >= 1")
-        require(self.hidden_weight >= 0 and self.embedding_weight >= 0 and self.hidden_weight + self.embedding_weight > 0,
-                "hidden_weight and embedding_weight must be >= 0 and not both 0")
+        weights = (self.hidden_weight, self.embedding_weight, self.attention_weight)
+        require(min(weights) >= 0 and sum(weights) > 0, "hidden_weight, embedding_weight and attention_weight must be >= 0 and not all 0")

@@ -1,8 +1,10 @@
 """``distilkit general-distill``: task-agnostic distillation on raw text (TinyBERT's general stage).
 
-The student's embedding output and hidden states learn to match the teacher's on unlabelled text
-(see :mod:`distilkit.pretrain.hidden_losses`). The result is a plain encoder dir (no head) that
-``distilkit distill --student DIR`` then distils on the task.
+The student's embedding output, hidden states and attention distributions learn to match the
+teacher's on unlabelled text, with the pure terms of :mod:`distilkit.distillation.layer_losses`
+(MSE through learned projections when widths differ; attention KL per head) and the uniform layer map
+of :mod:`distilkit.distillation.layer_maps`. The result is a plain encoder dir (no head) that
+``distilkit distill --student DIR`` then distils on the task. Multi-process runs write from rank 0 only.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from typing import Any
 import datasets
 import torch
 from torch import nn
-from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
+from distilkit.distillation import layer_losses as L
+from distilkit.distillation.layer_maps import layer_map as pair_layers
+from distilkit.distributed import barrier, main_process_first
 from distilkit.errors import DistilkitError, require
 from distilkit.modeling.loading import load_tokenizer
 from distilkit.modeling.student import count_parameters, select_layers, student_from_teacher_layers
@@ -26,10 +31,10 @@ from distilkit.pretrain.config import GeneralDistillConfig
 from distilkit.pretrain.corpus import check_sources
 from distilkit.pretrain.data import ExampleStream, held_out_examples
 from distilkit.pretrain.examples import mlm_examples
-from distilkit.pretrain.hidden_losses import Projections, general_distill_loss, uniform_layer_map
 from distilkit.pretrain.run import steps_arguments
 from distilkit.provenance import run_info
-from distilkit.training import prepare_output_dir, save_final, set_threads, write_log_history
+from distilkit.resume import ResumableTrainer
+from distilkit.training import clear_output_dir, prepare_output_dir, save_final, set_threads, write_log_history
 from distilkit.zoo import hub_error, resolve_model
 
 log = logging.getLogger(__name__)
@@ -44,6 +49,48 @@ def load_encoder(name: str, cfg: GeneralDistillConfig) -> PreTrainedModel:
                                          trust_remote_code=cfg.trust_remote_code)
     except (OSError, ValueError) as exc:
         raise hub_error(name, exc) from None
+
+
+def hidden_state_map(num_student: int, num_teacher: int) -> list[int]:
+    """Teacher ``hidden_states`` index for student layers 1..M under the uniform map
+    (TinyBERT's g(m) = m * N / M, rounded: 4 of 12 gives [3, 6, 9, 12]); index 0 is the embeddings."""
+    return [t + 1 for _, t in pair_layers("uniform", num_student, num_teacher)]
+
+
+class Projections(nn.Module):
+    """Learned maps from the student's width to the teacher's (identity when equal): one for the
+    embedding output (W_e) and one shared by every hidden layer (W_h), as in TinyBERT. Trained with
+    the student, never saved into it."""
+
+    def __init__(self, student_width: int, teacher_width: int) -> None:
+        super().__init__()
+        same = student_width == teacher_width
+        self.embedding = nn.Identity() if same else nn.Linear(student_width, teacher_width)
+        self.hidden = nn.Identity() if same else nn.Linear(student_width, teacher_width)
+
+
+def general_distill_loss(student_states: tuple[torch.Tensor, ...], teacher_states: tuple[torch.Tensor, ...], mask: torch.Tensor,
+                         projections: Projections, layer_map: list[int], weights: dict[str, float],
+                         student_attentions: tuple[torch.Tensor, ...] | None = None,
+                         teacher_attentions: tuple[torch.Tensor, ...] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """w_e * MSE(W_e s_0, t_0) + w_h * sum_m MSE(W_h s_m, t_g(m)) + w_a * sum_m KL(A^t_g(m) || A^s_m).
+
+    ``student_states``/``teacher_states``: the models' ``hidden_states`` (M+1 / N+1 tensors of
+    (B, L, D), index 0 = embedding output); ``layer_map[m - 1]`` = g(m), the teacher index of student
+    layer m; attentions (M / N tensors of (B, H, L, L) probabilities, equal head counts) are used when
+    ``weights["attention"]`` > 0. MSE per hidden unit over real tokens; KL in nats per head and real
+    query. Returns the loss and its terms as floats (for logging).
+    """
+    emb = L.embedding_mse(student_states[0], teacher_states[0], mask, projections.embedding)
+    hidden = sum(L.hidden_mse(student_states[m], teacher_states[t], mask, projections.hidden) for m, t in enumerate(layer_map, start=1))
+    loss = weights["embedding"] * emb + weights["hidden"] * hidden
+    parts = {"embedding": float(emb.detach()), "hidden": float(hidden.detach())}
+    if weights.get("attention", 0.0) > 0:
+        require(student_attentions is not None and teacher_attentions is not None, "the attention term needs both models' attentions")
+        attention = sum(L.attention_kl(student_attentions[m - 1], teacher_attentions[t - 1], mask) for m, t in enumerate(layer_map, start=1))
+        loss = loss + weights["attention"] * attention
+        parts["attention"] = float(attention.detach())
+    return loss, parts
 
 
 def token_id_map(student_tok: PreTrainedTokenizerBase, teacher_tok: PreTrainedTokenizerBase) -> torch.Tensor:
@@ -91,17 +138,19 @@ def build_general_student(teacher: PreTrainedModel, teacher_tok: PreTrainedToken
 class StudentWithProjections(nn.Module):
     """What the Trainer trains and checkpoints: the student plus its projections (B, L, Hs) -> (B, L, Ht)."""
 
-    def __init__(self, student: PreTrainedModel, teacher_width: int) -> None:
+    def __init__(self, student: PreTrainedModel, teacher_width: int, attentions: bool = False) -> None:
         super().__init__()
         self.student = student
         self.projections = Projections(student.config.hidden_size, teacher_width)
+        self.attentions = attentions
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> Any:
         kwargs = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
-        return self.student(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True, **kwargs)
+        return self.student(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True,
+                            output_attentions=self.attentions, **kwargs)
 
 
-class GeneralDistillTrainer(Trainer):
+class GeneralDistillTrainer(ResumableTrainer):
     """Loss = :func:`general_distill_loss` against a frozen teacher run online (not wrapped, not saved).
     Evaluation reports the same loss on the held-out slice, with its terms."""
 
@@ -118,12 +167,14 @@ class GeneralDistillTrainer(Trainer):
         t_inputs = {"input_ids": self.id_map[inputs["input_ids"]], "attention_mask": inputs["attention_mask"]}
         if self.teacher_takes_types and "token_type_ids" in inputs:
             t_inputs["token_type_ids"] = inputs["token_type_ids"]
-        with torch.inference_mode():
-            t_states = tuple(h.clone() for h in self.teacher(**t_inputs, output_hidden_states=True).hidden_states)
+        attentions = self.weights.get("attention", 0.0) > 0
+        with torch.no_grad():  # not inference_mode: the attention KL saves the teacher's maps for backward
+            t_out = self.teacher(**t_inputs, output_hidden_states=True, output_attentions=attentions)
+        t_states, t_attn = t_out.hidden_states, (t_out.attentions if attentions else None)
         outputs = model(**inputs)
         unwrapped = self.accelerator.unwrap_model(model)
         loss, parts = general_distill_loss(outputs.hidden_states, t_states, inputs["attention_mask"], unwrapped.projections,
-                                           self.layer_map, self.weights["embedding"], self.weights["hidden"])
+                                           self.layer_map, self.weights, outputs.attentions if attentions else None, t_attn)
         mode = "train" if model.training else "eval"
         for name, value in parts.items():
             self._sums[mode][name] += value
@@ -151,28 +202,43 @@ def general_distill(cfg: GeneralDistillConfig) -> dict[str, Any]:
     cfg.validate()
     set_threads(cfg.threads)
     check_sources(cfg.corpus)
-    out, resume_from = prepare_output_dir(cfg)  # skips a checkpoint cut off mid-save
+    out, resume_from = prepare_output_dir(cfg, clear=False)  # skips a checkpoint cut off mid-save
+    args = steps_arguments(cfg, out, cfg.seed, label_names=[])
+    _ = args.device  # under torchrun / accelerate launch this sets up the process group
     teacher = load_encoder(cfg.teacher, cfg)
     teacher_tok = load_tokenizer(cfg.teacher, cfg.trust_remote_code)
     student, student_tok, init = build_general_student(teacher, teacher_tok, cfg)
     id_map = token_id_map(student_tok, teacher_tok)
-    layer_map = uniform_layer_map(student.config.num_hidden_layers, teacher.config.num_hidden_layers)
-    model = StudentWithProjections(student, teacher.config.hidden_size)
+    layer_map = hidden_state_map(student.config.num_hidden_layers, teacher.config.num_hidden_layers)
+    attentions = cfg.attention_weight > 0
+    if attentions:
+        s_heads, t_heads = student.config.num_attention_heads, teacher.config.num_attention_heads
+        require(s_heads == t_heads, f"the attention term compares heads one to one: the student has {s_heads} heads, the teacher "
+                                    f"{t_heads}; give --student-num-heads {t_heads} or --attention-weight 0")
+        for m in (teacher, student):
+            m.set_attn_implementation("eager")  # SDPA kernels return no attention maps
+    model = StudentWithProjections(student, teacher.config.hidden_size, attentions)
+    with main_process_first() as main:  # every input checked: only now may an old output dir go
+        if main:
+            clear_output_dir(cfg, out)
     make = lambda docs, rng: mlm_examples(docs, student_tok, cfg.max_length)  # noqa: E731
     collator = PretrainCollator(student_tok, mlm=False)
     held_out = [{"input_ids": e["input_ids"], "token_type_ids": e["token_type_ids"]} for e in held_out_examples(cfg, student_tok, make)]
     trainer = GeneralDistillTrainer(
-        model=model, args=steps_arguments(cfg, out, cfg.seed, label_names=[]), train_dataset=ExampleStream(cfg, student_tok, make),
+        model=model, args=args, train_dataset=ExampleStream(cfg, student_tok, make),
         eval_dataset=datasets.Dataset.from_list(held_out), data_collator=collator, teacher=teacher, id_map=id_map, layer_map=layer_map,
-        weights={"embedding": cfg.embedding_weight, "hidden": cfg.hidden_weight},
+        weights={"embedding": cfg.embedding_weight, "hidden": cfg.hidden_weight, "attention": cfg.attention_weight},
         teacher_takes_types="token_type_ids" in teacher_tok.model_input_names)
     initial = trainer.evaluate(metric_key_prefix="initial")
     trainer.train(resume_from_checkpoint=resume_from)
     final = trainer.evaluate()
-    write_log_history(trainer, out)
     info = run_info("general-distill", asdict(cfg), student_init=init, layer_map=layer_map, student_parameters=count_parameters(student),
-                    global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final)
-    save_final(student, student_tok, out, info)
+                    global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final,
+                    world_size=args.world_size)
+    if trainer.is_world_process_zero():  # one writer in multi-process runs
+        write_log_history(trainer, out)
+        save_final(student, student_tok, out, info)
+    barrier()
     log.info("general student saved to %s (held-out loss %.4f -> %.4f)", out, initial.get("initial_loss", float("nan")),
              final.get("eval_loss", float("nan")))
     return info

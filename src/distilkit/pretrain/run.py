@@ -1,4 +1,8 @@
-"""``distilkit pretrain``: MLM (+ NSP) through ``transformers.Trainer`` on a streamed corpus."""
+"""``distilkit pretrain``: MLM (+ NSP) through ``transformers.Trainer`` on a streamed corpus.
+
+Multi-process runs (``torchrun`` / ``accelerate launch``) work as in ``finetune``: rank 0 clears the
+output dir, trains the WordPiece tokenizer once (the others read it from disk), and is the only writer
+of the run files and the final model."""
 
 from __future__ import annotations
 
@@ -14,8 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import (AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertForPreTraining, PreTrainedModel,
-                          PreTrainedTokenizerBase, Trainer, TrainingArguments)
+                          PreTrainedTokenizerBase, TrainingArguments)
 
+from distilkit.distributed import barrier, main_process_first, world_size
 from distilkit.errors import DistilkitError, require
 from distilkit.modeling.loading import load_config, load_tokenizer
 from distilkit.pretrain.collate import IGNORE, PretrainCollator, premask
@@ -25,23 +30,32 @@ from distilkit.pretrain.data import ExampleStream, documents, held_out_examples
 from distilkit.pretrain.examples import mlm_examples, nsp_examples
 from distilkit.pretrain.tokenizer_training import train_wordpiece
 from distilkit.provenance import run_info
-from distilkit.training import CHECKPOINTS, prepare_output_dir, save_final, set_threads, write_log_history
+from distilkit.resume import ResumableTrainer
+from distilkit.training import CHECKPOINTS, clear_output_dir, prepare_output_dir, save_final, set_threads, write_log_history
 from distilkit.zoo import hub_error, resolve_model
 
 log = logging.getLogger(__name__)
 INITIAL_METRICS = "initial_metrics.json"  # the held-out scores before any training (kept across --resume)
+TRAINED_TOKENIZER = "wordpiece-tokenizer"  # under checkpoints/: the tokenizer rank 0 trained, read by every rank
 
 
 def steps_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[str]) -> TrainingArguments:
-    """TrainingArguments for a step-counted run: evaluate and checkpoint every ``eval_steps``."""
+    """TrainingArguments for a step-counted run: evaluate and checkpoint every ``eval_steps``.
+    Under torchrun / accelerate on a machine without CUDA, ``use_cpu`` makes accelerate set up DDP
+    over gloo (otherwise each process would silently train alone)."""
+    on_gpu = torch.cuda.is_available()
     return TrainingArguments(
         output_dir=str(out / CHECKPOINTS), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         per_device_eval_batch_size=cfg.eval_batch_size, learning_rate=cfg.learning_rate, weight_decay=cfg.weight_decay,
         warmup_steps=cfg.warmup_ratio, gradient_accumulation_steps=cfg.gradient_accumulation_steps, lr_scheduler_type="linear",
         eval_strategy="steps", eval_steps=cfg.eval_steps, save_strategy="steps", save_steps=cfg.eval_steps,
         logging_steps=cfg.logging_steps, save_total_limit=cfg.save_total_limit, seed=seed, data_seed=seed, report_to="none",
-        optim="adamw_torch_fused", bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(), remove_unused_columns=False,
-        label_names=label_names, dataloader_num_workers=0, disable_tqdm=True)
+        optim="adamw_torch_fused", bf16=on_gpu and torch.cuda.is_bf16_supported(), remove_unused_columns=False,
+        label_names=label_names, dataloader_num_workers=0, dataloader_pin_memory=False, disable_tqdm=True,
+        use_cpu=not on_gpu and world_size() > 1,
+        # The corpus is a stream: by default rank 0 would read every batch and concatenate the ranks'
+        # (differently padded) batches; instead each rank reads the stream and keeps its own slice.
+        accelerator_config={"dispatch_batches": False})
 
 
 def reduce_logits(logits: Any, labels: Any) -> tuple[torch.Tensor, ...]:
@@ -74,14 +88,23 @@ def pretrain_metrics(eval_pred: Any) -> dict[str, float]:
     return metrics
 
 
-def _from_scratch(cfg: PretrainConfig, resume_from: str | None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict[str, Any]]:
+def _scratch_tokenizer(cfg: PretrainConfig, out: Path, resume_from: str | None) -> PreTrainedTokenizerBase:
+    """The checkpoint's tokenizer on resume, ``cfg.tokenizer``, or a WordPiece one trained on the
+    corpus by rank 0 and saved, so every rank reads the same vocabulary."""
     if resume_from:
-        tokenizer = AutoTokenizer.from_pretrained(resume_from)  # the checkpoint holds the tokenizer this run trained
-    elif cfg.tokenizer:
-        tokenizer = load_tokenizer(cfg.tokenizer, cfg.trust_remote_code)
-    else:
-        log.info("training a WordPiece tokenizer (vocab %d) on the training documents", cfg.vocab_size)
-        tokenizer = train_wordpiece(documents(cfg, held_out=False), cfg.vocab_size, cfg.lowercase)
+        return AutoTokenizer.from_pretrained(resume_from)  # the checkpoint holds the tokenizer this run trained
+    if cfg.tokenizer:
+        return load_tokenizer(cfg.tokenizer, cfg.trust_remote_code)
+    saved = out / CHECKPOINTS / TRAINED_TOKENIZER
+    with main_process_first() as main:
+        if main:
+            log.info("training a WordPiece tokenizer (vocab %d) on the training documents", cfg.vocab_size)
+            train_wordpiece(documents(cfg, held_out=False), cfg.vocab_size, cfg.lowercase).save_pretrained(saved)
+    return AutoTokenizer.from_pretrained(saved)
+
+
+def _from_scratch(cfg: PretrainConfig, out: Path, resume_from: str | None) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict[str, Any]]:
+    tokenizer = _scratch_tokenizer(cfg, out, resume_from)
     require(tokenizer.mask_token_id is not None and tokenizer.cls_token_id is not None and tokenizer.sep_token_id is not None,
             "the tokenizer lacks [MASK]/[CLS]/[SEP] tokens: give a BERT-style tokenizer or let pretrain train one")
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=cfg.hidden_size, num_hidden_layers=cfg.num_layers,
@@ -120,8 +143,14 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     cfg.validate()
     set_threads(cfg.threads)
     check_sources(cfg.corpus)
-    out, resume_from = prepare_output_dir(cfg)  # skips a checkpoint cut off mid-save
-    model, tokenizer, init = _continued(cfg) if cfg.model else _from_scratch(cfg, resume_from)
+    out, resume_from = prepare_output_dir(cfg, clear=False)  # skips a checkpoint cut off mid-save
+    args = steps_arguments(cfg, out, cfg.seed, label_names=[])
+    _ = args.device  # under torchrun / accelerate launch this sets up the process group
+    continued = _continued(cfg) if cfg.model else None  # a bad --model fails before an old output dir is cleared
+    with main_process_first() as main:
+        if main:
+            clear_output_dir(cfg, out)
+    model, tokenizer, init = continued or _from_scratch(cfg, out, resume_from)
     nsp = isinstance(model, BertForPreTraining)
     if cfg.whole_word_mask:
         require(tokenizer.is_fast, "--whole-word-mask needs a fast (tokenizers-backed) tokenizer for word boundaries")
@@ -134,8 +163,8 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     collator = PretrainCollator(tokenizer, **masking)
     held_out = premask(PretrainCollator(tokenizer, seed=cfg.seed, **masking),
                        held_out_examples(cfg, tokenizer, lambda docs, rng: make(docs, rng=rng)))
-    label_names = ["labels", "next_sentence_label"] if nsp else ["labels"]
-    trainer = Trainer(model=model, args=steps_arguments(cfg, out, cfg.seed, label_names),
+    args.label_names = ["labels", "next_sentence_label"] if nsp else ["labels"]
+    trainer = ResumableTrainer(model=model, args=args,
                       train_dataset=ExampleStream(cfg, tokenizer, lambda docs, rng: make(docs, rng=rng)),
                       eval_dataset=datasets.Dataset.from_list(held_out), data_collator=collator, processing_class=tokenizer,
                       compute_metrics=pretrain_metrics, preprocess_logits_for_metrics=reduce_logits)
@@ -143,15 +172,18 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     if resume_from and initial_file.exists():
         initial = json.loads(initial_file.read_text(encoding="utf-8"))
     else:
-        initial = trainer.evaluate(metric_key_prefix="initial")
-        out.mkdir(parents=True, exist_ok=True)
-        initial_file.write_text(json.dumps(initial, indent=2), encoding="utf-8")
+        initial = trainer.evaluate(metric_key_prefix="initial")  # every rank takes part; rank 0 writes
+        if trainer.is_world_process_zero():
+            initial_file.write_text(json.dumps(initial, indent=2), encoding="utf-8")
     log.info("held-out before training: %s", {k: round(v, 4) for k, v in initial.items() if isinstance(v, float)})
     trainer.train(resume_from_checkpoint=resume_from)
     final = trainer.evaluate()
-    write_log_history(trainer, out)
     info = run_info("pretrain", asdict(cfg), model_init=init, nsp=nsp, held_out_examples=len(held_out),
-                    global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final)
-    save_final(trainer.model, tokenizer, out, info)
+                    global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final,
+                    world_size=args.world_size)
+    if trainer.is_world_process_zero():  # one writer in multi-process runs
+        write_log_history(trainer, out)
+        save_final(trainer.model, tokenizer, out, info)
+    barrier()
     log.info("pre-trained model saved to %s: %s", out, {k: round(v, 4) for k, v in final.items() if isinstance(v, float)})
     return info
