@@ -94,6 +94,7 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
 
     from distilkit.data import prepare_task
     from distilkit.data.tokenize import tokenize_dataset
+    from distilkit.distillation.capture import disable_attention_dropout
     from distilkit.distillation.multi_teacher import EnsembleCollator
     from distilkit.distillation.presets import build_objective
     from distilkit.distillation.trainer import TEACHER_PREFIX, DistillationTrainer
@@ -111,6 +112,7 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
                                   ignore_mismatched_sizes=True)
         if objective.needs_attentions:
             student.set_attn_implementation("eager")
+            disable_attention_dropout(student)  # as distill() does
         data = tokenize_dataset(split, student_tok, 64)
         online = objective.needs_teacher_online
         if online:

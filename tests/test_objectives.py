@@ -171,3 +171,27 @@ def test_plain_objective_still_works() -> None:
                       teacher_logits=torch.tensor([[0.0, 0.0]]))
     total, parts = obj(ctx)
     assert parts == {"kd": pytest.approx(0.0, abs=1e-7)}
+
+
+def test_attention_maps_of_a_training_student_are_real_distributions_once_dropout_is_off() -> None:
+    from distilkit.distillation.capture import disable_attention_dropout
+
+    student = tiny(2, 16, 2, seed=0)
+    student.config.attention_probs_dropout_prob = 0.5
+    for module in student.modules():  # make the attention dropout large, as a config could
+        if type(module).__name__ == "BertSelfAttention":
+            module.dropout.p = 0.5
+    student.set_attn_implementation("eager")
+    student.train()
+    ids = torch.randint(5, 40, (2, 6))
+
+    def row_sums() -> torch.Tensor:
+        torch.manual_seed(0)
+        return torch.stack(student(input_ids=ids, output_attentions=True).attentions).sum(-1)
+
+    assert not torch.allclose(row_sums(), torch.ones(1))  # HF returns the maps after dropout
+    assert disable_attention_dropout(student) == 2  # one attention dropout per block
+    assert torch.allclose(row_sums(), torch.ones(1), atol=1e-5)
+    hidden_dropouts = [m.p for n, m in student.named_modules() if isinstance(m, torch.nn.Dropout) and "output" in n]
+    assert hidden_dropouts and all(p > 0 for p in hidden_dropouts)  # hidden dropout is left alone
+    assert student.config.attention_probs_dropout_prob == 0.5  # the saved config is untouched

@@ -46,6 +46,30 @@ def qkv_linears(block: nn.Module) -> dict[str, nn.Linear]:
     return found
 
 
+def disable_attention_dropout(model: nn.Module) -> int:
+    """Set the attention-probability dropout of every transformer block of ``model`` to 0; returns
+    how many dropout modules were changed.
+
+    HF eager attention returns the attention maps *after* dropout, so in training a student's maps
+    have zeroed entries and rows that sum to 1/(1-p): attention-map losses (``attention_kl``,
+    ``minilm_attention``) would then compare the teacher with noise (log 0 where a key was dropped).
+    Only the dropout inside the attention modules (those holding Q/K/V projections) changes; hidden
+    dropout stays, and the saved config is untouched.
+    """
+    changed = 0
+    role_names = {name for names in _NAMES.values() for name in names}
+    for block in transformer_blocks(model):
+        for module in block.modules():
+            children = dict(module.named_children())
+            if not any(isinstance(children.get(name), nn.Linear) for name in role_names):
+                continue
+            for child in children.values():
+                if isinstance(child, nn.Dropout) and child.p > 0:
+                    child.p = 0.0
+                    changed += 1
+    return changed
+
+
 class QKVCapture:
     """Forward hooks that keep the latest Q/K/V outputs of ``layers`` (0-based blocks) of ``model``.
 

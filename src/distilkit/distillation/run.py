@@ -29,6 +29,7 @@ from distilkit.modeling.loading import load_classifier, load_config, load_tokeni
 from distilkit.modeling.student import build_student, count_parameters
 from distilkit.modeling.teacher import judge_teacher, teacher_label_names
 from distilkit.provenance import run_info
+from distilkit.distillation.capture import disable_attention_dropout
 from distilkit.distributed import barrier, main_process_first
 from distilkit.training import (best_eval_metrics, callbacks, clear_output_dir, compute_metrics, prepare_output_dir, save_final,
                                 set_threads, training_arguments, write_log_history)
@@ -136,6 +137,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
     student, student_tok, info = build_student(teacher.model, teacher.tokenizer, cfg, cfg.allow_pickle, cfg.trust_remote_code)
     if objective.needs_attentions:
         student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
+        disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
     train = _with_lengths(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length))
     if online:
         t_train = tokenize_dataset(task.splits["train"], teacher.tokenizer, cfg.max_length, prefix=TEACHER_PREFIX, keep=())

@@ -21,6 +21,7 @@ from torch import nn
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
 from distilkit.distillation import layer_losses as L
+from distilkit.distillation.capture import disable_attention_dropout
 from distilkit.distillation.layer_maps import layer_map as pair_layers
 from distilkit.distributed import barrier, main_process_first
 from distilkit.errors import DistilkitError, require
@@ -217,6 +218,7 @@ def general_distill(cfg: GeneralDistillConfig) -> dict[str, Any]:
                                     f"{t_heads}; give --student-num-heads {t_heads} or --attention-weight 0")
         for m in (teacher, student):
             m.set_attn_implementation("eager")  # SDPA kernels return no attention maps
+        disable_attention_dropout(student)  # the returned maps are post-dropout: the KL needs the real ones
     model = StudentWithProjections(student, teacher.config.hidden_size, attentions)
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
