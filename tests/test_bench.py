@@ -53,5 +53,30 @@ def test_bench_end_to_end(tiny_export: Path, tiny_classifier: Path, sentiment_cs
         assert 0 < r["p50_ms"] <= r["p95_ms"] and r["throughput"] > 0 and r["gflops"] > 0
     saved = json.loads((tmp_path / "bench" / "bench.json").read_text())
     assert saved["rows"] == results["rows"]
-    assert "% of int8_ort" in (tmp_path / "bench" / "bench.md").read_text()
+    md = (tmp_path / "bench" / "bench.md").read_text()
+    assert "% of int8_ort" in md and "int8 matmul operators" in md
+    prof = saved["int8_profile"]
+    assert prof["ops"] and sum(v["share"] for v in prof["ops"].values()) == pytest.approx(1.0)
     assert (tmp_path / "bench" / "bench.png").stat().st_size > 10_000
+
+
+def test_op_profile_counts_the_quantised_matmul_flops(tmp_path: Path):
+    """Embedding lookup then one dynamically quantised MatMul (32 x 48 weight) on 4 x 8 tokens:
+    2 * 4 * 8 * 32 * 48 FLOPs counted, timed by the profiler."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    rng = np.random.default_rng(0)
+    table = numpy_helper.from_array(rng.standard_normal((50, 32)).astype(np.float32), "E")
+    w = numpy_helper.from_array(rng.standard_normal((32, 48)).astype(np.float32), "W")
+    graph = helper.make_graph([helper.make_node("Gather", ["E", "input_ids"], ["x"]), helper.make_node("MatMul", ["x", "W"], ["logits"])],
+                              "mm", [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [None, None])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, None, 48])], [table, w])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), tmp_path / "mm.onnx")
+    quantize_dynamic(str(tmp_path / "mm.onnx"), str(tmp_path / "mm.int8.onnx"), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"])
+    prof = perf.ort_op_profile(tmp_path / "mm.int8.onnx", threads=1, batch=4, length=8, runs=2, vocab_size=50)
+    assert prof["int8_matmul_gflop"] == pytest.approx(2 * 4 * 8 * 32 * 48 / 1e9)
+    assert prof["int8_matmul_gops"] > 0 and prof["ms_per_batch"] > 0
+    assert set(prof["ops"]) & set(perf.QUANTISED_MATMUL_OPS)

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from distilkit.backends import read_manifest
+from distilkit.backends import ONNX_INT8_FILE, read_manifest
 from distilkit.data import prepare_task
 from distilkit.deploy_config import BenchConfig
 from distilkit.errors import require
 from distilkit.infer import Predictor, plan_batches
-from distilkit.perf import best_pass, encoder_flops, latency, measure_peaks, model_dims
+from distilkit.perf import best_pass, encoder_flops, latency, measure_peaks, model_dims, ort_op_profile
 
 log = logging.getLogger(__name__)
 PEAK_FOR = {"torch": ("fp32_torch", "gflops"), "onnx-fp32": ("fp32_torch", "gflops"),
@@ -68,6 +68,20 @@ def format_bench_table(results: dict[str, Any]) -> str:
     if "int8_ort" in peaks:
         p.append(f"int8 ORT matmul {peaks['int8_ort']['gops']:.1f} GOP/s")
     return "\n".join(lines) + "\n\nMeasured peaks (same run, best shape): " + "; ".join(p)
+
+
+def format_profile(results: dict[str, Any]) -> str:
+    """Markdown: where the int8 ONNX graph spends its time, per operator, and its int8 matmul rate vs the peak."""
+    prof = results.get("int8_profile")
+    if not prof:
+        return ""
+    lines = [f"\n\nonnx-int8 per operator ({prof['batch']} x {prof['length']} tokens, {prof['ms_per_batch']:.1f} ms per batch):\n",
+             "| operator | ms per batch | share |", "|---|---|---|"]
+    lines += [f"| {op} | {v['ms']:.2f} | {100 * v['share']:.1f}% |" for op, v in prof["ops"].items() if v["share"] >= 0.001]
+    peak = results["peaks"].get("int8_ort", {}).get("gops")
+    rate = f"{prof['int8_matmul_gops']:.1f} GOP/s" + (f" ({100 * prof['int8_matmul_gops'] / peak:.0f}% of the int8 peak)" if peak else "")
+    lines.append(f"\nint8 matmul operators: {prof['int8_matmul_gflop']:.2f} GFLOP in {prof['int8_matmul_ms']:.2f} ms per batch = {rate}")
+    return "\n".join(lines)
 
 
 def plot_bench(results: dict[str, Any], path: Path) -> None:
@@ -131,10 +145,14 @@ def bench(cfg: BenchConfig) -> dict[str, Any]:
                "threads": torch.get_num_threads(), "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
                "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "rows": rows,
                "peaks": measure_peaks(cfg.threads, cfg.peak_repeats)}
+    if "onnx-int8" in backends:
+        log.info("profiling the int8 graph per operator")
+        results["int8_profile"] = ort_op_profile(Path(cfg.model) / ONNX_INT8_FILE, cfg.threads, cfg.batch_size, cfg.max_length,
+                                                  vocab_size=len(probe.tokenizer))
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    table = format_bench_table(results)
+    table = format_bench_table(results) + format_profile(results)
     (out / "bench.md").write_text(f"# distilkit bench\n\n{results['date']}, {results['threads']} threads, texts: validation split of "
                                   f"{cfg.data} (max_length {cfg.max_length})\n\n{table}\n", encoding="utf-8")
     plot_bench(results, out / "bench.png")

@@ -89,6 +89,74 @@ def int8_ort_matmul_peak(threads: int | None = None, repeats: int = 5) -> dict[s
     return {"gops": max(rates.values()), "by_shape": rates}
 
 
+QUANTISED_MATMUL_OPS = ("DynamicQuantizeMatMul", "MatMulInteger", "QAttention")
+
+
+def _weight_shapes(model: Any) -> dict[str, tuple[int, ...]]:
+    return {t.name: tuple(t.dims) for t in model.graph.initializer}
+
+
+def ort_op_profile(path: str | Path, threads: int | None = None, batch: int = 32, length: int = 64, runs: int = 10,
+                   vocab_size: int = 30000) -> dict[str, Any]:
+    """Where an ONNX Runtime model spends its time on uniform ``batch`` x ``length`` inputs.
+
+    Token ids are drawn from ``[min(1000, vocab_size / 2), vocab_size)``. Returns ``ms_per_batch`` (wall, mean of ``runs`` after warm-up), ``ops`` (op type -> ms per batch
+    and share of the summed kernel time, from ORT's own profiler) and ``int8_matmul_gops``: the dense
+    FLOPs of the quantised matmul ops (weight K x N times ``batch * length`` rows, x 2; QAttention's
+    Q/K/V projection only) divided by those ops' kernel time, i.e. how fast the int8 kernels run
+    inside the model, to set beside the stand-alone peak (QAttention's time also holds its softmax
+    and score products, so the rate is a lower bound).
+    """
+    import collections
+    import json
+    import os
+
+    import onnx
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads or torch.get_num_threads()
+    opts.inter_op_num_threads = 1
+    opts.log_severity_level = 3
+    opts.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        opts.profile_file_prefix = str(Path(tmp) / "ort")
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        rng = np.random.default_rng(0)
+        full = {"input_ids": rng.integers(min(1000, vocab_size // 2), vocab_size, (batch, length)), "attention_mask": np.ones((batch, length)),
+                "token_type_ids": np.zeros((batch, length))}
+        feed = {i.name: full[i.name].astype(np.int64) for i in sess.get_inputs()}
+        warm = 3
+        for _ in range(warm):
+            sess.run(None, feed)
+        start = time.perf_counter()
+        for _ in range(runs):
+            sess.run(None, feed)
+        wall = (time.perf_counter() - start) / runs
+        with open(sess.end_profiling()) as f:
+            events = json.load(f)
+    total_runs = warm + runs
+    per_op: dict[str, float] = collections.defaultdict(float)
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            per_op[e["args"]["op_name"]] += e["dur"] / 1e3 / total_runs  # us -> ms per batch
+    kernel_ms = sum(per_op.values())
+    graph = onnx.load(str(path), load_external_data=False)
+    shapes = _weight_shapes(graph)
+    flops = 0.0
+    for node in graph.graph.node:  # as saved; ORT fuses MatMulInteger + its scaling into DynamicQuantizeMatMul at load
+        if node.op_type in QUANTISED_MATMUL_OPS:
+            weight = next((shapes[i] for i in node.input if i in shapes and len(shapes[i]) == 2), None)
+            if weight is not None:
+                flops += 2.0 * batch * length * weight[0] * weight[1]
+    q_ms = sum(ms for op, ms in per_op.items() if op in QUANTISED_MATMUL_OPS)
+    return {"ms_per_batch": wall * 1e3, "kernel_ms": kernel_ms, "batch": batch, "length": length,
+            "ops": {op: {"ms": ms, "share": ms / kernel_ms} for op, ms in sorted(per_op.items(), key=lambda kv: -kv[1])},
+            "int8_matmul_gflop": flops / 1e9, "int8_matmul_ms": q_ms,
+            "int8_matmul_gops": flops / (q_ms / 1e3) / 1e9 if q_ms else float("nan")}
+
+
 def int8_torch_linear_peak(repeats: int = 5) -> dict[str, Any]:
     """Best GOP/s of torch's dynamically quantised int8 ``Linear`` (what the torch-int8 backend runs)."""
     from torch.ao.nn.quantized.dynamic import Linear as QLinear
