@@ -43,8 +43,19 @@ def _weight_keys(out: Path) -> set[str]:
         return set(f.keys())
 
 
-def test_tinybert_preset_end_to_end(teachers: dict[str, Path], sentiment_csv: Path, tmp_path: Path) -> None:
+def test_tinybert_preset_end_to_end(teachers: dict[str, Path], sentiment_csv: Path, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from distilkit.distillation.trainer import DistillationTrainer
+
     out = tmp_path / "student"
+    online_steps: list[int] = []
+    forward = DistillationTrainer._teacher_forward
+
+    def counted(self: DistillationTrainer, inputs: dict) -> object:
+        online_steps.append(self.state.global_step)
+        return forward(self, inputs)
+
+    monkeypatch.setattr(DistillationTrainer, "_teacher_forward", counted)
     facts = distill(DistillConfig(teacher=str(teachers["narrow"]), data=str(sentiment_csv), output_dir=str(out),
                                   preset="tinybert", student_layers=2, epochs=3, learning_rate=3e-3, **FAST))
     assert facts["objective"]["stage1_weights"] == {"embedding_mse": 1.0, "hidden_mse": 1.0, "attention_mse": 1.0}
@@ -52,6 +63,12 @@ def test_tinybert_preset_end_to_end(teachers: dict[str, Path], sentiment_csv: Pa
     keys = _log_keys(out)
     assert {"loss_hidden_mse", "loss_attention_mse", "loss_embedding_mse", "loss_kd", "loss_ce"} <= keys
     assert facts["validation_metrics"]["eval_accuracy"] > 0.5
+    # The teacher ran online only in stage 1 (the first third of the steps); stage 2 read cached logits.
+    steps = [json.loads(line).get("step") for line in (out / "train_log.jsonl").read_text().splitlines()]
+    max_steps = max(x for x in steps if x is not None)
+    assert online_steps and online_steps == list(range(len(online_steps)))
+    assert max(online_steps) / max_steps < 1 / 3 <= (max(online_steps) + 1) / max_steps
+    assert facts["teacher_cache_key"]
 
 
 def test_wider_teacher_projection_is_trained_but_never_saved(teachers: dict[str, Path], sentiment_csv: Path,

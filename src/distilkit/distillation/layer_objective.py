@@ -132,6 +132,9 @@ class LayerObjective:
     def weights_at(self, progress: float) -> dict[str, float]:
         return self.stage1_weights if progress < self.stage1_fraction else self.final_weights
 
+    def needs_teacher_at(self, progress: float) -> bool:
+        return bool(set(self.weights_at(progress)) & LAYER_TERM_NAMES)
+
     def temperature_at(self, progress: float, base: float) -> float:
         if self.temperature_schedule == "linear" and self.temperature_end is not None:
             return base + (self.temperature_end - base) * min(max(progress, 0.0), 1.0)

@@ -74,6 +74,11 @@ class Objective:
     def needs_teacher_online(self) -> bool:
         return bool(ONLINE_TERMS & set(self.weights))
 
+    def needs_teacher_at(self, progress: float) -> bool:
+        """Whether the terms active at ``progress`` (0..1 of training) need the teacher run online;
+        when not, cached teacher logits are enough for that step."""
+        return self.needs_teacher_online
+
     def __call__(self, ctx: LossContext) -> tuple[torch.Tensor, dict[str, float]]:
         total = ctx.student_logits.new_zeros((), dtype=torch.float32)
         parts: dict[str, float] = {}

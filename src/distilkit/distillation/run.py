@@ -149,7 +149,7 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
             train = train.add_column(col, t_train[col])
         objective.bind(student, teacher.model)
     cache_key = None
-    if not online or others:
+    if not online or others or not objective.needs_teacher_at(1.0):  # a logits-only last stage reads cached logits
         with main_process_first():
             cached = teacher.logits(task.splits["train"], cfg.max_length, cfg.cache_dir)
             per_teacher = [cached.logits] + [t.logits(task.splits["train"], cfg.max_length, cfg.cache_dir).logits[:, order]

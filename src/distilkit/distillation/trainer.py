@@ -1,8 +1,9 @@
 """DistillationTrainer: a transformers.Trainer whose loss is the distillation objective.
 
 Only ``compute_loss`` and ``log`` change. Cached teacher logits arrive in the batch as
-``teacher_logits`` (B, C); when the objective needs hidden states or attentions, the teacher runs
-online on ``teacher_input_ids`` etc. in inference mode (never wrapped by DDP, never trained).
+``teacher_logits`` (B, C); when the terms active at this step need hidden states or attentions, the
+teacher runs online on ``teacher_input_ids`` etc. in inference mode (never wrapped by DDP, never
+trained). Steps of a logits-only stage use the cached logits and skip the teacher.
 """
 
 from __future__ import annotations
@@ -52,8 +53,11 @@ class DistillationTrainer(ResumableTrainer):
                      num_items_in_batch: Any = None) -> Any:
         labels = inputs["labels"]
         model_inputs = {k: v for k, v in inputs.items() if k not in ("labels", "teacher_logits") and not k.startswith(TEACHER_PREFIX)}
+        progress = self.state.global_step / max(self.state.max_steps, 1)
         online = self.teacher is not None and model.training and any(k.startswith(TEACHER_PREFIX + "input") for k in inputs)
-        want_states = online and self.objective.needs_teacher_online
+        want_states = online and self.objective.needs_teacher_at(progress)
+        # A logits-only stage (TinyBERT's second) reads the cached logits: the teacher does not run.
+        online = want_states or (online and inputs.get("teacher_logits") is None)
         outputs = model(**model_inputs, output_hidden_states=want_states or None,
                         output_attentions=(want_states and getattr(self.objective, "needs_attentions", False)) or None)
         if not model.training:  # validation: plain cross-entropy, the metric is accuracy
@@ -63,7 +67,6 @@ class DistillationTrainer(ResumableTrainer):
         teacher_logits = inputs.get("teacher_logits")
         if teacher_logits is None and teacher_out is not None:
             teacher_logits = teacher_out.logits.detach().clone()
-        progress = self.state.global_step / max(self.state.max_steps, 1)
         temperature = getattr(self.objective, "temperature_at", lambda p, t: t)(progress, self.temperature)
         teacher_probs = None
         if inputs.get(ENSEMBLE_COLUMN) is not None:
