@@ -33,7 +33,7 @@ from distilkit.deploy_config import ExportConfig
 from distilkit.export import export, format_export_table
 from distilkit.infer import Predictor
 from distilkit.loadtest import load_test
-from distilkit.perf import best_pass, encoder_flops, int8_ort_matmul_peak, fp32_matmul_peak, model_dims, ort_op_profile, uniform_batch_rate
+from distilkit.perf import best_pass, encoder_flops, int8_ort_matmul_peak, fp32_matmul_peak, ort_op_profile, uniform_batch_rate
 from distilkit.perf import QUANTISED_MATMUL_OPS
 from distilkit.serve import free_port
 

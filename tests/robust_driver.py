@@ -32,7 +32,7 @@ def install_probes(env: dict[str, str] | None = None, patch: Any = setattr) -> N
     import transformers
 
     import distilkit.distillation.cache as cache
-    import distilkit.distillation.run as run
+    import distilkit.training as training
 
     step_log, hang, marker = env.get("DK_STEP_LOG"), env.get("DK_HANG_AT_STEP"), env.get("DK_HANG_MARKER")
     original_step = transformers.Trainer.training_step
@@ -62,8 +62,8 @@ def install_probes(env: dict[str, str] | None = None, patch: Any = setattr) -> N
         patch(cache, "batched_logits", counted)
 
     if env.get("DK_KEEP_CHECKPOINTS"):
-        original_save = run.save_final
-        patch(run, "save_final", lambda *a, **k: original_save(*a, **{**k, "keep_checkpoints": True}))
+        original_save = training.save_final
+        patch(training, "save_final", lambda *a, **k: original_save(*a, **{**k, "keep_checkpoints": True}))
 
 
 if __name__ == "__main__":

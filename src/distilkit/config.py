@@ -55,32 +55,47 @@ class DataConfig:
 
 
 @dataclass
-class TrainConfig:
-    """Training-loop settings shared by finetune and distill (passed on to transformers.Trainer)."""
+class OptimizerConfig:
+    """Batch and optimiser settings shared by every training command (passed on to transformers.Trainer)."""
 
-    output_dir: str = opt("runs/model", "where the trained model and its run files go")
-    epochs: float = opt(3.0, "training epochs")
-    max_steps: int = opt(-1, "stop after this many optimiser steps (overrides epochs when > 0)")
     batch_size: int = opt(32, "training batch size per device")
     eval_batch_size: int = opt(64, "evaluation batch size")
     learning_rate: float = opt(5e-5, "peak learning rate (linear decay after warm-up)")
     weight_decay: float = opt(0.01, "AdamW weight decay")
     warmup_ratio: float = opt(0.06, "share of steps spent warming up the learning rate")
     gradient_accumulation_steps: int = opt(1, "accumulate gradients over this many batches")
-    eval_steps: int | None = opt(None, "evaluate every N steps (default: once per epoch)")
-    early_stopping_patience: int | None = opt(2, "stop after this many evaluations without a better validation accuracy")
+
+    def validate(self) -> None:
+        require(self.batch_size > 0 and self.eval_batch_size > 0, "batch sizes must be positive")
+        require(self.learning_rate > 0, f"learning_rate={self.learning_rate} must be positive")
+        require(0 <= self.warmup_ratio < 1, f"warmup_ratio={self.warmup_ratio} must be in [0, 1)")
+        require(self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1")
+
+
+@dataclass
+class RunDirConfig:
+    """Where a training run writes, how often it logs, and how it checkpoints and resumes."""
+
+    output_dir: str = opt("runs/model", "where the trained model and its run files go")
     logging_steps: int = opt(25, "log losses every N steps")
     save_total_limit: int = opt(2, "keep at most this many checkpoints")
     resume: bool = opt(False, "resume from the last checkpoint in output_dir")
     overwrite: bool = opt(False, "replace an existing finished output_dir")
     threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
 
+
+@dataclass
+class TrainConfig(RunDirConfig, OptimizerConfig):
+    """Epoch-based training loop of finetune and distill."""
+
+    epochs: float = opt(3.0, "training epochs")
+    max_steps: int = opt(-1, "stop after this many optimiser steps (overrides epochs when > 0)")
+    eval_steps: int | None = opt(None, "evaluate every N steps (default: once per epoch)")
+    early_stopping_patience: int | None = opt(2, "stop after this many evaluations without a better validation accuracy")
+
     def validate(self) -> None:
         require(self.epochs > 0 or self.max_steps > 0, "epochs must be positive (or give max_steps)")
-        require(self.batch_size > 0 and self.eval_batch_size > 0, "batch sizes must be positive")
-        require(self.learning_rate > 0, f"learning_rate={self.learning_rate} must be positive")
-        require(0 <= self.warmup_ratio < 1, f"warmup_ratio={self.warmup_ratio} must be in [0, 1)")
-        require(self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1")
+        OptimizerConfig.validate(self)
 
 
 @dataclass

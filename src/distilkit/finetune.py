@@ -12,9 +12,9 @@ from distilkit.data.tokenize import tokenize_dataset
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.provenance import run_info
 from distilkit.resume import ResumableTrainer
-from distilkit.distributed import barrier, main_process_first
+from distilkit.distributed import main_process_first
 from distilkit.training import (MultiTokenizerCollator, best_eval_metrics, callbacks, clear_output_dir, compute_metrics, prepare_output_dir,
-                                save_final, set_threads, training_arguments, write_log_history)
+                                save_run, set_threads, training_arguments)
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,8 @@ def finetune(cfg: FinetuneConfig) -> dict[str, Any]:
                       compute_metrics=compute_metrics, callbacks=callbacks(cfg))
     trainer.train(resume_from_checkpoint=resume_from)
     metrics = best_eval_metrics(trainer)
-    if trainer.is_world_process_zero():  # one writer in multi-process runs
-        write_log_history(trainer, out)
-        info = run_info("finetune", asdict(cfg), data_fingerprint=task.fingerprint, label_names=task.label_names,
-                        validation_metrics=metrics, base_model=cfg.model, world_size=args.world_size)
-        save_final(trainer.model, tokenizer, out, info)
-    barrier()
+    info = run_info("finetune", asdict(cfg), data_fingerprint=task.fingerprint, label_names=task.label_names,
+                    validation_metrics=metrics, base_model=cfg.model, world_size=args.world_size)
+    save_run(trainer, trainer.model, tokenizer, out, info)
     log.info("fine-tuned model saved to %s (validation accuracy %.4f)", out, metrics.get("eval_accuracy", float("nan")))
     return metrics

@@ -109,7 +109,6 @@ def ort_op_profile(path: str | Path, threads: int | None = None, batch: int = 32
     """
     import collections
     import json
-    import os
 
     import onnx
     import onnxruntime as ort

@@ -17,7 +17,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from transformers import EarlyStoppingCallback, PreTrainedTokenizerBase, TrainingArguments
 
 from distilkit.config import TrainConfig
-from distilkit.distributed import world_size
+from distilkit.distributed import barrier, world_size
 from distilkit.errors import DistilkitError
 
 log = logging.getLogger(__name__)
@@ -195,6 +195,15 @@ def save_final(model: Any, tokenizer: PreTrainedTokenizerBase, out: Path, run_in
     tmp = out / (RUN_FILE + ".tmp")
     tmp.write_text(json.dumps(run_info, indent=2, default=str), encoding="utf-8")
     os.replace(tmp, out / RUN_FILE)
+
+
+def save_run(trainer: Any, model: Any, tokenizer: PreTrainedTokenizerBase, out: Path, run_info: dict[str, Any]) -> None:
+    """End of a training command: rank 0 alone writes the log history, the model dir and the run file
+    (last, see :func:`save_final`); every rank then waits, so none returns before the model is on disk."""
+    if trainer.is_world_process_zero():
+        write_log_history(trainer, out)
+        save_final(model, tokenizer, out, run_info)
+    barrier()
 
 
 def best_eval_metrics(trainer: Any) -> dict[str, float]:

@@ -30,9 +30,9 @@ from distilkit.modeling.student import build_student, count_parameters
 from distilkit.modeling.teacher import judge_teacher, teacher_label_names
 from distilkit.provenance import run_info
 from distilkit.distillation.capture import disable_attention_dropout
-from distilkit.distributed import barrier, main_process_first
-from distilkit.training import (best_eval_metrics, callbacks, clear_output_dir, compute_metrics, prepare_output_dir, save_final,
-                                set_threads, training_arguments, write_log_history)
+from distilkit.distributed import main_process_first
+from distilkit.training import (best_eval_metrics, callbacks, clear_output_dir, compute_metrics, prepare_output_dir, save_run,
+                                set_threads, training_arguments)
 from distilkit.zoo import resolve_model
 
 log = logging.getLogger(__name__)
@@ -178,9 +178,6 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
                      transfer_rows=len(train), teacher_check=asdict(check), student_init=asdict(info), objective=objective.describe(),
                      teachers=teacher_names, teacher_weights=weights, student_parameters=count_parameters(trainer.model),
                      validation_metrics=metrics, world_size=args.world_size)
-    if trainer.is_world_process_zero():  # one writer in multi-process runs
-        write_log_history(trainer, out)
-        save_final(trainer.model, student_tok, out, facts)
-    barrier()
+    save_run(trainer, trainer.model, student_tok, out, facts)
     log.info("student saved to %s (validation accuracy %.4f)", out, metrics.get("eval_accuracy", float("nan")))
     return facts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from distilkit.config import opt
+from distilkit.config import OptimizerConfig, RunDirConfig, opt
 from distilkit.errors import require
 
 
@@ -28,32 +28,19 @@ class CorpusConfig:
 
 
 @dataclass
-class StepsConfig:
+class StepsConfig(RunDirConfig, OptimizerConfig):
     """Trainer settings for streamed corpora (length unknown, so training is counted in steps)."""
 
     output_dir: str = opt("runs/pretrained", "where the model and its run files go")
     max_steps: int = opt(1000, "optimiser steps to train")
-    batch_size: int = opt(32, "training batch size per device")
-    eval_batch_size: int = opt(64, "evaluation batch size")
     learning_rate: float = opt(1e-4, "peak learning rate (linear decay after warm-up)")
-    weight_decay: float = opt(0.01, "AdamW weight decay")
-    warmup_ratio: float = opt(0.06, "share of steps spent warming up the learning rate")
-    gradient_accumulation_steps: int = opt(1, "accumulate gradients over this many batches")
     eval_steps: int = opt(200, "evaluate on the held-out slice and save a checkpoint every N steps")
-    logging_steps: int = opt(25, "log losses every N steps")
-    save_total_limit: int = opt(2, "keep at most this many checkpoints")
-    resume: bool = opt(False, "resume from the last checkpoint in output_dir")
-    overwrite: bool = opt(False, "replace an existing finished output_dir")
-    threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
     allow_pickle: bool = opt(False, "allow loading pickle (.bin) checkpoints; safetensors is preferred")
     trust_remote_code: bool = opt(False, "run custom modelling code shipped with a hub model")
 
     def validate(self) -> None:
         require(self.max_steps > 0, "max_steps must be positive (a streamed corpus has no epoch length)")
-        require(self.batch_size > 0 and self.eval_batch_size > 0, "batch sizes must be positive")
-        require(self.learning_rate > 0, f"learning_rate={self.learning_rate} must be positive")
-        require(0 <= self.warmup_ratio < 1, f"warmup_ratio={self.warmup_ratio} must be in [0, 1)")
-        require(self.gradient_accumulation_steps >= 1, "gradient_accumulation_steps must be >= 1")
+        OptimizerConfig.validate(self)
         require(self.eval_steps >= 1 and self.logging_steps >= 1, "eval_steps and logging_steps must be >= 1")
 
 

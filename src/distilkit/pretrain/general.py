@@ -23,19 +23,18 @@ from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 from distilkit.distillation import layer_losses as L
 from distilkit.distillation.capture import disable_attention_dropout
 from distilkit.distillation.layer_maps import layer_map as pair_layers
-from distilkit.distributed import barrier, main_process_first
+from distilkit.distributed import main_process_first
 from distilkit.errors import DistilkitError, require
 from distilkit.modeling.loading import load_tokenizer
 from distilkit.modeling.student import count_parameters, select_layers, student_from_teacher_layers
 from distilkit.pretrain.collate import PretrainCollator
 from distilkit.pretrain.config import GeneralDistillConfig
-from distilkit.pretrain.corpus import check_sources
 from distilkit.pretrain.data import ExampleStream, held_out_examples
 from distilkit.pretrain.examples import mlm_examples
-from distilkit.pretrain.run import steps_arguments
+from distilkit.pretrain.run import begin_steps_run
 from distilkit.provenance import run_info
 from distilkit.resume import ResumableTrainer
-from distilkit.training import clear_output_dir, prepare_output_dir, save_final, set_threads, write_log_history
+from distilkit.training import clear_output_dir, save_run
 from distilkit.zoo import hub_error, resolve_model
 
 log = logging.getLogger(__name__)
@@ -200,12 +199,7 @@ class GeneralDistillTrainer(ResumableTrainer):
 
 def general_distill(cfg: GeneralDistillConfig) -> dict[str, Any]:
     """Distil ``cfg.teacher`` into a task-agnostic student on ``cfg.corpus``; returns the run facts."""
-    cfg.validate()
-    set_threads(cfg.threads)
-    check_sources(cfg.corpus)
-    out, resume_from = prepare_output_dir(cfg, clear=False)  # skips a checkpoint cut off mid-save
-    args = steps_arguments(cfg, out, cfg.seed, label_names=[])
-    _ = args.device  # under torchrun / accelerate launch this sets up the process group
+    out, resume_from, args = begin_steps_run(cfg)
     teacher = load_encoder(cfg.teacher, cfg)
     teacher_tok = load_tokenizer(cfg.teacher, cfg.trust_remote_code)
     student, student_tok, init = build_general_student(teacher, teacher_tok, cfg)
@@ -237,10 +231,7 @@ def general_distill(cfg: GeneralDistillConfig) -> dict[str, Any]:
     info = run_info("general-distill", asdict(cfg), student_init=init, layer_map=layer_map, student_parameters=count_parameters(student),
                     global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final,
                     world_size=args.world_size)
-    if trainer.is_world_process_zero():  # one writer in multi-process runs
-        write_log_history(trainer, out)
-        save_final(student, student_tok, out, info)
-    barrier()
+    save_run(trainer, student, student_tok, out, info)
     log.info("general student saved to %s (held-out loss %.4f -> %.4f)", out, initial.get("initial_loss", float("nan")),
              final.get("eval_loss", float("nan")))
     return info

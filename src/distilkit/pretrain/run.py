@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from transformers import (AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertForPreTraining, PreTrainedModel,
                           PreTrainedTokenizerBase, TrainingArguments)
 
-from distilkit.distributed import barrier, main_process_first, world_size
+from distilkit.distributed import main_process_first, world_size
 from distilkit.errors import DistilkitError, require
 from distilkit.modeling.loading import load_config, load_tokenizer
 from distilkit.pretrain.collate import IGNORE, PretrainCollator, premask
@@ -31,7 +31,7 @@ from distilkit.pretrain.examples import mlm_examples, nsp_examples
 from distilkit.pretrain.tokenizer_training import train_wordpiece
 from distilkit.provenance import run_info
 from distilkit.resume import ResumableTrainer
-from distilkit.training import CHECKPOINTS, clear_output_dir, prepare_output_dir, save_final, set_threads, write_log_history
+from distilkit.training import CHECKPOINTS, clear_output_dir, prepare_output_dir, save_run, set_threads
 from distilkit.zoo import hub_error, resolve_model
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,19 @@ def steps_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[st
         # The corpus is a stream: by default rank 0 would read every batch and concatenate the ranks'
         # (differently padded) batches; instead each rank reads the stream and keeps its own slice.
         accelerator_config={"dispatch_batches": False})
+
+
+def begin_steps_run(cfg: PretrainConfig | Any) -> tuple[Path, str | None, TrainingArguments]:
+    """The common start of ``pretrain`` and ``general-distill``: check the config, threads, corpus
+    and output dir (nothing is cleared yet), and build the TrainingArguments, which under torchrun /
+    accelerate launch also sets up the process group. Returns (output dir, checkpoint to resume, args)."""
+    cfg.validate()
+    set_threads(cfg.threads)
+    check_sources(cfg.corpus)
+    out, resume_from = prepare_output_dir(cfg, clear=False)  # skips a checkpoint cut off mid-save
+    args = steps_arguments(cfg, out, cfg.seed, label_names=[])
+    _ = args.device
+    return out, resume_from, args
 
 
 def reduce_logits(logits: Any, labels: Any) -> tuple[torch.Tensor, ...]:
@@ -140,12 +153,7 @@ def _continued(cfg: PretrainConfig) -> tuple[PreTrainedModel, PreTrainedTokenize
 
 def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     """Pre-train as ``cfg`` says; returns the run facts (initial and final held-out metrics)."""
-    cfg.validate()
-    set_threads(cfg.threads)
-    check_sources(cfg.corpus)
-    out, resume_from = prepare_output_dir(cfg, clear=False)  # skips a checkpoint cut off mid-save
-    args = steps_arguments(cfg, out, cfg.seed, label_names=[])
-    _ = args.device  # under torchrun / accelerate launch this sets up the process group
+    out, resume_from, args = begin_steps_run(cfg)
     continued = _continued(cfg) if cfg.model else None  # a bad --model fails before an old output dir is cleared
     with main_process_first() as main:
         if main:
@@ -181,9 +189,6 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     info = run_info("pretrain", asdict(cfg), model_init=init, nsp=nsp, held_out_examples=len(held_out),
                     global_step=trainer.state.global_step, resumed_from=resume_from, initial_metrics=initial, validation_metrics=final,
                     world_size=args.world_size)
-    if trainer.is_world_process_zero():  # one writer in multi-process runs
-        write_log_history(trainer, out)
-        save_final(trainer.model, tokenizer, out, info)
-    barrier()
+    save_run(trainer, trainer.model, tokenizer, out, info)
     log.info("pre-trained model saved to %s: %s", out, {k: round(v, 4) for k, v in final.items() if isinstance(v, float)})
     return info
