@@ -31,3 +31,17 @@ def test_same_seed_same_student(assets, tmp_path, capsys):
     for key in a:
         assert torch.equal(a[key], b[key]), key
     assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_finetune_does_not_depend_on_the_callers_rng(assets, tmp_path, capsys):
+    """The classification head is drawn when the model loads: finetune seeds before loading, so what
+    ran earlier in the same process (here: two different global seeds) cannot change the result."""
+    def finetune(out: Path, outside_seed: int) -> dict[str, torch.Tensor]:
+        torch.manual_seed(outside_seed)
+        rc, _, err = run_cli(["finetune", "--model", assets["encoder"], "--data", assets["data"], "--output-dir", out,
+                              "--max-steps", "4", "--eval-steps", "4", "--batch-size", "8", "--seed", "3", *TINY], capsys)
+        assert rc == 0, err
+        return load_file(out / "model.safetensors")
+
+    a, b = finetune(tmp_path / "a", 0), finetune(tmp_path / "b", 12345)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -15,7 +15,7 @@ from distilkit.training import RUN_FILE
 def chain(tmp_path_factory, tiny_encoder, sentiment_csv):
     root = tmp_path_factory.mktemp("chain")
     common = ["--data", str(sentiment_csv), "--max-length", "32", "--batch-size", "16", "--learning-rate", "1e-3",
-              "--epochs", "4"]
+              "--epochs", "4", "--threads", "1"]
     assert main(["finetune", "--model", str(tiny_encoder), "--output-dir", str(root / "teacher"), *common]) == 0
     assert main(["distill", "--teacher", str(root / "teacher"), "--output-dir", str(root / "student"), "--student-layers", "2",
                  "--temperature", "2", "--alpha", "0.5", *common]) == 0

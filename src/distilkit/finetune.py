@@ -6,6 +6,8 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+from transformers import set_seed
+
 from distilkit.config import FinetuneConfig
 from distilkit.data import prepare_task
 from distilkit.data.tokenize import tokenize_dataset
@@ -24,6 +26,7 @@ def finetune(cfg: FinetuneConfig) -> dict[str, Any]:
     plain HF (safetensors, id2label, tokenizer) with a ``distilkit_run.json`` beside it."""
     cfg.validate()
     set_threads(cfg.threads)
+    set_seed(cfg.seed)  # the new classification head is drawn from the global RNG when the model loads
     out, resume_from = prepare_output_dir(cfg, clear=False)
     args = training_arguments(cfg, out, cfg.seed)
     _ = args.device  # under torchrun / accelerate launch this sets up the process group

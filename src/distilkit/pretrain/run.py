@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from transformers import (AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertForPreTraining, PreTrainedModel,
-                          PreTrainedTokenizerBase, TrainingArguments)
+                          PreTrainedTokenizerBase, TrainingArguments, set_seed)
 
 from distilkit.distributed import main_process_first, world_size
 from distilkit.errors import DistilkitError, require
@@ -64,6 +64,7 @@ def begin_steps_run(cfg: PretrainConfig | Any) -> tuple[Path, str | None, Traini
     accelerate launch also sets up the process group. Returns (output dir, checkpoint to resume, args)."""
     cfg.validate()
     set_threads(cfg.threads)
+    set_seed(cfg.seed)  # new heads and projections are drawn from the global RNG
     check_sources(cfg.corpus)
     out, resume_from = prepare_output_dir(cfg, clear=False)  # skips a checkpoint cut off mid-save
     args = steps_arguments(cfg, out, cfg.seed, label_names=[])
