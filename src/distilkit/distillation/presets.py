@@ -45,8 +45,11 @@ PRESETS: dict[str, Preset] = {
                      note="+ last-layer attention KL and value-relation KL (Wang et al. 2020)"),
     "minilmv2": Preset({"qq_relation": 1.0, "kk_relation": 1.0, "vv_relation": 1.0}, layer_map="final",
                        note="+ last-layer Q-Q/K-K/V-V multi-head relation KL; head counts may differ (Wang et al. 2021)"),
-    "pkd": Preset({"pkd": 10.0}, layer_map="skip",
-                  note="+ normalised [CLS] MSE over skip-mapped layers, beta 10 (Sun et al. 2019)"),
+    # beta 1, not the paper's 10-500: those assume a student cut from the teacher (the term starts near 0);
+    # through a fresh width projection beta 10 starts at ~20x the task loss and the student never learns
+    # the task (benchmarks/layerkd.md: MiniLM-L3 from an MPNet teacher stayed at the majority class).
+    "pkd": Preset({"pkd": 1.0}, layer_map="skip",
+                  note="+ normalised [CLS] MSE over skip-mapped layers, beta 1 (Sun et al. 2019 use 10-500 on same-width students)"),
 }
 
 
