@@ -123,8 +123,9 @@ def torch_dynamic_int8(model: torch.nn.Module) -> torch.nn.Module:
         return torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def ort_session(path: str | Path, threads: int | None = None) -> Any:
-    """An ONNX Runtime CPU session with all graph optimisations and ``threads`` intra-op threads."""
+def ort_session(path: str | Path, threads: int | None = None, profile_prefix: str | None = None) -> Any:
+    """An ONNX Runtime CPU session with all graph optimisations and ``threads`` intra-op threads;
+    with ``profile_prefix``, ORT's profiler writes its JSON trace there (``end_profiling`` names it)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -132,6 +133,9 @@ def ort_session(path: str | Path, threads: int | None = None) -> Any:
     opts.intra_op_num_threads = threads or torch.get_num_threads()
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 3
+    if profile_prefix:
+        opts.enable_profiling = True
+        opts.profile_file_prefix = profile_prefix
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 

@@ -100,7 +100,7 @@ def ort_op_profile(path: str | Path, threads: int | None = None, batch: int = 32
                    vocab_size: int = 30000) -> dict[str, Any]:
     """Where an ONNX Runtime model spends its time on uniform ``batch`` x ``length`` inputs.
 
-    Token ids are drawn from ``[min(1000, vocab_size / 2), vocab_size)``. Returns ``ms_per_batch`` (wall, mean of ``runs`` after warm-up), ``ops`` (op type -> ms per batch
+    Inputs come from :func:`uniform_feed`. Returns ``ms_per_batch`` (wall, mean of ``runs`` after warm-up), ``ops`` (op type -> ms per batch
     and share of the summed kernel time, from ORT's own profiler) and ``int8_matmul_gops``: the dense
     FLOPs of the quantised matmul ops (weight K x N times ``batch * length`` rows, x 2; QAttention's
     Q/K/V projection only) divided by those ops' kernel time, i.e. how fast the int8 kernels run
@@ -111,21 +111,12 @@ def ort_op_profile(path: str | Path, threads: int | None = None, batch: int = 32
     import json
 
     import onnx
-    import onnxruntime as ort
 
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.intra_op_num_threads = threads or torch.get_num_threads()
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    opts.enable_profiling = True
+    from distilkit.backends import ort_session
+
     with tempfile.TemporaryDirectory() as tmp:
-        opts.profile_file_prefix = str(Path(tmp) / "ort")
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        rng = np.random.default_rng(0)
-        full = {"input_ids": rng.integers(min(1000, vocab_size // 2), vocab_size, (batch, length)), "attention_mask": np.ones((batch, length)),
-                "token_type_ids": np.zeros((batch, length))}
-        feed = {i.name: full[i.name].astype(np.int64) for i in sess.get_inputs()}
+        sess = ort_session(path, threads, profile_prefix=str(Path(tmp) / "ort"))
+        feed = uniform_feed([i.name for i in sess.get_inputs()], vocab_size, batch, length)
         warm = 3
         for _ in range(warm):
             sess.run(None, feed)
@@ -205,12 +196,18 @@ def best_pass(fn: Callable[[], Any], passes: int) -> float:
     return best
 
 
-def uniform_batch_rate(engine: Callable[[dict[str, np.ndarray]], np.ndarray], input_names: list[str], vocab_size: int,
-                       batch: int = 32, length: int = 64, passes: int = 5) -> float:
-    """Sentences/s of ``engine`` on full batches of ``batch`` x ``length`` random tokens (no padding)."""
+def uniform_feed(input_names: list[str], vocab_size: int, batch: int = 32, length: int = 64) -> dict[str, np.ndarray]:
+    """A full, unpadded (batch, length) int64 feed of seeded random token ids (from id 1000 up, past the
+    special tokens, when the vocabulary is large enough) for the named model inputs."""
     rng = np.random.default_rng(0)
     feed = {"input_ids": rng.integers(1000 if vocab_size > 2000 else 5, vocab_size, (batch, length), dtype=np.int64),
             "attention_mask": np.ones((batch, length), dtype=np.int64), "token_type_ids": np.zeros((batch, length), dtype=np.int64)}
-    feed = {n: feed[n] for n in input_names}
+    return {n: feed[n] for n in input_names}
+
+
+def uniform_batch_rate(engine: Callable[[dict[str, np.ndarray]], np.ndarray], input_names: list[str], vocab_size: int,
+                       batch: int = 32, length: int = 64, passes: int = 5) -> float:
+    """Sentences/s of ``engine`` on full batches of ``batch`` x ``length`` random tokens (no padding)."""
+    feed = uniform_feed(input_names, vocab_size, batch, length)
     engine(feed)
     return batch / best_pass(lambda: engine(feed), passes)
