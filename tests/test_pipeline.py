@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import transformers
@@ -61,6 +62,28 @@ def test_evaluate_writes_table_and_json(chain, sentiment_csv, capsys):
     assert results["models"]["teacher"]["parameters"]["total"] > results["models"]["student"]["parameters"]["total"]
     assert 0 <= results["agreement"] <= 1
     assert (chain / "eval_predictions.jsonl").is_file()
+
+
+def test_evaluate_reads_teacher_logits_from_the_cache(chain, sentiment_csv, tmp_path, capsys):
+    args = ["evaluate", "--student", str(chain / "student"), "--data", str(sentiment_csv), "--max-length", "32",
+            "--latency-runs", "2", "--cache-dir", str(tmp_path / "cache")]
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    assert main([*args, "--output", str(first)]) == 0
+    assert len(list((tmp_path / "cache").glob("logits-*.npy"))) == 1
+    assert main([*args, "--output", str(second)]) == 0
+    a, b = json.loads(first.read_text()), json.loads(second.read_text())
+    assert (a["teacher_logits_cached"], b["teacher_logits_cached"]) == (False, True)
+    assert a["models"]["teacher"]["accuracy"] == b["models"]["teacher"]["accuracy"]
+    assert a["agreement"] == b["agreement"]
+    # the cached logits are the teacher's own: same predictions as scoring it directly
+    from distilkit.infer import Predictor
+    from distilkit.data import prepare_task
+    from distilkit.config import EvaluateConfig
+
+    split = prepare_task(EvaluateConfig(data=str(sentiment_csv), max_length=32)).splits["test"]
+    direct = Predictor.from_dir(chain / "teacher", 32).logits(split["text"])
+    cached = np.load(next((tmp_path / "cache").glob("logits-*.npy")))
+    np.testing.assert_allclose(cached, direct, atol=1e-4)
 
 
 def test_predict_matches_transformers_pipeline(chain, capsys, tmp_path):

@@ -230,6 +230,7 @@ class EvaluateConfig(DataConfig):
     latency_runs: int = opt(30, "timed batch-1 runs for the latency median")
     split: str = opt("test", "which split to score: test or validation")
     batch_size: int = opt(32, "batch size for scoring and the throughput figure")
+    cache_dir: str | None = opt(None, "teacher-output cache, shared with distill (default: ~/.cache/distilkit/teacher_outputs)")
 
     def validate(self) -> None:
         DataConfig.validate(self)

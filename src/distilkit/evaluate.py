@@ -67,6 +67,22 @@ def default_teacher(student_dir: Path) -> str:
     return str(teacher)
 
 
+def cached_teacher_logits(teacher: Predictor, name: str, texts: list[str], pairs: list[str] | None,
+                          cache_dir: str | None) -> tuple[np.ndarray, bool]:
+    """The teacher's logits (N, C) for ``texts``: through the teacher-output cache that ``distill``
+    uses when the teacher is a saved torch model, so scoring many students against one teacher runs
+    it once; otherwise (ONNX, int8, hub name) straight from ``teacher``. Also returns whether the
+    cache had them."""
+    if teacher.backend != "torch" or not Path(name).is_dir():
+        return teacher.logits(texts, pairs, progress=True), False
+    from distilkit.distillation.cache import model_fingerprint, teacher_logits, tokenizer_fingerprint
+
+    got = teacher_logits(lambda: (teacher.model, teacher.tokenizer), model_fingerprint(name), texts, pairs,
+                         teacher.max_length, tokenizer_fingerprint(teacher.tokenizer, teacher.max_length), cache_dir,
+                         teacher.batch_size)
+    return got.logits, got.hit
+
+
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     """Score teacher and student on ``cfg.split``; writes JSON (and prediction rows) and returns the results."""
     cfg.validate()
@@ -86,7 +102,10 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
                                "data_fingerprint": task.fingerprint, "threads": torch.get_num_threads(), "models": {}}
     probs = {}
     for role, pred, path in (("teacher", teacher, teacher_name), ("student", student, str(student_dir))):
-        logits = pred.logits(texts, pairs, progress=True)
+        if role == "teacher":
+            logits, results["teacher_logits_cached"] = cached_teacher_logits(teacher, teacher_name, texts, pairs, cfg.cache_dir)
+        else:
+            logits = pred.logits(texts, pairs, progress=True)
         probs[role] = softmax(logits)
         row = quality(labels, logits.argmax(-1), pred.label_names)
         row.update({"path": path, "backend": pred.backend, "parameters": pred.parameter_counts(),
