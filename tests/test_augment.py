@@ -87,6 +87,15 @@ def test_embedding_substitution_with_probability_one_swaps_known_neighbours():
     assert words[0][0].isupper()
 
 
+def test_keep_stopwords_substitutes_only_content_words():
+    (out,) = make(["embedding"], texts=["The movie was very good and the plot"], copies=1, prob=1.0, neighbours=1,
+                  keep_stopwords=True)
+    words = split_words(out[0])[1::2]
+    assert words == ["The", "film", "was", "very", "great", "and", "the", "story"]  # the/was/very/and are stop words
+    (changed,) = make(["embedding"], texts=["The movie was very good and the plot"], copies=1, prob=1.0, neighbours=1)
+    assert split_words(changed[0])[1::2][0] != "The"  # without the option stop words are swapped too
+
+
 def test_substitution_probability_zero_changes_nothing():
     out = make(["embedding"], copies=3, prob=0.0)
     assert all(rows == [] for rows in out)  # every draw equals the original: deduplicated away

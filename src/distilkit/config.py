@@ -145,6 +145,7 @@ class AugmentOptions:
     augment_neighbours: int = opt(15, "substitution candidates per word (nearest embeddings / top masked-LM predictions)")
     augment_mlm_model: str | None = opt(None, "model dir with a masked-LM head for the mlm method (e.g. from distilkit pretrain)")
     augment_batch_size: int = opt(64, "batch size of the masked-LM passes")
+    augment_keep_stopwords: bool = opt(False, "never substitute English stop words (the, who, is ...): only content words change")
 
     def validate(self) -> None:
         require(self.augment_copies >= 0, f"augment_copies={self.augment_copies} must be >= 0")

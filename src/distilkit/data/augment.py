@@ -10,6 +10,9 @@ between words -- spaces, punctuation, digits -- is kept as it is):
   of the masked LM's top-``neighbours`` predictions at its position (words are masked every
   ``mlm_stride``-th at once, so a sentence needs ``mlm_stride`` forward passes, shared by all
   its copies). With ``embedding`` also listed, multi-piece words fall back to embedding neighbours.
+- With ``keep_stopwords``, ``embedding``/``mlm`` never replace an English stop word (scikit-learn's
+  list: "the", "who", "is" ...), in the spirit of Tang et al.'s part-of-speech-guided replacement:
+  the sentence keeps its grammar and only content words change.
 - ``mask``: each word becomes the mask token with probability ``mask_prob`` (Tang et al. 2019).
 - ``ngram``: with probability ``ngram_prob`` the copy is cut to a random run of 1-5 words
   (Tang et al. 2019); always applied when it is the only method.
@@ -27,6 +30,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from transformers import PreTrainedTokenizerBase
 
 from distilkit.errors import require
@@ -48,6 +52,7 @@ class AugmentSettings:
     max_tries: int = 3  # draws per wanted copy before giving up on that copy
     batch_size: int = 64
     seed: int = 42
+    keep_stopwords: bool = False  # never substitute English stop words (keeps the sentence's grammar)
 
     def validate(self) -> None:
         unknown = sorted(set(self.methods) - set(METHODS))
@@ -200,7 +205,7 @@ class Augmenter:
 
     def _substitute(self, parts: list[str], mlm_cands: dict[int, list[str]], rng: np.random.Generator) -> None:
         for i in range(1, len(parts), 2):
-            if rng.random() >= self.s.prob:
+            if rng.random() >= self.s.prob or (self.s.keep_stopwords and parts[i].lower() in ENGLISH_STOP_WORDS):
                 continue
             cands = mlm_cands.get(i) if self.mlm is not None else None
             if not cands and self.neighbours is not None:
