@@ -8,6 +8,7 @@ teacher online (layer terms) vs logits-only with cached teacher logits.
     python benchmarks/bench_layerkd.py --out bench_out            # protocol: 4000 rows, 3 epochs
     python benchmarks/bench_layerkd.py --quick --out bench_out    # CPU size: 1000 rows, 1 epoch
     python benchmarks/bench_layerkd.py --steps-only --out bench_out  # only the per-step cost table
+    python benchmarks/bench_layerkd.py --steps-only --isolate ...    # ... one process per objective (clean peak memory)
 """
 
 from __future__ import annotations
@@ -88,8 +89,48 @@ def accuracy_rows(args: argparse.Namespace, out: Path, steps: list[dict]) -> lis
     return rows
 
 
+def _proc_status_mb(field: str) -> float:
+    """A memory field of /proc/self/status (VmRSS, VmHWM) in MB (10^6 bytes); nan where unavailable."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _reset_peak_rss() -> None:
+    """Restart VmHWM (the peak resident set) from the current RSS (Linux >= 4.0)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def isolated_step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list[dict]:
+    """:func:`step_costs` with each preset in a fresh process, so memory freed by one preset cannot
+    hide or inflate the next one's peak."""
+    import subprocess
+
+    rows = []
+    for preset in presets:
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, __file__, "--steps-only", "--step-presets", preset, "--steps", str(steps), "--out", tmp,
+                   "--teacher", args.teacher, "--rows-json", str(Path(tmp) / "rows.json")]
+            if args.cache_dir:
+                cmd += ["--cache-dir", args.cache_dir]
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            rows += json.loads((Path(tmp) / "rows.json").read_text())
+    base = next(r["s_per_step"] for r in rows if r["preset"] == "logits")
+    for r in rows:
+        r["x_logits"] = r["s_per_step"] / base
+    return rows
+
+
 def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list[dict]:
-    """Median seconds per optimiser step, batch 32 of real training texts, per preset (same student)."""
+    """Median seconds per optimiser step, batch 32 of real training texts, per preset (same student),
+    with the process's resident memory (MB) before the steps and its peak during them."""
     from transformers import TrainingArguments
 
     from distilkit.data import prepare_task
@@ -130,6 +171,8 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
             trainer.create_optimizer()
             trainer.current_gradient_accumulation_steps = 1  # set by train(); we call training_step directly
             times = []
+            rss_before = _proc_status_mb("VmRSS")
+            _reset_peak_rss()
             for i in range(steps):
                 batch = collate([data[j] for j in range(32 * i, 32 * (i + 1))])
                 start = time.perf_counter()
@@ -137,11 +180,13 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
                 trainer.optimizer.step()
                 trainer.optimizer.zero_grad()
                 times.append(time.perf_counter() - start)
+            peak = _proc_status_mb("VmHWM")
         objective.remove_hooks()
         med = statistics.median(times[1:])  # the first step warms up
-        rows.append({"preset": preset, "online_teacher": online, "s_per_step": med})
+        rows.append({"preset": preset, "online_teacher": online, "s_per_step": med, "rss_before_mb": rss_before,
+                     "peak_rss_mb": peak})
         print(json.dumps(rows[-1]), flush=True)
-    base = next(r["s_per_step"] for r in rows if r["preset"] == "logits")
+    base = next((r["s_per_step"] for r in rows if r["preset"] == "logits"), float("nan"))
     for r in rows:
         r["x_logits"] = r["s_per_step"] / base
     return rows
@@ -166,10 +211,12 @@ def markdown(args: argparse.Namespace, acc: list[dict], steps: list[dict]) -> st
                          f"| {statistics.mean(r['val_acc'] for r in rs):.4f} | {statistics.mean(r['minutes'] for r in rs):.1f} |")
         lines += ["", f"Teacher test accuracy: {acc[0]['teacher_acc']:.4f} on the test split.", ""]
     if steps:
-        lines += ["| objective | teacher | seconds / step (median) | x logits-only |", "|---|---|---|---|"]
+        lines += ["| objective | teacher | seconds / step (median) | x logits-only | RSS before steps (MB) | peak RSS in steps (MB) |",
+                  "|---|---|---|---|---|---|"]
         for r in steps:
             lines.append(f"| {r['preset']} | {'online (MPNet forward)' if r['online_teacher'] else 'cached logits'} "
-                         f"| {r['s_per_step']:.2f} | {r['x_logits']:.2f} |")
+                         f"| {r['s_per_step']:.2f} | {r['x_logits']:.2f} | {r.get('rss_before_mb', float('nan')):.0f} "
+                         f"| {r.get('peak_rss_mb', float('nan')):.0f} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -188,6 +235,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=6, help="timed steps per objective (first one is warm-up)")
     p.add_argument("--steps-only", action="store_true")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument("--isolate", action="store_true", help="time each step preset in its own process (clean peak memory)")
+    p.add_argument("--rows-json", default=None, help=argparse.SUPPRESS)  # used by --isolate's child processes
     args = p.parse_args()
     args.samples = args.samples or (1000 if args.quick else 4000)
     args.epochs = args.epochs or (1.0 if args.quick else 3.0)
@@ -196,7 +245,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not (Path(args.teacher) / "distilkit_run.json").is_file() and Path(args.teacher).exists():
         sys.exit(f"teacher {args.teacher} is not finished yet (no distilkit_run.json)")
-    steps = step_costs(args, args.step_presets, args.steps) if args.steps else []
+    measure = isolated_step_costs if args.isolate else step_costs
+    steps = measure(args, args.step_presets, args.steps) if args.steps else []
+    if args.rows_json:
+        Path(args.rows_json).write_text(json.dumps(steps))
+        return
     acc = [] if args.steps_only else accuracy_rows(args, out, steps)
     text = markdown(args, acc, steps)
     (out / "layerkd.md").write_text(text, encoding="utf-8")

@@ -76,3 +76,35 @@ def test_stray_temp_file_is_never_read(tmp_path, tiny_teacher_dir):
     again = cache.teacher_logits(lambda: (model, tok), fp, ["good"], None, 32, tok_fp, tmp_path)
     assert not again.hit
     np.testing.assert_allclose(again.logits, result.logits)
+
+
+@pytest.mark.parametrize("preset, held", [("logits", False), ("distilbert", True)])
+def test_teacher_weights_are_freed_before_training_unless_it_runs_online(tmp_path, tiny_teacher_dir, sentiment_csv,
+                                                                        monkeypatch, preset, held):
+    import gc
+    import weakref
+
+    from distilkit.distillation import run as run_module
+    from distilkit.distillation.trainer import DistillationTrainer
+
+    loaded: list[weakref.ref] = []
+    original_load, original_train = run_module.load_classifier, DistillationTrainer.train
+
+    def recording_load(name, *args, **kwargs):
+        model = original_load(name, *args, **kwargs)
+        if str(name) == str(tiny_teacher_dir):
+            loaded.append(weakref.ref(model))
+        return model
+
+    alive_at_train = []
+
+    def checking_train(self, *args, **kwargs):
+        gc.collect()
+        alive_at_train.append(any(ref() is not None for ref in loaded))
+        return original_train(self, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "load_classifier", recording_load)
+    monkeypatch.setattr(DistillationTrainer, "train", checking_train)
+    facts = run(tiny_teacher_dir, sentiment_csv, tmp_path / "s", tmp_path / "cache", preset=preset)
+    assert loaded and alive_at_train == [held]
+    assert facts["teacher_fingerprint"] == cache.model_fingerprint(tiny_teacher_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import hashlib
 import logging
 from dataclasses import asdict
@@ -66,6 +67,11 @@ class TeacherHandle:
 
     def load(self) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
         return self.model, self.tokenizer
+
+    def release(self) -> None:
+        """Drop the loaded weights (a later ``model`` access reloads them); the fingerprint is kept."""
+        _ = self.fingerprint
+        self.__dict__.pop("model", None)
 
     def logits(self, split: datasets.Dataset, max_length: int, cache_dir: str | None, batch_size: int = 64) -> CachedLogits:
         pairs = split["text_pair"] if "text_pair" in split.column_names else None
@@ -159,6 +165,10 @@ def distill(cfg: DistillConfig) -> dict[str, Any]:
             train = train.add_column(ENSEMBLE_COLUMN, stack_teacher_logits(per_teacher).tolist())
         else:
             train = add_teacher_logits(train, cached.path)
+    if not online:  # training reads cached logits only: no teacher weights held through it
+        for handle in (teacher, *others):
+            handle.release()
+        gc.collect()
     val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
