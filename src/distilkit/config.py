@@ -45,6 +45,8 @@ class DataConfig:
     max_train_samples: int | None = opt(None, "use at most this many training rows (seeded, stratified)")
     max_length: int = opt(128, "truncate texts to this many tokens")
     seed: int = opt(42, "random seed for splits, sampling and training")
+    split_seed: int | None = opt(None, "seed of the held-out splits and the training sample only (default: --seed); "
+                                       "fix it to repeat training with other seeds on the same data")
 
     def validate(self) -> None:
         require(0 <= self.validation_size < 1, f"validation_size={self.validation_size} must be in [0, 1)")

@@ -100,13 +100,14 @@ def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unl
                 extra.setdefault(name, parts[name])
     else:
         train = labelled.drop(columns="__split__", errors="ignore")
+    seed = cfg.seed if getattr(cfg, "split_seed", None) is None else cfg.split_seed
     if "test" not in extra:
-        train, extra["test"] = _stratified_split(train, cfg.test_size, cfg.seed, "test")
+        train, extra["test"] = _stratified_split(train, cfg.test_size, seed, "test")
     if "validation" not in extra:
         val_share = cfg.validation_size / max(1e-9, 1 - (cfg.test_size if not cfg.test_data else 0))
-        train, extra["validation"] = _stratified_split(train, val_share, cfg.seed + 1, "validation")
+        train, extra["validation"] = _stratified_split(train, val_share, seed + 1, "validation")
     if cfg.max_train_samples and cfg.max_train_samples < len(train):
-        _, train = _stratified_split(train, cfg.max_train_samples / len(train), cfg.seed + 2, "training sample")
+        _, train = _stratified_split(train, cfg.max_train_samples / len(train), seed + 2, "training sample")
     require(len(extra["validation"]) > 0, "the validation split is empty: give --validation-data or a validation_size > 0")
     require(train["label"].nunique() >= 2, "the training split holds one class only: give more data or smaller held-out splits")
 
