@@ -18,6 +18,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_su
 
 from distilkit.config import EvaluateConfig
 from distilkit.data import prepare_task
+from distilkit.distillation.cache import model_fingerprint, teacher_logits, tokenizer_fingerprint
 from distilkit.errors import DistilkitError, require
 from distilkit.infer import Predictor, softmax
 from distilkit.training import RUN_FILE
@@ -75,8 +76,6 @@ def cached_teacher_logits(teacher: Predictor, name: str, texts: list[str], pairs
     cache had them."""
     if teacher.backend != "torch" or not Path(name).is_dir():
         return teacher.logits(texts, pairs, progress=True), False
-    from distilkit.distillation.cache import model_fingerprint, teacher_logits, tokenizer_fingerprint
-
     got = teacher_logits(lambda: (teacher.model, teacher.tokenizer), model_fingerprint(name), texts, pairs,
                          teacher.max_length, tokenizer_fingerprint(teacher.tokenizer, teacher.max_length), cache_dir,
                          teacher.batch_size)

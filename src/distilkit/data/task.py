@@ -100,7 +100,7 @@ def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unl
                 extra.setdefault(name, parts[name])
     else:
         train = labelled.drop(columns="__split__", errors="ignore")
-    seed = cfg.seed if getattr(cfg, "split_seed", None) is None else cfg.split_seed
+    seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
     if "test" not in extra:
         train, extra["test"] = _stratified_split(train, cfg.test_size, seed, "test")
     if "validation" not in extra:

@@ -37,7 +37,7 @@ def settings_from(cfg: Any) -> AugmentSettings:
     return AugmentSettings(copies=cfg.augment_copies, methods=tuple(cfg.augment_methods), prob=cfg.augment_prob,
                            mask_prob=cfg.augment_mask_prob, ngram_prob=cfg.augment_ngram_prob,
                            neighbours=cfg.augment_neighbours, seed=cfg.seed, batch_size=cfg.augment_batch_size,
-                           keep_stopwords=getattr(cfg, "augment_keep_stopwords", False))
+                           keep_stopwords=cfg.augment_keep_stopwords)
 
 
 def load_mlm(name: str, allow_pickle: bool = False, trust_remote_code: bool = False) -> tuple[Any, Any]:
