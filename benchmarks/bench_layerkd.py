@@ -108,6 +108,14 @@ def _reset_peak_rss() -> None:
         pass
 
 
+def with_logits_ratio(rows: list[dict]) -> list[dict]:
+    """Adds ``x_logits``: each row's seconds per step over the logits row's (nan without one)."""
+    base = next((r["s_per_step"] for r in rows if r["preset"] == "logits"), float("nan"))
+    for r in rows:
+        r["x_logits"] = r["s_per_step"] / base
+    return rows
+
+
 def isolated_step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list[dict]:
     """:func:`step_costs` with each preset in a fresh process, so memory freed by one preset cannot
     hide or inflate the next one's peak."""
@@ -122,10 +130,7 @@ def isolated_step_costs(args: argparse.Namespace, presets: list[str], steps: int
                 cmd += ["--cache-dir", args.cache_dir]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
             rows += json.loads((Path(tmp) / "rows.json").read_text())
-    base = next(r["s_per_step"] for r in rows if r["preset"] == "logits")
-    for r in rows:
-        r["x_logits"] = r["s_per_step"] / base
-    return rows
+    return with_logits_ratio(rows)
 
 
 def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list[dict]:
@@ -186,10 +191,7 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
         rows.append({"preset": preset, "online_teacher": online, "s_per_step": med, "rss_before_mb": rss_before,
                      "peak_rss_mb": peak})
         print(json.dumps(rows[-1]), flush=True)
-    base = next((r["s_per_step"] for r in rows if r["preset"] == "logits"), float("nan"))
-    for r in rows:
-        r["x_logits"] = r["s_per_step"] / base
-    return rows
+    return with_logits_ratio(rows)
 
 
 def markdown(args: argparse.Namespace, acc: list[dict], steps: list[dict]) -> str:
