@@ -16,8 +16,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RUN_FILE = "distilkit_run.json"
@@ -41,16 +42,18 @@ def machine() -> str:
     """One line describing the machine a benchmark ran on."""
     import torch
 
-    return (f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores visible, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}")
+    return (
+        f"{platform.machine()} {platform.system()}, {os.cpu_count()} CPU cores visible, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads), GPU: {torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none'}"
+    )
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def mean_std(values: Sequence[float], fmt: str = "{:.4f}") -> str:
-    """"m +/- s" over seeds ("m" alone for one value)."""
+    """ "m +/- s" over seeds ("m" alone for one value)."""
     vals = [float(v) for v in values]
     if not vals:
         return "-"

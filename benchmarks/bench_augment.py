@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT / "src"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from distilkit.config import DataConfig, DistillConfig  # noqa: E402
+from distilkit.config import DistillConfig, ModelAccessConfig, TaskDataConfig  # noqa: E402
 from distilkit.data.augment import AugmentSettings  # noqa: E402
 from distilkit.data.task import prepare_task  # noqa: E402
 from distilkit.data.transfer import build_augmenter, write_augmented  # noqa: E402
@@ -43,16 +43,20 @@ def speed(args: argparse.Namespace, out: Path) -> list[dict]:
     """Seconds to make ``copies`` copies of ``speed_rows`` sentences for each method."""
     from transformers import BertConfig, BertForMaskedLM
 
-    from distilkit.distillation.run import TeacherHandle
     from distilkit.modeling.loading import load_tokenizer
-    from distilkit.zoo import resolve_model
+    from distilkit.modeling.zoo import resolve_model
+    from distilkit.teacher.handle import TeacherHandle
 
-    train = prepare_task(DataConfig(data="rotten-tomatoes", seed=42, max_length=64)).splits["train"]
-    teacher = TeacherHandle(args.embed_model)
+    train = prepare_task(TaskDataConfig(data="rotten-tomatoes", seed=42, max_length=64)).splits["train"]
+    teacher = TeacherHandle(args.embed_model, ModelAccessConfig())
     rows = []
-    plans = [("embedding", ("embedding",), args.speed_rows), ("mask", ("mask",), args.speed_rows),
-             ("ngram", ("ngram",), args.speed_rows), ("embedding+mask+ngram", ("embedding", "mask", "ngram"), args.speed_rows),
-             ("mlm", ("mlm",), args.mlm_rows)]
+    plans = [
+        ("embedding", ("embedding",), args.speed_rows),
+        ("mask", ("mask",), args.speed_rows),
+        ("ngram", ("ngram",), args.speed_rows),
+        ("embedding+mask+ngram", ("embedding", "mask", "ngram"), args.speed_rows),
+        ("mlm", ("mlm",), args.mlm_rows),
+    ]
     mlm = None
     for name, methods, n in plans:
         if n <= 0:
@@ -64,17 +68,26 @@ def speed(args: argparse.Namespace, out: Path) -> list[dict]:
             mlm = (BertForMaskedLM.from_pretrained(path, config=cfg).eval(), load_tokenizer("minilm-l6"))
         split = train.select(range(n))
         settings = AugmentSettings(copies=args.copies, methods=methods, seed=42)
-        aug = build_augmenter(settings, teacher.model, teacher.tokenizer, mlm, 64)
+        aug = build_augmenter(settings, teacher.model.get_input_embeddings().weight, teacher.tokenizer, mlm, 64)
         t0 = time.perf_counter()
         ds = write_augmented(split, aug, out / f"speed-{name}.arrow")
         secs = time.perf_counter() - t0
         made = len(ds) - n
-        rows.append({"method": name, "sentences": n, "copies": args.copies, "made": made, "seconds": round(secs, 1),
-                     "inputs_per_s": round(n / secs, 1), "outputs_per_s": round(made / secs, 1),
-                     "projected_10k_x20_s": round(10_000 * 20 / max(made / secs, 1e-9), 0)})
+        rows.append(
+            {
+                "method": name,
+                "sentences": n,
+                "copies": args.copies,
+                "made": made,
+                "seconds": round(secs, 1),
+                "inputs_per_s": round(n / secs, 1),
+                "outputs_per_s": round(made / secs, 1),
+                "projected_10k_x20_s": round(10_000 * 20 / max(made / secs, 1e-9), 0),
+            }
+        )
         print(rows[-1], flush=True)
     if args.teacher_sample > 0:
-        from distilkit.infer import batched_logits
+        from distilkit.inference import batched_logits
 
         ds = __import__("datasets").Dataset.from_file(str(out / "speed-embedding+mask+ngram.arrow"))
         texts = ds.select(range(len(ds) - args.teacher_sample, len(ds)))["text"]
@@ -82,18 +95,27 @@ def speed(args: argparse.Namespace, out: Path) -> list[dict]:
         t0 = time.perf_counter()
         batched_logits(model, teacher.tokenizer, texts, None, 64, 64)
         secs = time.perf_counter() - t0
-        rows.append({"method": "teacher labelling (augmented text)", "sentences": len(texts), "copies": "", "made": "",
-                     "seconds": round(secs, 1), "inputs_per_s": round(len(texts) / secs, 1), "outputs_per_s": "",
-                     "projected_10k_x20_s": round(200_000 / (len(texts) / secs), 0)})
+        rows.append(
+            {
+                "method": "teacher labelling (augmented text)",
+                "sentences": len(texts),
+                "copies": "",
+                "made": "",
+                "seconds": round(secs, 1),
+                "inputs_per_s": round(len(texts) / secs, 1),
+                "outputs_per_s": "",
+                "projected_10k_x20_s": round(200_000 / (len(texts) / secs), 0),
+            }
+        )
         print(rows[-1], flush=True)
     return rows
 
 
 def rest_as_unlabelled(out: Path, seed: int, budget: int, full: int) -> str:
     """Texts of the ``full``-row training sample that are not in the ``budget``-row one, as JSONL without labels."""
-    base = dict(data="rotten-tomatoes", seed=seed, max_length=64)
-    small = set(prepare_task(DataConfig(**base, max_train_samples=budget)).splits["train"]["text"])
-    rest = [t for t in prepare_task(DataConfig(**base, max_train_samples=full)).splits["train"]["text"] if t not in small]
+    base = TaskDataConfig(data="rotten-tomatoes", seed=seed, max_length=64)
+    small = set(prepare_task(base, max_train_samples=budget).splits["train"]["text"])
+    rest = [t for t in prepare_task(base, max_train_samples=full).splits["train"]["text"] if t not in small]
     path = out / f"unlabelled-{full}-minus-{budget}-s{seed}.jsonl"
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in rest))
     print(f"{len(rest)} texts of the {full}-row sample not in the {budget}-row one -> {path}", flush=True)
@@ -101,18 +123,28 @@ def rest_as_unlabelled(out: Path, seed: int, budget: int, full: int) -> str:
 
 
 def accuracy(args: argparse.Namespace, out: Path) -> list[dict]:
-    from distilkit.distillation.run import TeacherHandle, distill
-    from distilkit.infer import Predictor
+    from distilkit.commands.distill import distill
+    from distilkit.inference import Predictor
+    from distilkit.teacher.handle import TeacherHandle
 
     rows = []
-    base = DataConfig(data="rotten-tomatoes", seed=42, max_length=64)
+    base = TaskDataConfig(data="rotten-tomatoes", seed=42, max_length=64)
     test = prepare_task(base).splits["test"]
-    teacher = TeacherHandle(args.teacher)
+    teacher = TeacherHandle(args.teacher, ModelAccessConfig())
     t_logits = teacher.logits(test, 64, None).logits
     labels = np.asarray(test["label"])
     teacher_acc = float((t_logits.argmax(-1) == labels).mean())
-    rows.append({"run": "teacher", "labels": "", "copies": "", "transfer rows": "", "test acc": round(teacher_acc, 4),
-                 "% of teacher": 100.0, "minutes": ""})
+    rows.append(
+        {
+            "run": "teacher",
+            "labels": "",
+            "copies": "",
+            "transfer rows": "",
+            "test acc": round(teacher_acc, 4),
+            "% of teacher": 100.0,
+            "minutes": "",
+        }
+    )
     arms = [(4000, 0, False), (400, 0, False), (400, args.copies_10, False), (4000, args.copies_100, False)]
     if args.unlabeled_arm:
         arms.insert(3, (400, 0, True))
@@ -123,20 +155,41 @@ def accuracy(args: argparse.Namespace, out: Path) -> list[dict]:
             name = f"n{budget}-x{copies}" + ("-rest-unlabelled" if with_rest else "") + f"-s{seed}"
             unlabelled = rest_as_unlabelled(out, seed, budget, max(args.budgets)) if with_rest else None
             # seed 42 is the protocol's split; further seeds change splits, sampling and training together
-            cfg = DistillConfig(teacher=args.teacher, data="rotten-tomatoes", student="minilm-l6", max_train_samples=budget,
-                                epochs=args.epochs, max_length=64, seed=seed, output_dir=str(out / name), overwrite=True,
-                                threads=args.threads, augment_copies=copies, augment_methods=args.methods,
-                                early_stopping_patience=None, unlabeled_data=unlabelled)
+            cfg = DistillConfig(
+                teacher=args.teacher,
+                data="rotten-tomatoes",
+                student="minilm-l6",
+                max_train_samples=budget,
+                epochs=args.epochs,
+                max_length=64,
+                seed=seed,
+                output_dir=str(out / name),
+                overwrite=True,
+                threads=args.threads,
+                augment_copies=copies,
+                augment_methods=args.methods,
+                early_stopping_patience=None,
+                unlabeled_data=unlabelled,
+            )
             t0 = time.perf_counter()
-            facts = distill(cfg)
+            facts = distill(cfg).facts
             minutes = (time.perf_counter() - t0) / 60
             pred = Predictor.from_dir(str(out / name), 64, 64).predict(list(test["text"]))
             acc = float((pred.logits.argmax(-1) == labels).mean())
             n_rows = json.loads((out / name / "distilkit_run.json").read_text()).get("transfer_rows", "")
             labels_note = f"{budget} ({'100%' if budget == 4000 else '10%'})" + (" + rest of the 4000 unlabelled" if with_rest else "")
-            rows.append({"run": name, "labels": labels_note, "copies": copies,
-                         "transfer rows": n_rows, "test acc": round(acc, 4), "% of teacher": round(100 * acc / teacher_acc, 1),
-                         "minutes": round(minutes, 1), "val acc": round(facts["validation_metrics"].get("eval_accuracy", float("nan")), 4)})
+            rows.append(
+                {
+                    "run": name,
+                    "labels": labels_note,
+                    "copies": copies,
+                    "transfer rows": n_rows,
+                    "test acc": round(acc, 4),
+                    "% of teacher": round(100 * acc / teacher_acc, 1),
+                    "minutes": round(minutes, 1),
+                    "val acc": round(facts["validation_metrics"].get("eval_accuracy", float("nan")), 4),
+                }
+            )
             print(rows[-1], flush=True)
     return rows
 
@@ -164,7 +217,9 @@ def main() -> None:
     p.add_argument("--teacher", default=TEACHER)
     p.add_argument("--budgets", type=int, nargs="+", default=[400, 4000])
     p.add_argument("--copies-10", type=int, default=10, help="copies per row with 400 labelled rows")
-    p.add_argument("--unlabeled-arm", action="store_true", help="add a run: 400 labelled rows + the rest of the 4000-row sample as unlabelled text")
+    p.add_argument(
+        "--unlabeled-arm", action="store_true", help="add a run: 400 labelled rows + the rest of the 4000-row sample as unlabelled text"
+    )
     p.add_argument("--copies-100", type=int, default=1, help="copies per row with 4000 labelled rows")
     p.add_argument("--methods", nargs="+", default=["embedding", "mask", "ngram"])
     p.add_argument("--epochs", type=float, default=3.0)
@@ -176,9 +231,11 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cmd = "python benchmarks/bench_augment.py " + " ".join(sys.argv[1:])
-    head = (f"# Augmentation benchmark\n\n`{cmd}`\n\n{platform.node()}, {platform.processor() or platform.machine()}, "
-            f"torch {torch.__version__}, {args.threads} threads, {datetime.datetime.now():%Y-%m-%d %H:%M} "
-            "(shared machine: timings noisy)\n")
+    head = (
+        f"# Augmentation benchmark\n\n`{cmd}`\n\n{platform.node()}, {platform.processor() or platform.machine()}, "
+        f"torch {torch.__version__}, {args.threads} threads, {datetime.datetime.now():%Y-%m-%d %H:%M} "
+        "(shared machine: timings noisy)\n"
+    )
     parts = [head]
     if args.part in ("speed", "all"):
         parts += ["## Generation speed\n", table(speed(args, out)), ""]

@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from _common import RUN_FILE, Stages, anchor_rows, machine, mean_std, now, stop_children_on_sigterm, wait_for, write_table  # noqa: E402
+from _common import RUN_FILE, Stages, anchor_rows, machine, mean_std, now, stop_children_on_sigterm, wait_for, write_table
 
 SPLIT_SEED = 42
 
@@ -50,24 +50,43 @@ class Task:
 
 
 def tasks(quick: bool) -> dict[str, Task]:
-    rt = Task("rotten-tomatoes", "rotten-tomatoes", 64, 4000 if quick else None, 3,
-              ["--model", "mpnet-base", "--epochs", "1", "--learning-rate", "3e-5"], "MPNet-base teacher (fine-tuned, 12x768)",
-              [Student("minilm-nokd", "MiniLM-L6 fine-tuned, no KD", "finetune", ["--model", "minilm-l6", "--learning-rate", "1e-4"]),
-               Student("minilm-kd", "MiniLM-L6 distilled (T=2, alpha=0.5)", "distill", ["--student", "minilm-l6"]),
-               Student("l3-kd", "MiniLM-L6 layers [0,2,5] (3x384) distilled", "distill", ["--student", "@minilm-l3"])])
-    bbc = Task("bbc-news", "bbc-news", 128 if quick else 256, None, 3,
-               ["--model", "minilm-l6", "--epochs", "3", "--learning-rate", "1e-4"], "MiniLM-L6 teacher (fine-tuned, 6x384)",
-               [Student("l3-nokd", "3 teacher layers [0,2,5], no KD (alpha=0)", "distill", ["--student-layers", "3", "--alpha", "0"]),
-                Student("l3-kd", "3 teacher layers [0,2,5] distilled (T=2, alpha=0.5)", "distill", ["--student-layers", "3"])])
+    rt = Task(
+        "rotten-tomatoes",
+        "rotten-tomatoes",
+        64,
+        4000 if quick else None,
+        3,
+        ["--model", "mpnet-base", "--epochs", "1", "--learning-rate", "3e-5"],
+        "MPNet-base teacher (fine-tuned, 12x768)",
+        [
+            Student("minilm-nokd", "MiniLM-L6 fine-tuned, no KD", "finetune", ["--model", "minilm-l6", "--learning-rate", "1e-4"]),
+            Student("minilm-kd", "MiniLM-L6 distilled (T=2, alpha=0.5)", "distill", ["--student", "minilm-l6"]),
+            Student("l3-kd", "MiniLM-L6 layers [0,2,5] (3x384) distilled", "distill", ["--student", "@minilm-l3"]),
+        ],
+    )
+    bbc = Task(
+        "bbc-news",
+        "bbc-news",
+        128 if quick else 256,
+        None,
+        3,
+        ["--model", "minilm-l6", "--epochs", "3", "--learning-rate", "1e-4"],
+        "MiniLM-L6 teacher (fine-tuned, 6x384)",
+        [
+            Student("l3-nokd", "3 teacher layers [0,2,5], no KD (alpha=0)", "distill", ["--student-layers", "3", "--alpha", "0"]),
+            Student("l3-kd", "3 teacher layers [0,2,5] distilled (T=2, alpha=0.5)", "distill", ["--student-layers", "3"]),
+        ],
+    )
     return {t.name: t for t in (rt, bbc)}
 
 
 def truncated_checkpoint(name: str, layers: int, root: Path) -> str:
     """A copy of encoder ``name`` keeping ``layers`` of its layers (uniform choice), saved as a checkpoint dir."""
+    from transformers import AutoModel
+
     from distilkit.modeling.loading import load_tokenizer
     from distilkit.modeling.student import select_layers, student_from_teacher_layers
-    from distilkit.zoo import resolve_model
-    from transformers import AutoModel
+    from distilkit.modeling.zoo import resolve_model
 
     out = root / f"{name}-l{layers}-base"
     if not (out / "config.json").is_file():
@@ -80,13 +99,13 @@ def truncated_checkpoint(name: str, layers: int, root: Path) -> str:
 
 def export_splits(task: Task, root: Path) -> list[str]:
     """The seed-42 train/validation/test splits as JSONL files, so other seeds train on the same split."""
-    from distilkit.config import DataConfig
+    from distilkit.config import TaskDataConfig
     from distilkit.data import prepare_task
 
     d = root / "splits"
     if not (d / "test.jsonl").is_file():
         d.mkdir(parents=True, exist_ok=True)
-        td = prepare_task(DataConfig(data=task.data, seed=SPLIT_SEED))
+        td = prepare_task(TaskDataConfig(data=task.data, seed=SPLIT_SEED))
         for name, split in td.splits.items():
             frame = split.to_pandas()
             frame["label"] = [td.label_names[i] for i in frame["label"]]
@@ -99,8 +118,11 @@ def run_task(task: Task, seeds: list[int], root: Path, teacher: str | None, thre
     base = ["--max-length", str(task.max_length), "--threads", str(threads)]
     if teacher is None:
         teacher = str(root / "teacher")
-        stages.run("teacher", ["finetune", *task.teacher_args, "--data", task.data, "--seed", str(SPLIT_SEED), *base,
-                               "--output-dir", teacher, "--overwrite"], Path(teacher) / RUN_FILE)
+        stages.run(
+            "teacher",
+            ["finetune", *task.teacher_args, "--data", task.data, "--seed", str(SPLIT_SEED), *base, "--output-dir", teacher, "--overwrite"],
+            Path(teacher) / RUN_FILE,
+        )
 
     results: dict[str, list[dict[str, Any]]] = {s.key: [] for s in task.students}
     # students that need no teacher (the no-KD twin) first, so they run while a shared teacher trains
@@ -108,19 +130,35 @@ def run_task(task: Task, seeds: list[int], root: Path, teacher: str | None, thre
     for seed in seeds:
         data = ["--data", task.data] if seed == SPLIT_SEED else export_splits(task, root)
         budget = ["--epochs", str(task.epochs), "--seed", str(seed), "--overwrite"] + (
-            ["--max-train-samples", str(task.train_rows)] if task.train_rows else [])
+            ["--max-train-samples", str(task.train_rows)] if task.train_rows else []
+        )
         for s in order:
             out = root / f"{s.key}-s{seed}"
             extra = [] if s.command == "finetune" else ["--teacher", teacher]
             args = [truncated_checkpoint("minilm-l6", 3, root) if a == "@minilm-l3" else a for a in s.args]
             if s.command != "finetune":
                 wait_for(Path(teacher) / RUN_FILE, 3 * 3600, "the teacher")
-            train = stages.run(f"{s.key}-s{seed}", [s.command, *args, *extra, *data, *budget, *base, "--output-dir", str(out)],
-                               out / RUN_FILE)
+            train = stages.run(
+                f"{s.key}-s{seed}", [s.command, *args, *extra, *data, *budget, *base, "--output-dir", str(out)], out / RUN_FILE
+            )
             wait_for(Path(teacher) / RUN_FILE, 3 * 3600, "the teacher")
-            ev = stages.run(f"{s.key}-s{seed}-eval", ["evaluate", "--student", str(out), "--teacher", teacher, "--data", task.data,
-                                                      "--seed", str(SPLIT_SEED), "--max-length", str(task.max_length)],
-                            out / "eval_results.json")
+            ev = stages.run(
+                f"{s.key}-s{seed}-eval",
+                [
+                    "evaluate",
+                    "--student",
+                    str(out),
+                    "--teacher",
+                    teacher,
+                    "--data",
+                    task.data,
+                    "--seed",
+                    str(SPLIT_SEED),
+                    "--max-length",
+                    str(task.max_length),
+                ],
+                out / "eval_results.json",
+            )
             res = json.loads((out / "eval_results.json").read_text())
             res["train_wall_s"], res["eval_wall_s"] = train["wall_s"], ev["wall_s"]
             res["commands"] = (train["command"], ev["command"])
@@ -139,33 +177,53 @@ def run_task(task: Task, seeds: list[int], root: Path, teacher: str | None, thre
     return render(task, seeds, teacher, teacher_info, teacher_train_s, results, timing)
 
 
-def render(task: Task, seeds: list[int], teacher: str, teacher_info: dict[str, Any], teacher_train_s: float,
-           results: dict[str, list[dict[str, Any]]], timing: dict[str, Any] | None) -> str:
+def render(
+    task: Task,
+    seeds: list[int],
+    teacher: str,
+    teacher_info: dict[str, Any],
+    teacher_train_s: float,
+    results: dict[str, list[dict[str, Any]]],
+    timing: dict[str, Any] | None,
+) -> str:
     first = next(iter(results.values()))
     t_rows = [r["models"]["teacher"] for rs in results.values() for r in rs]
     t = t_rows[0]
     t_lat = statistics.median(r["latency_ms_b1"] for r in t_rows)
     t_thr = statistics.median(r["throughput_b32"] for r in t_rows)
-    lines = [f"### {task.name}: {first[0]['split']} split, {first[0]['examples']} examples, max_length {task.max_length}",
-             "", f"Seeds: {seeds} (mean ± std over seeds where more than one). Teacher: `{teacher}`"
-             f" (fine-tuned by `distilkit {teacher_info['command']}`, {teacher_train_s:.0f} s training as logged by its Trainer).",
-             "", "| model | % of teacher acc | params | speed-up b=1 | accuracy | macro-F1 | params (M) | latency b=1 (ms) "
-             "| throughput b=32 (sent/s) | train wall (s) |", "|---|---|---|---|---|---|---|---|---|---|",
-             f"| {task.teacher_label} | 100 | 1x | 1x | {t['accuracy']:.4f} | {t['macro_f1']:.4f} | {t['parameters']['total'] / 1e6:.1f} "
-             f"| {t_lat:.1f} | {t_thr:.1f} | {teacher_train_s:.0f} |"]
+    lines = [
+        f"### {task.name}: {first[0]['split']} split, {first[0]['examples']} examples, max_length {task.max_length}",
+        "",
+        f"Seeds: {seeds} (mean ± std over seeds where more than one). Teacher: `{teacher}`"
+        f" (fine-tuned by `distilkit {teacher_info['command']}`, {teacher_train_s:.0f} s training as logged by its Trainer).",
+        "",
+        "| model | % of teacher acc | params | speed-up b=1 | accuracy | macro-F1 | params (M) | latency b=1 (ms) "
+        "| throughput b=32 (sent/s) | train wall (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"| {task.teacher_label} | 100 | 1x | 1x | {t['accuracy']:.4f} | {t['macro_f1']:.4f} | {t['parameters']['total'] / 1e6:.1f} "
+        f"| {t_lat:.1f} | {t_thr:.1f} | {teacher_train_s:.0f} |",
+    ]
     for s in task.students:
         rs = results[s.key]
         st = [r["models"]["student"] for r in rs]
         pct = [r["student_vs_teacher"]["accuracy_pct_of_teacher"] for r in rs]
         lat = [x["latency_ms_b1"] for x in st]
-        lines.append(f"| {s.label} | {mean_std(pct, '{:.1f}')} | {t['parameters']['total'] / st[0]['parameters']['total']:.1f}x fewer "
-                     f"| {t_lat / statistics.median(lat):.1f}x | {mean_std([x['accuracy'] for x in st])} "
-                     f"| {mean_std([x['macro_f1'] for x in st])} | {st[0]['parameters']['total'] / 1e6:.1f} | {mean_std(lat, '{:.1f}')} "
-                     f"| {mean_std([x['throughput_b32'] for x in st], '{:.1f}')} | {mean_std([r['train_wall_s'] for r in rs], '{:.0f}')} |")
+        lines.append(
+            f"| {s.label} | {mean_std(pct, '{:.1f}')} | {t['parameters']['total'] / st[0]['parameters']['total']:.1f}x fewer "
+            f"| {t_lat / statistics.median(lat):.1f}x | {mean_std([x['accuracy'] for x in st])} "
+            f"| {mean_std([x['macro_f1'] for x in st])} | {st[0]['parameters']['total'] / 1e6:.1f} | {mean_std(lat, '{:.1f}')} "
+            f"| {mean_std([x['throughput_b32'] for x in st], '{:.1f}')} | {mean_std([r['train_wall_s'] for r in rs], '{:.0f}')} |"
+        )
     lines += anchor_rows(10)
-    lines += ["", "Stage wall times (s, this machine) and the exact commands:", "", "| stage | wall (s) | command |", "|---|---|---|",
-              f"| teacher fine-tune (training loop only) | {teacher_train_s:.0f} | `distilkit {teacher_info['command']} "
-              f"{_teacher_flags(teacher_info)}` |"]
+    lines += [
+        "",
+        "Stage wall times (s, this machine) and the exact commands:",
+        "",
+        "| stage | wall (s) | command |",
+        "|---|---|---|",
+        f"| teacher fine-tune (training loop only) | {teacher_train_s:.0f} | `distilkit {teacher_info['command']} "
+        f"{_teacher_flags(teacher_info)}` |",
+    ]
     for s in task.students:
         for r in results[s.key]:
             lines.append(f"| {s.key} train | {r['train_wall_s']:.0f} | `{r['commands'][0]}` |")
@@ -179,19 +237,29 @@ def timing_lines(timing: dict[str, Any]) -> list[str]:
     """Markdown lines for an :func:`epoch_timing.epoch_timings` result."""
     lines: list[str] = []
     m, e = timing["median_step_s"], timing["epoch_s"]
-    lines += ["", f"One training epoch on the same {timing['rows']} rows ({timing['steps']} steps; {timing['student']}, batch "
-              f"{timing['batch_size']}, max_length {timing['max_length']}, {timing['threads']} threads), the three modes "
-              "interleaved step by step (rotating order):", "",
-              "| mode | median step (s) | median step x steps (s/epoch) | x plain (medians) | summed epoch (s) | x plain (sums) |",
-              "|---|---|---|---|---|---|"]
-    for mode, name in (("plain", "plain fine-tuning (cross-entropy)"), ("cached", "KD, cached teacher logits"),
-                       ("online", "KD, teacher run online")):
-        lines.append(f"| {name} | {m[mode]:.2f} | {m[mode] * timing['steps']:.1f} | {m[mode] / m['plain']:.2f}x | {e[mode]:.1f} "
-                     f"| {e[mode] / e['plain']:.2f}x |")
+    lines += [
+        "",
+        f"One training epoch on the same {timing['rows']} rows ({timing['steps']} steps; {timing['student']}, batch "
+        f"{timing['batch_size']}, max_length {timing['max_length']}, {timing['threads']} threads), the three modes "
+        "interleaved step by step (rotating order):",
+        "",
+        "| mode | median step (s) | median step x steps (s/epoch) | x plain (medians) | summed epoch (s) | x plain (sums) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode, name in (
+        ("plain", "plain fine-tuning (cross-entropy)"),
+        ("cached", "KD, cached teacher logits"),
+        ("online", "KD, teacher run online"),
+    ):
+        lines.append(
+            f"| {name} | {m[mode]:.2f} | {m[mode] * timing['steps']:.1f} | {m[mode] / m['plain']:.2f}x | {e[mode]:.1f} "
+            f"| {e[mode] / e['plain']:.2f}x |"
+        )
     if timing.get("stand_in_teacher"):
         lines.append(f"\nTeacher here: `{timing['teacher']}` with an untrained head (same compute as the fine-tuned one; timing only).")
     lines.append(f"\nThe cached mode pays the teacher once: one pass over the {timing['rows']} rows took {timing['teacher_pass_s']:.1f} s.")
     return lines
+
 
 def _teacher_flags(info: dict[str, Any]) -> str:
     c = info.get("config", {})
@@ -205,8 +273,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seeds", type=int, default=1, help="training seeds 42, 43, ... (splits stay those of seed 42)")
     p.add_argument("--out", default="benchmarks/results", help="writes OUT/core.md; runs go to OUT/runs/core/<task>")
     p.add_argument("--task", choices=["rotten-tomatoes", "bbc-news", "all"], default="all")
-    p.add_argument("--teacher", default=os.environ.get("DISTILKIT_BENCH_TEACHER"),
-                   help="a finished RT teacher dir to reuse (default: $DISTILKIT_BENCH_TEACHER, else fine-tune MPNet-base first)")
+    p.add_argument(
+        "--teacher",
+        default=os.environ.get("DISTILKIT_BENCH_TEACHER"),
+        help="a finished RT teacher dir to reuse (default: $DISTILKIT_BENCH_TEACHER, else fine-tune MPNet-base first)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--epochs", type=int, help="override the student training epochs (default 3)")
     p.add_argument("--students", help="comma-separated student keys to run (default: all of the task's)")
@@ -217,16 +288,19 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(a.out)
     seeds = [SPLIT_SEED + i for i in range(a.seeds)]
     chosen = ["rotten-tomatoes", "bbc-news"] if a.task == "all" else [a.task]
-    parts = [f"## Core: teacher vs no-KD twin vs distilled students\n\nCommand: `python benchmarks/bench_core.py "
-             f"{' '.join(argv if argv is not None else sys.argv[1:])}`  \nMachine: {machine()}  \nDate: {now()}\n"]
+    parts = [
+        f"## Core: teacher vs no-KD twin vs distilled students\n\nCommand: `python benchmarks/bench_core.py "
+        f"{' '.join(argv if argv is not None else sys.argv[1:])}`  \nMachine: {machine()}  \nDate: {now()}\n"
+    ]
     for name in chosen:
         task = tasks(a.quick)[name]
         if a.epochs:
             task.epochs = a.epochs
         if a.students:
             task.students = [s for s in task.students if s.key in a.students.split(",")]
-        parts.append(run_task(task, seeds, out / "runs" / "core" / name, a.teacher if name == "rotten-tomatoes" else None,
-                              a.threads, a.epoch_rows))
+        parts.append(
+            run_task(task, seeds, out / "runs" / "core" / name, a.teacher if name == "rotten-tomatoes" else None, a.threads, a.epoch_rows)
+        )
     if a.no_table:
         return
     write_table(out, "core", "\n".join(parts))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -27,15 +28,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from distilkit.backends import ONNX_INT8_FILE, read_manifest
+from distilkit.commands.export import export, format_export_table
+from distilkit.config import ExportConfig
 from distilkit.data import prepare_task
-from distilkit.deploy_config import ExportConfig
-from distilkit.export import export, format_export_table
-from distilkit.infer import Predictor
-from distilkit.loadtest import load_test
-from distilkit.perf import best_pass, encoder_flops, int8_ort_matmul_peak, fp32_matmul_peak, ort_op_profile, uniform_batch_rate
-from distilkit.perf import QUANTISED_MATMUL_OPS
-from distilkit.serve import free_port
+from distilkit.deploy.loadtest import load_test
+from distilkit.deploy.perf import QUANTISED_MATMUL_OPS, encoder_flops, fp32_matmul_peak, int8_ort_matmul_peak, ort_op_profile, uniform_feed
+from distilkit.deploy.server import free_port
+from distilkit.inference import Predictor
+from distilkit.inference.backends import ONNX_INT8_FILE, read_manifest
+from distilkit.inference.speed import best_pass
 
 DEFAULT_MODEL = "/work/artifacts/minilm-rt-small"
 
@@ -56,34 +57,57 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 300) -> No
     raise RuntimeError("server did not become healthy")
 
 
-def served_vs_pipeline(export_dir: Path, texts: list[str], labels: np.ndarray, label_names: list[str], threads: int,
-                       batch: int, passes: int) -> dict:
+def served_vs_pipeline(
+    export_dir: Path, texts: list[str], labels: np.ndarray, label_names: list[str], threads: int, batch: int, passes: int
+) -> dict:
     """Throughput/accuracy of transformers.pipeline (torch fp32) and of distilkit serve on the same texts."""
     import httpx
     from transformers import pipeline
 
     pipe = pipeline("text-classification", model=str(export_dir), tokenizer=str(export_dir), device=-1)
-    run_pipe = lambda: pipe(texts, batch_size=batch, truncation=True, max_length=64)  # noqa: E731
+    run_pipe = functools.partial(pipe, texts, batch_size=batch, truncation=True, max_length=64)
     run_pipe()  # warm-up and predictions
     pipe_out = run_pipe()
     pipe_s = best_pass(run_pipe, passes)
     pipe_pred = np.asarray([label_names.index(o["label"]) for o in pipe_out])
-    del pipe
+    del pipe, run_pipe
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    log = open(export_dir.parent / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "distilkit.cli", "serve", "--model", str(export_dir), "--port", str(port),
-                             "--threads", str(threads), "--backend", "onnx-int8", "--max-length", "64", "--max-batch", str(batch), "--max-texts", str(batch)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    log = open(export_dir.parent / "serve.log", "w")  # noqa: SIM115 (closed when the server stops)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "distilkit.cli",
+            "serve",
+            "--model",
+            str(export_dir),
+            "--port",
+            str(port),
+            "--threads",
+            str(threads),
+            "--backend",
+            "onnx-int8",
+            "--max-length",
+            "64",
+            "--max-batch",
+            str(batch),
+            "--max-texts",
+            str(batch),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_healthy(url, proc)
         meta = httpx.get(f"{url}/metadata").json()
         served = []
         with httpx.Client(base_url=url, timeout=120) as client:
             for i in range(0, len(texts), batch):
-                resp = client.post("/predict", json={"texts": texts[i:i + batch]})
+                resp = client.post("/predict", json={"texts": texts[i : i + batch]})
                 resp.raise_for_status()
                 served += [label_names.index(p["label"]) for p in resp.json()["predictions"]]
         served = np.asarray(served)
@@ -95,11 +119,20 @@ def served_vs_pipeline(export_dir: Path, texts: list[str], labels: np.ndarray, l
         proc.terminate()
         proc.wait(30)
         log.close()
-    return {"pipeline_texts_per_s": len(texts) / pipe_s, "served_texts_per_s": load["texts_per_s"],
-            "speedup": load["texts_per_s"] / (len(texts) / pipe_s), "served_p50_ms": load["p50_ms"], "served_p95_ms": load["p95_ms"],
-            "failures": load["failures_all_passes"], "backend": meta["backend"],
-            "pipeline_accuracy": float((pipe_pred == labels).mean()), "served_accuracy": float((served == labels).mean()),
-            "agreement": float((pipe_pred == served).mean()), "texts": len(texts), "requests_per_pass": n_req}
+    return {
+        "pipeline_texts_per_s": len(texts) / pipe_s,
+        "served_texts_per_s": load["texts_per_s"],
+        "speedup": load["texts_per_s"] / (len(texts) / pipe_s),
+        "served_p50_ms": load["p50_ms"],
+        "served_p95_ms": load["p95_ms"],
+        "failures": load["failures_all_passes"],
+        "backend": meta["backend"],
+        "pipeline_accuracy": float((pipe_pred == labels).mean()),
+        "served_accuracy": float((served == labels).mean()),
+        "agreement": float((pipe_pred == served).mean()),
+        "texts": len(texts),
+        "requests_per_pass": n_req,
+    }
 
 
 def int8_efficiency(export_dir: Path, threads: int, passes: int) -> dict:
@@ -110,14 +143,21 @@ def int8_efficiency(export_dir: Path, threads: int, passes: int) -> dict:
     for backend in ("onnx-int8", "torch"):
         pred = Predictor.from_dir(export_dir, 64, 32, backend=backend, threads=threads)
         names = [n for n in pred.tokenizer.model_input_names if n in ("input_ids", "attention_mask", "token_type_ids")]
-        rate = uniform_batch_rate(pred.engine, names, pred.tokenizer.vocab_size, 32, 64, passes=passes)
+        feed = uniform_feed(names, pred.tokenizer.vocab_size, 32, 64)  # full batches of random tokens, no padding
+        pred.engine(feed)  # warm-up
+        rate = 32 / best_pass(lambda: pred.engine(feed), passes)
         rows[backend] = {"sentences_per_s": rate, "gops": rate * encoder_flops(dims, 64) / 1e9}
     peaks = {"int8_ort": int8_ort_matmul_peak(threads, repeats=passes), "fp32_torch": fp32_matmul_peak(repeats=passes)}
     profile = ort_op_profile(export_dir / ONNX_INT8_FILE, threads, 32, 64, vocab_size=int(manifest["dims"].get("vocab", 30000)))
-    return {"dims": dims, "rows": rows, "peaks": peaks, "profile": profile,
-            "kernel_pct_of_peak": 100 * profile["int8_matmul_gops"] / peaks["int8_ort"]["gops"],
-            "int8_pct_of_peak": 100 * rows["onnx-int8"]["gops"] / peaks["int8_ort"]["gops"],
-            "fp32_pct_of_peak": 100 * rows["torch"]["gops"] / peaks["fp32_torch"]["gflops"]}
+    return {
+        "dims": dims,
+        "rows": rows,
+        "peaks": peaks,
+        "profile": profile,
+        "kernel_pct_of_peak": 100 * profile["int8_matmul_gops"] / peaks["int8_ort"]["gops"],
+        "int8_pct_of_peak": 100 * rows["onnx-int8"]["gops"] / peaks["int8_ort"]["gops"],
+        "fp32_pct_of_peak": 100 * rows["torch"]["gops"] / peaks["fp32_torch"]["gflops"],
+    }
 
 
 def bucketing(export_dir: Path, texts: list[str], threads: int, passes: int) -> dict:
@@ -138,58 +178,86 @@ def bucketing(export_dir: Path, texts: list[str], threads: int, passes: int) -> 
 
 def render(r: dict, command: str) -> str:
     s, e, b = r["served"], r["int8"], r["bucketing"]
-    ok = lambda c: "met" if c else "MISSED"  # noqa: E731
+    ok = lambda c: "met" if c else "MISSED"
     lines = [
-        "# Export, fast inference and serving (issue 5)", "",
+        "# Export, fast inference and serving (issue 5)",
+        "",
         f"Command: `{command}`  ",
         f"Date: {r['date']}; machine: {r['machine']}, {r['threads']} torch/ORT threads; load average {r['load_before']:.1f} "
         f"before, {r['load_after']:.1f} after; every figure is the best of {r['passes']} passes, and all three comparisons "
         "were measured side by side in this one run.  ",
         f"Model: `{r['model']}` (6x384 MiniLM-L6 classifier), exported to `{r['export_dir']}`; "
-        f"texts: the seeded validation split of rotten-tomatoes (seed 42).", "",
-        "## Export (validation accuracy per backend, vs torch fp32)", "", "```", r["export_table"], "```", "",
-        f"## 1. Served student vs `transformers.pipeline` ({s['texts']} texts, batch 32, max_length 64)", "",
-        "| path | backend | texts/s | p50 / p95 per request (ms) | accuracy on these texts |", "|---|---|---|---|---|",
-        f"| `pipeline(\"text-classification\")`, batch_size=32 | torch fp32 | {s['pipeline_texts_per_s']:.1f} | | {100 * s['pipeline_accuracy']:.2f}% |",
+        f"texts: the seeded validation split of rotten-tomatoes (seed 42).",
+        "",
+        "## Export (validation accuracy per backend, vs torch fp32)",
+        "",
+        "```",
+        r["export_table"],
+        "```",
+        "",
+        f"## 1. Served student vs `transformers.pipeline` ({s['texts']} texts, batch 32, max_length 64)",
+        "",
+        "| path | backend | texts/s | p50 / p95 per request (ms) | accuracy on these texts |",
+        "|---|---|---|---|---|",
+        f'| `pipeline("text-classification")`, batch_size=32 | torch fp32 | {s["pipeline_texts_per_s"]:.1f} | | {100 * s["pipeline_accuracy"]:.2f}% |',
         f"| `distilkit serve` over HTTP (2 clients x {s['requests_per_pass']} requests of 32 texts) | {s['backend']} | "
-        f"{s['served_texts_per_s']:.1f} | {s['served_p50_ms']:.0f} / {s['served_p95_ms']:.0f} | {100 * s['served_accuracy']:.2f}% |", "",
+        f"{s['served_texts_per_s']:.1f} | {s['served_p50_ms']:.0f} / {s['served_p95_ms']:.0f} | {100 * s['served_accuracy']:.2f}% |",
+        "",
         f"Speed-up **{s['speedup']:.2f}x** (target >= 2x: {ok(s['speedup'] >= 2)}); accuracy change "
         f"{100 * (s['served_accuracy'] - s['pipeline_accuracy']):+.2f} points on these texts, "
         f"{r['full_val_change']:+.2f} points on the full validation split (export table) (target <= 0.5: "
         f"{ok(abs(r['full_val_change']) <= 0.5 and abs(100 * (s['served_accuracy'] - s['pipeline_accuracy'])) <= 0.5)}); "
-        f"label agreement {100 * s['agreement']:.1f}%; failed requests: {s['failures']}.", "",
-        "## 2. ORT int8 efficiency, 6x384 student, batch 32 x 64 tokens", "",
-        "| backend | sentences/s | achieved GOP/s | peak measured now (GOP/s) | % of peak |", "|---|---|---|---|---|",
+        f"label agreement {100 * s['agreement']:.1f}%; failed requests: {s['failures']}.",
+        "",
+        "## 2. ORT int8 efficiency, 6x384 student, batch 32 x 64 tokens",
+        "",
+        "| backend | sentences/s | achieved GOP/s | peak measured now (GOP/s) | % of peak |",
+        "|---|---|---|---|---|",
         f"| onnx-int8 | {e['rows']['onnx-int8']['sentences_per_s']:.1f} | {e['rows']['onnx-int8']['gops']:.1f} | "
         f"{e['peaks']['int8_ort']['gops']:.1f} (int8 ORT dynamic-quant MatMul) | **{e['int8_pct_of_peak']:.0f}%** |",
         f"| torch fp32 | {e['rows']['torch']['sentences_per_s']:.1f} | {e['rows']['torch']['gops']:.1f} | "
-        f"{e['peaks']['fp32_torch']['gflops']:.1f} (fp32 torch matmul) | {e['fp32_pct_of_peak']:.0f}% |", "",
+        f"{e['peaks']['fp32_torch']['gflops']:.1f} (fp32 torch matmul) | {e['fp32_pct_of_peak']:.0f}% |",
+        "",
         f"Int8 peak by shape (M x K x N, GOP/s): {', '.join(f'{k}: {v:.1f}' for k, v in e['peaks']['int8_ort']['by_shape'].items())}. "
-        f"Target >= 80%: {ok(e['int8_pct_of_peak'] >= 80)}.", "",
+        f"Target >= 80%: {ok(e['int8_pct_of_peak'] >= 80)}.",
+        "",
         f"Where the int8 model's time goes (ORT profiler, {e['profile']['batch']} x {e['profile']['length']} tokens, "
-        f"{e['profile']['ms_per_batch']:.1f} ms per batch wall, {e['profile']['kernel_ms']:.1f} ms in kernels):", "",
-        "| operator | ms per batch | share of kernel time |", "|---|---|---|",
+        f"{e['profile']['ms_per_batch']:.1f} ms per batch wall, {e['profile']['kernel_ms']:.1f} ms in kernels):",
+        "",
+        "| operator | ms per batch | share of kernel time |",
+        "|---|---|---|",
         *[f"| {op} | {v['ms']:.1f} | {100 * v['share']:.1f}% |" for op, v in e["profile"]["ops"].items() if v["share"] >= 0.001],
         "",
         f"The quantised matmul operators ({', '.join(op for op in QUANTISED_MATMUL_OPS if op in e['profile']['ops'])}) do {e['profile']['int8_matmul_gflop']:.1f} GFLOP per batch in "
         f"{e['profile']['int8_matmul_ms']:.1f} ms: **{e['profile']['int8_matmul_gops']:.0f} GOP/s inside the model, "
         f"{e['kernel_pct_of_peak']:.0f}% of the stand-alone peak**. The rest of the time goes to layer norms, GELU and "
-        "attention softmax, which run in fp32 and do not count as matmul work.", "",
-        f"## 3. Length bucketing on realistic short texts ({r['bucket_texts']} texts, max_length 128, batch 32)", "",
+        "attention softmax, which run in fp32 and do not count as matmul work.",
+        "",
+        f"## 3. Length bucketing on realistic short texts ({r['bucket_texts']} texts, max_length 128, batch 32)",
+        "",
         "| backend | median / p95 tokens | padded to 128 (sent/s) | per-batch padding, unsorted | length-sorted + per-batch | speed-up vs 128 |",
-        "|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|",
+    ]
     for name, row in b.items():
-        lines.append(f"| {name} | {row['median_tokens']:.0f} / {row['p95_tokens']:.0f} | {row['pad_to_128']:.1f} | "
-                     f"{row['per_batch_unsorted']:.1f} | {row['length_sorted']:.1f} | **{row['speedup_vs_pad128']:.2f}x** |")
-    lines += ["", f"Target >= 3x: {ok(min(x['speedup_vs_pad128'] for x in b.values()) >= 3)} "
-              f"(torch {b['torch']['speedup_vs_pad128']:.2f}x, onnx-int8 {b['onnx-int8']['speedup_vs_pad128']:.2f}x).", ""]
+        lines.append(
+            f"| {name} | {row['median_tokens']:.0f} / {row['p95_tokens']:.0f} | {row['pad_to_128']:.1f} | "
+            f"{row['per_batch_unsorted']:.1f} | {row['length_sorted']:.1f} | **{row['speedup_vs_pad128']:.2f}x** |"
+        )
+    lines += [
+        "",
+        f"Target >= 3x: {ok(min(x['speedup_vs_pad128'] for x in b.values()) >= 3)} "
+        f"(torch {b['torch']['speedup_vs_pad128']:.2f}x, onnx-int8 {b['onnx-int8']['speedup_vs_pad128']:.2f}x).",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=DEFAULT_MODEL, help="fine-tuned MiniLM-L6 classifier dir")
-    parser.add_argument("--quick", action="store_true", help="CPU size: 256 texts per throughput pass, 2 passes, 600 validation rows scored at export")
+    parser.add_argument(
+        "--quick", action="store_true", help="CPU size: 256 texts per throughput pass, 2 passes, 600 validation rows scored at export"
+    )
     parser.add_argument("--seeds", type=int, default=1, help="accepted for the shared protocol; timings do not depend on a seed")
     parser.add_argument("--passes", type=int, default=None, help="timed passes per figure (best is kept)")
     parser.add_argument("--texts", type=int, default=None, help="texts per throughput pass (default 640, --quick 256)")
@@ -205,16 +273,34 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]
     export_dir = out / "minilm-export"
-    manifest = export(ExportConfig(model=args.model, output=str(export_dir), data="rotten-tomatoes", max_length=64, seed=42,
-                                   overwrite=True, threads=args.threads, max_eval_samples=eval_samples))
+    manifest = export(
+        ExportConfig(
+            model=args.model,
+            output=str(export_dir),
+            data="rotten-tomatoes",
+            max_length=64,
+            seed=42,
+            overwrite=True,
+            threads=args.threads,
+            max_eval_samples=eval_samples,
+        )
+    )
     labels_names = manifest["labels"]
     task = prepare_task(ExportConfig(data="rotten-tomatoes", max_length=64, seed=42), label_names=labels_names)
     val = task.splits["validation"]
     texts, labels = list(val["text"][:n_texts]), np.asarray(val["label"][:n_texts])
-    results = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "model": args.model, "export_dir": str(export_dir),
-               "machine": f"{platform.machine()}, {os.cpu_count()} cores", "threads": args.threads, "passes": passes,
-               "export_table": format_export_table(manifest), "bucket_texts": len(texts), "load_before": load_before,
-               "full_val_change": manifest["backends"]["onnx-int8"]["accuracy_change_pts"]}
+    results = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "model": args.model,
+        "export_dir": str(export_dir),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "threads": args.threads,
+        "passes": passes,
+        "export_table": format_export_table(manifest),
+        "bucket_texts": len(texts),
+        "load_before": load_before,
+        "full_val_change": manifest["backends"]["onnx-int8"]["accuracy_change_pts"],
+    }
     print("[1/3] served vs pipeline", flush=True)
     results["served"] = served_vs_pipeline(export_dir, texts, labels, labels_names, args.threads, 32, passes)
     print("[2/3] int8 efficiency", flush=True)

@@ -29,10 +29,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from distilkit.config import DistillConfig  # noqa: E402
-from distilkit.distillation.run import TeacherHandle, distill  # noqa: E402
-from distilkit.infer import batched_logits  # noqa: E402
+from distilkit.commands.distill import distill  # noqa: E402
+from distilkit.config import DistillConfig, ModelAccessConfig  # noqa: E402
+from distilkit.inference import batched_logits  # noqa: E402
 from distilkit.modeling.loading import load_classifier, load_tokenizer  # noqa: E402
+from distilkit.teacher.handle import TeacherHandle  # noqa: E402
 
 TEACHER = "/work/artifacts/teacher-mpnet-rt"
 
@@ -42,7 +43,7 @@ def three_layer_student(out: Path) -> str:
     from transformers import AutoModel
 
     from distilkit.modeling.student import student_from_teacher_layers
-    from distilkit.zoo import resolve_model
+    from distilkit.modeling.zoo import resolve_model
 
     path = out / "minilm-l3-from-l6"
     if not (path / "config.json").is_file():
@@ -64,10 +65,22 @@ def accuracy_rows(args: argparse.Namespace, out: Path, steps: list[dict]) -> lis
 
     # the 3-layer student first: it is cheaper, and where layer terms should matter most
     students = {"MiniLM-L3 (3x384, layers 1,3,5 of L6)": three_layer_student(out), "MiniLM-L6 (6x384)": "minilm-l6"}
-    base = dict(teacher=args.teacher, data="rotten-tomatoes", max_length=64, max_train_samples=args.samples, epochs=args.epochs,
-                threads=2, overwrite=True, cache_dir=args.cache_dir)
-    teacher = TeacherHandle(args.teacher)
-    task = prepare_task(DistillConfig(**base), label_names=[teacher.config.id2label[i] for i in range(teacher.config.num_labels)])
+    base = dict(
+        teacher=args.teacher,
+        data="rotten-tomatoes",
+        max_length=64,
+        max_train_samples=args.samples,
+        epochs=args.epochs,
+        threads=2,
+        overwrite=True,
+        cache_dir=args.cache_dir,
+    )
+    teacher = TeacherHandle(args.teacher, ModelAccessConfig())
+    task = prepare_task(
+        DistillConfig(**base),
+        label_names=[teacher.config.id2label[i] for i in range(teacher.config.num_labels)],
+        max_train_samples=args.samples,
+    )
     test = task.splits["test"]
     labels = np.asarray(test["label"])
     t_logits = teacher.logits(test, 64, args.cache_dir).logits
@@ -79,11 +92,21 @@ def accuracy_rows(args: argparse.Namespace, out: Path, steps: list[dict]) -> lis
             for seed in range(args.seeds):
                 run_dir = out / "runs" / f"{Path(student).name}-{preset}-s{seed}"
                 start = time.perf_counter()
-                facts = distill(DistillConfig(**base, student=student, preset=preset, seed=42 + seed, output_dir=str(run_dir)))
+                facts = distill(DistillConfig(**base, student=student, preset=preset, seed=42 + seed, output_dir=str(run_dir))).facts
                 minutes = (time.perf_counter() - start) / 60
                 acc = test_accuracy(str(run_dir), list(test["text"]), labels, 64)
-                rows.append({"student": s_name, "preset": preset, "seed": seed, "test_acc": acc, "pct_teacher": 100 * acc / t_acc,
-                             "val_acc": facts["validation_metrics"].get("eval_accuracy"), "minutes": minutes, "teacher_acc": t_acc})
+                rows.append(
+                    {
+                        "student": s_name,
+                        "preset": preset,
+                        "seed": seed,
+                        "test_acc": acc,
+                        "pct_teacher": 100 * acc / t_acc,
+                        "val_acc": facts["validation_metrics"].get("eval_accuracy"),
+                        "minutes": minutes,
+                        "teacher_acc": t_acc,
+                    }
+                )
                 print(json.dumps(rows[-1]), flush=True)
                 (out / "layerkd.md").write_text(markdown(args, rows, steps), encoding="utf-8")  # partial results survive a kill
     return rows
@@ -124,8 +147,21 @@ def isolated_step_costs(args: argparse.Namespace, presets: list[str], steps: int
     rows = []
     for preset in presets:
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, __file__, "--steps-only", "--step-presets", preset, "--steps", str(steps), "--out", tmp,
-                   "--teacher", args.teacher, "--rows-json", str(Path(tmp) / "rows.json")]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--steps-only",
+                "--step-presets",
+                preset,
+                "--steps",
+                str(steps),
+                "--out",
+                tmp,
+                "--teacher",
+                args.teacher,
+                "--rows-json",
+                str(Path(tmp) / "rows.json"),
+            ]
             if args.cache_dir:
                 cmd += ["--cache-dir", args.cache_dir]
             subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -141,38 +177,55 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
     from distilkit.data import prepare_task
     from distilkit.data.tokenize import tokenize_dataset
     from distilkit.distillation.capture import disable_attention_dropout
-    from distilkit.distillation.multi_teacher import EnsembleCollator
     from distilkit.distillation.presets import build_objective
-    from distilkit.distillation.trainer import TEACHER_PREFIX, DistillationTrainer
+    from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
+    from distilkit.distillation.trainer import DistillationTrainer
+    from distilkit.teacher.plan import TeacherPlan
+    from distilkit.training.collate import MultiTokenizerCollator
 
     torch.set_num_threads(2)
-    teacher = TeacherHandle(args.teacher, eager=True)
+    teacher = TeacherHandle(args.teacher, ModelAccessConfig(), eager=True)
     cfg = DistillConfig(teacher=args.teacher, data="rotten-tomatoes", max_length=64, max_train_samples=32 * (steps + 1))
-    task = prepare_task(cfg, label_names=[teacher.config.id2label[i] for i in range(teacher.config.num_labels)])
+    task = prepare_task(
+        cfg, label_names=[teacher.config.id2label[i] for i in range(teacher.config.num_labels)], max_train_samples=cfg.max_train_samples
+    )
     student_tok = load_tokenizer("minilm-l6")
     split = task.splits["train"]
     rows = []
     for preset in presets:
         objective = build_objective(DistillConfig(preset=preset, stage1_fraction=0.0 if preset != "tinybert" else None))
-        student = load_classifier("minilm-l6", [teacher.config.id2label[i] for i in range(teacher.config.num_labels)],
-                                  ignore_mismatched_sizes=True)
-        if objective.needs_attentions:
+        needs = objective.needs
+        # where the targets come from, as distill() decides it (online layers and/or cached logits)
+        plan = TeacherPlan([teacher], online=needs.teacher_online, logits_stage=not objective.needs_at(1.0).teacher_online)
+        student = load_classifier(
+            "minilm-l6", [teacher.config.id2label[i] for i in range(teacher.config.num_labels)], ignore_mismatched_sizes=True
+        )
+        if needs.attentions:
             student.set_attn_implementation("eager")
             disable_attention_dropout(student)  # as distill() does
-        data = tokenize_dataset(split, student_tok, 64)
-        online = objective.needs_teacher_online
-        if online:
-            t_data = tokenize_dataset(split, teacher.tokenizer, 64, prefix=TEACHER_PREFIX, keep=())
-            for col in t_data.column_names:
-                data = data.add_column(col, t_data[col])
+        if needs.teacher_online:
             objective.bind(student, teacher.model)
-        else:
-            data = data.add_column("teacher_logits", teacher.logits(split, 64, args.cache_dir).logits.tolist())
-        collate = EnsembleCollator(student_tok, teacher.tokenizer if online else None)
+        data = plan.attach(
+            tokenize_dataset(split, student_tok, 64),
+            split,
+            student_tok,
+            64,
+            args.cache_dir,
+            objective.positionwise_terms,
+            sorted(set(TERMS) - POSITIONWISE_TERMS),
+        )
+        plan.release()  # as distill() does: a logits-only objective holds no teacher weights through training
+        online = plan.online
+        collate = MultiTokenizerCollator(student_tok, teacher.tokenizer if online else None)
         with tempfile.TemporaryDirectory() as tmp:
-            trainer = DistillationTrainer(model=student, args=TrainingArguments(output_dir=tmp, report_to="none", optim="adamw_torch_fused",
-                                                                               remove_unused_columns=False, label_names=["labels"]),
-                                          objective=objective, temperature=2.0, teacher=teacher.model if online else None)
+            trainer = DistillationTrainer(
+                model=student,
+                args=TrainingArguments(
+                    output_dir=tmp, report_to="none", optim="adamw_torch_fused", remove_unused_columns=False, label_names=["labels"]
+                ),
+                objective=objective,
+                plan=plan,
+            )
             trainer.create_optimizer()
             trainer.current_gradient_accumulation_steps = 1  # set by train(); we call training_step directly
             times = []
@@ -188,19 +241,23 @@ def step_costs(args: argparse.Namespace, presets: list[str], steps: int) -> list
             peak = _proc_status_mb("VmHWM")
         objective.remove_hooks()
         med = statistics.median(times[1:])  # the first step warms up
-        rows.append({"preset": preset, "online_teacher": online, "s_per_step": med, "rss_before_mb": rss_before,
-                     "peak_rss_mb": peak})
+        rows.append({"preset": preset, "online_teacher": online, "s_per_step": med, "rss_before_mb": rss_before, "peak_rss_mb": peak})
         print(json.dumps(rows[-1]), flush=True)
     return with_logits_ratio(rows)
 
 
 def markdown(args: argparse.Namespace, acc: list[dict], steps: list[dict]) -> str:
     cmd = "python benchmarks/bench_layerkd.py " + " ".join(sys.argv[1:])
-    lines = ["# Layer distillation presets (issue 3)", "",
-             f"Command: `{cmd}`  ", f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, shared by other jobs "
-             f"(timings noisy); {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
-             f"Teacher: `{args.teacher}`; data rotten-tomatoes, seed 42 splits, max length 64, "
-             f"{args.samples} training rows, {args.epochs} epoch(s), batch 32.", ""]
+    lines = [
+        "# Layer distillation presets (issue 3)",
+        "",
+        f"Command: `{cmd}`  ",
+        f"Machine: {platform.machine()}, {torch.get_num_threads()} torch threads, shared by other jobs "
+        f"(timings noisy); {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC  ",
+        f"Teacher: `{args.teacher}`; data rotten-tomatoes, seed 42 splits, max length 64, "
+        f"{args.samples} training rows, {args.epochs} epoch(s), batch 32.",
+        "",
+    ]
     if acc:
         lines += ["| student | preset | test accuracy | % of teacher | validation accuracy | wall minutes |", "|---|---|---|---|---|---|"]
         groups: dict[tuple[str, str], list[dict]] = {}
@@ -209,16 +266,22 @@ def markdown(args: argparse.Namespace, acc: list[dict], steps: list[dict]) -> st
         for (student, preset), rs in groups.items():
             a = [r["test_acc"] for r in rs]
             spread = f" ± {statistics.stdev(a):.4f}" if len(a) > 1 else ""
-            lines.append(f"| {student} | {preset} | {statistics.mean(a):.4f}{spread} | {statistics.mean(r['pct_teacher'] for r in rs):.1f}% "
-                         f"| {statistics.mean(r['val_acc'] for r in rs):.4f} | {statistics.mean(r['minutes'] for r in rs):.1f} |")
+            lines.append(
+                f"| {student} | {preset} | {statistics.mean(a):.4f}{spread} | {statistics.mean(r['pct_teacher'] for r in rs):.1f}% "
+                f"| {statistics.mean(r['val_acc'] for r in rs):.4f} | {statistics.mean(r['minutes'] for r in rs):.1f} |"
+            )
         lines += ["", f"Teacher test accuracy: {acc[0]['teacher_acc']:.4f} on the test split.", ""]
     if steps:
-        lines += ["| objective | teacher | seconds / step (median) | x logits-only | RSS before steps (MB) | peak RSS in steps (MB) |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "| objective | teacher | seconds / step (median) | x logits-only | RSS before steps (MB) | peak RSS in steps (MB) |",
+            "|---|---|---|---|---|---|",
+        ]
         for r in steps:
-            lines.append(f"| {r['preset']} | {'online (MPNet forward)' if r['online_teacher'] else 'cached logits'} "
-                         f"| {r['s_per_step']:.2f} | {r['x_logits']:.2f} | {r.get('rss_before_mb', float('nan')):.0f} "
-                         f"| {r.get('peak_rss_mb', float('nan')):.0f} |")
+            lines.append(
+                f"| {r['preset']} | {'online (MPNet forward)' if r['online_teacher'] else 'cached logits'} "
+                f"| {r['s_per_step']:.2f} | {r['x_logits']:.2f} | {r.get('rss_before_mb', float('nan')):.0f} "
+                f"| {r.get('peak_rss_mb', float('nan')):.0f} |"
+            )
         lines.append("")
     return "\n".join(lines)
 

@@ -24,32 +24,44 @@ import torch
 from transformers import Trainer
 
 from distilkit.config import DistillConfig, TrainConfig
-from distilkit.data.tokenize import tokenize_dataset
-from distilkit.distillation.objectives import Objective, preset_weights
-from distilkit.distillation.run import TeacherHandle, load_task_for_teacher
-from distilkit.distillation.trainer import TEACHER_PREFIX, DistillationTrainer
-from distilkit.infer import batched_logits
 from distilkit.data import prepare_task
+from distilkit.data.tokenize import tokenize_dataset
+from distilkit.distillation.objective import Objective
+from distilkit.distillation.presets import PRESETS
+from distilkit.distillation.trainer import DistillationTrainer
+from distilkit.inference import batched_logits
 from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier, load_tokenizer
 from distilkit.modeling.student import student_from_checkpoint
-from distilkit.training import MultiTokenizerCollator, training_arguments
+from distilkit.teacher.checks import task_for_teacher
+from distilkit.teacher.handle import TeacherHandle
+from distilkit.teacher.plan import TeacherPlan
+from distilkit.training.arguments import epoch_arguments
+from distilkit.training.collate import TEACHER_LOGITS, TEACHER_PREFIX, MultiTokenizerCollator
 
 MODES = ("plain", "cached", "online")
 
 
-def epoch_timings(teacher: str, student: str = "minilm-l6", data: str = "rotten-tomatoes", rows: int = 1000,
-                  max_length: int = 64, batch_size: int = 32, seed: int = 42, threads: int = 2) -> dict[str, Any]:
+def epoch_timings(
+    teacher: str,
+    student: str = "minilm-l6",
+    data: str = "rotten-tomatoes",
+    rows: int = 1000,
+    max_length: int = 64,
+    batch_size: int = 32,
+    seed: int = 42,
+    threads: int = 2,
+) -> dict[str, Any]:
     """Seconds of every optimiser step of each mode over one epoch, interleaved step by step; the median
     step x steps per epoch, the summed epoch, and the one-time teacher pass (cached mode's extra cost)."""
     torch.set_num_threads(threads)
     cfg = DistillConfig(teacher=teacher, student=student, data=data, max_train_samples=rows, max_length=max_length, seed=seed)
-    handle = TeacherHandle(teacher)
+    handle = TeacherHandle(teacher, cfg)
     stand_in = not is_classifier_checkpoint(handle.config)
     if stand_in:  # an encoder without a trained head: same compute as the real teacher, so fine for timing only
-        task = prepare_task(cfg)
-        handle.model = load_classifier(teacher, task.label_names).eval()
+        task = prepare_task(cfg, max_train_samples=cfg.max_train_samples)
+        handle.model = load_classifier(teacher, task.label_names).eval().requires_grad_(False)  # as TeacherHandle.model loads it
     else:
-        task = load_task_for_teacher(cfg, handle.config)
+        task = task_for_teacher(cfg, handle.config)
     split = task.splits["train"]
     start = time.perf_counter()
     logits = batched_logits(handle.model, handle.tokenizer, split["text"], None, max_length, 64)
@@ -62,19 +74,26 @@ def epoch_timings(teacher: str, student: str = "minilm-l6", data: str = "rotten-
     t_cols = tokenize_dataset(split, handle.tokenizer, max_length, prefix=TEACHER_PREFIX, keep=())
     for col in t_cols.column_names:
         online = online.add_column(col, t_cols[col])
-    datasets = {"plain": base, "cached": base.add_column("teacher_logits", logits.tolist()), "online": online}
+    datasets = {"plain": base, "cached": base.add_column(TEACHER_LOGITS, logits.tolist()), "online": online}
 
     def make(mode: str, workdir: Path) -> Trainer:
         torch.manual_seed(seed)
         model = student_from_checkpoint(student, task.label_names)
-        args = training_arguments(TrainConfig(epochs=1, batch_size=batch_size, learning_rate=1e-4, logging_steps=10_000),
-                                  workdir / mode, seed, has_eval=False).set_save(strategy="no")
+        args = epoch_arguments(
+            TrainConfig(epochs=1, batch_size=batch_size, learning_rate=1e-4, logging_steps=10_000), workdir / mode, seed, has_eval=False
+        ).set_save(strategy="no")
         common = dict(model=model, args=args, train_dataset=datasets[mode], processing_class=tok)
         if mode == "plain":
             return Trainer(data_collator=MultiTokenizerCollator(tok), **common)
-        return DistillationTrainer(data_collator=MultiTokenizerCollator(tok, handle.tokenizer if mode == "online" else None),
-                                   objective=Objective(preset_weights("logits", 0.5)), temperature=2.0,
-                                   teacher=handle.model if mode == "online" else None, **common)
+        # cached: the soft targets come from the teacher_logits column; online: the teacher runs in every
+        # step for them (forced here: distill() itself never runs the teacher online for a logits-only objective)
+        plan = TeacherPlan([handle], online=mode == "online", logits_stage=mode == "cached")
+        return DistillationTrainer(
+            data_collator=MultiTokenizerCollator(tok, handle.tokenizer if mode == "online" else None),
+            objective=Objective(PRESETS["logits"].final(0.5), temperature=2.0),
+            plan=plan,
+            **common,
+        )
 
     times: dict[str, list[float]] = {m: [] for m in MODES}
     with tempfile.TemporaryDirectory(prefix="dk-epoch-") as tmp:
@@ -87,7 +106,7 @@ def epoch_timings(teacher: str, student: str = "minilm-l6", data: str = "rotten-
             loaders[m] = iter(loader)
         steps = len(trainers["plain"].get_train_dataloader())
         for step in range(steps):
-            order = MODES[step % 3:] + MODES[:step % 3]
+            order = MODES[step % 3 :] + MODES[: step % 3]
             for mode in order:  # one optimiser step of each mode in turn: all three see the same neighbours
                 t = trainers[mode]
                 batch = t._prepare_inputs(next(loaders[mode]))
@@ -99,11 +118,23 @@ def epoch_timings(teacher: str, student: str = "minilm-l6", data: str = "rotten-
                 times[mode].append(round(time.perf_counter() - start, 3))
             print(f"[epoch-timing] step {step + 1}/{steps}: " + ", ".join(f"{m} {times[m][-1]:.2f}s" for m in MODES), flush=True)
     med = {m: statistics.median(v) for m, v in times.items()}
-    return {"rows": len(split), "steps": steps, "batch_size": batch_size, "max_length": max_length, "student": student,
-            "teacher": teacher, "stand_in_teacher": stand_in, "threads": threads, "step_seconds": times, "median_step_s": med,
-            "epoch_s": {m: round(sum(v), 2) for m, v in times.items()}, "median_epoch_s": {m: med[m] * steps for m in MODES},
-            "cached_over_plain": med["cached"] / med["plain"], "online_over_plain": med["online"] / med["plain"],
-            "teacher_pass_s": round(teacher_pass_s, 2)}
+    return {
+        "rows": len(split),
+        "steps": steps,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "student": student,
+        "teacher": teacher,
+        "stand_in_teacher": stand_in,
+        "threads": threads,
+        "step_seconds": times,
+        "median_step_s": med,
+        "epoch_s": {m: round(sum(v), 2) for m, v in times.items()},
+        "median_epoch_s": {m: med[m] * steps for m in MODES},
+        "cached_over_plain": med["cached"] / med["plain"],
+        "online_over_plain": med["online"] / med["plain"],
+        "teacher_pass_s": round(teacher_pass_s, 2),
+    }
 
 
 def main() -> None:

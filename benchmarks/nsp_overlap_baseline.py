@@ -19,9 +19,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from transformers import AutoTokenizer
 
-from distilkit.pretrain.config import PretrainConfig
-from distilkit.pretrain.data import ExampleStream
-from distilkit.pretrain.examples import nsp_examples
+from distilkit.config import PretrainConfig
+from distilkit.pretraining.examples import nsp_examples
+from distilkit.pretraining.streams import ExampleStream
 
 
 def main() -> None:
@@ -29,14 +29,16 @@ def main() -> None:
     ap.add_argument("--corpus", nargs="+", required=True)
     ap.add_argument("--tokenizer", required=True, help="a tokenizer dir (e.g. the from-scratch model's)")
     ap.add_argument("--pairs", type=int, default=5000)
-    ap.add_argument("--skip", type=int, default=1000, help="pairs skipped at the start of the stream (its first documents have no random partners yet)")
+    ap.add_argument(
+        "--skip", type=int, default=1000, help="pairs skipped at the start of the stream (its first documents have no random partners yet)"
+    )
     ap.add_argument("--max-length", type=int, default=64)
     args = ap.parse_args()
     tok = AutoTokenizer.from_pretrained(args.tokenizer)
     cfg = PretrainConfig(corpus=args.corpus, max_length=args.max_length)
     make = functools.partial(nsp_examples, tokenizer=tok, max_length=args.max_length)
     stream = iter(ExampleStream(cfg, tok, lambda docs, rng: make(docs, rng=rng)))
-    pairs = list(itertools.islice(stream, args.skip + args.pairs))[args.skip:]
+    pairs = list(itertools.islice(stream, args.skip + args.pairs))[args.skip :]
     special = set(tok.all_special_ids)
     features, labels = [], []
     for ex in pairs:
@@ -47,8 +49,10 @@ def main() -> None:
     x, y = np.asarray(features), np.asarray(labels)
     half = len(y) // 2
     clf = LogisticRegression().fit(x[:half], y[:half])
-    print(f"{len(y)} NSP pairs, share random {y.mean():.3f}; word-overlap logistic regression accuracy on the held-out half: "
-          f"{clf.score(x[half:], y[half:]):.4f} (majority {max(y[half:].mean(), 1 - y[half:].mean()):.4f})")
+    print(
+        f"{len(y)} NSP pairs, share random {y.mean():.3f}; word-overlap logistic regression accuracy on the held-out half: "
+        f"{clf.score(x[half:], y[half:]):.4f} (majority {max(y[half:].mean(), 1 - y[half:].mean()):.4f})"
+    )
 
 
 if __name__ == "__main__":

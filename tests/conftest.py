@@ -26,8 +26,14 @@ def make_encoder(directory: Path, layers: int = 4, hidden: int = 32, heads: int 
     """A tiny random BERT encoder saved like a pretrained checkpoint (no classification head)."""
     torch.manual_seed(seed)
     tok = make_tokenizer(directory)
-    config = BertConfig(vocab_size=len(tok), hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                        intermediate_size=hidden * 2, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=64,
+    )
     BertModel(config).save_pretrained(directory)
     tok.save_pretrained(directory)
     return directory
@@ -68,8 +74,17 @@ def finetune_tiny(model_dir: Path, data: Path, out: Path, **overrides) -> Path:
     """A tiny classifier fine-tuned through the public API (a few seconds on a CPU)."""
     from distilkit import FinetuneConfig, finetune
 
-    settings = dict(model=str(model_dir), data=str(data), output_dir=str(out), epochs=4.0, learning_rate=1e-3, batch_size=16,
-                    max_length=32, early_stopping_patience=None, logging_steps=5)
+    settings = dict(
+        model=str(model_dir),
+        data=str(data),
+        output_dir=str(out),
+        epochs=4.0,
+        learning_rate=1e-3,
+        batch_size=16,
+        max_length=32,
+        early_stopping_patience=None,
+        logging_steps=5,
+    )
     settings.update(overrides)
     finetune(FinetuneConfig(**settings))
     return out
@@ -89,8 +104,16 @@ def make_classifier(directory: Path, train_rows: int = 160, steps: int = 40, see
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny model gains nothing from threads, and they spin on a busy machine
     tok = make_tokenizer(directory)
-    config = BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                        max_position_embeddings=64, id2label={0: "neg", 1: "pos"}, label2id={"neg": 0, "pos": 1})
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        id2label={0: "neg", 1: "pos"},
+        label2id={"neg": 0, "pos": 1},
+    )
     model = BertForSequenceClassification(config)
     rows = sentiment_rows(train_rows, seed=seed + 1)
     enc = tok(rows["text"].tolist(), padding=True, return_tensors="pt")
@@ -117,8 +140,8 @@ def tiny_classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``distilkit export`` of :func:`tiny_classifier` (ONNX fp32 + int8, torch int8), scored on ``sentiment_csv``. Read-only: copy to modify."""
-    from distilkit.deploy_config import ExportConfig
-    from distilkit.export import export
+    from distilkit.commands.export import export
+    from distilkit.config import ExportConfig
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -135,3 +158,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+def corpus_docs(n: int = 60, seed: int = 0) -> list[list[str]]:
+    """Documents of 3-6 sentences, each document about one sentiment."""
+    rng = random.Random(seed)
+    docs = []
+    for d in range(n):
+        topic = POSITIVE if d % 2 else NEGATIVE
+        docs.append(
+            [
+                " ".join(rng.choice(topic) if rng.random() < 0.4 else rng.choice(NEUTRAL) for _ in range(rng.randint(4, 9))) + "."
+                for _ in range(rng.randint(3, 6))
+            ]
+        )
+    return docs

@@ -26,8 +26,13 @@ def tiny_assets(factory: pytest.TempPathFactory) -> dict[str, Path]:
     dropout 0, for comparisons where per-process dropout masks would differ (DDP vs 1 process).
     """
     root = factory.getbasetemp() / "robust-assets"
-    paths = {"root": root, "encoder": root / "encoder", "data": root / "data.csv", "teacher": root / "teacher",
-             "teacher_nodrop": root / "teacher-nodrop"}
+    paths = {
+        "root": root,
+        "encoder": root / "encoder",
+        "data": root / "data.csv",
+        "teacher": root / "teacher",
+        "teacher_nodrop": root / "teacher-nodrop",
+    }
     if (paths["teacher_nodrop"] / "distilkit_run.json").exists():
         return paths
     if root.exists():
@@ -40,8 +45,24 @@ def tiny_assets(factory: pytest.TempPathFactory) -> dict[str, Path]:
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        rc = main(["finetune", "--model", str(paths["encoder"]), "--data", str(paths["data"]), "--output-dir", str(paths["teacher"]),
-                   "--epochs", "8", "--batch-size", "16", "--learning-rate", "3e-3", *TINY])
+        rc = main(
+            [
+                "finetune",
+                "--model",
+                str(paths["encoder"]),
+                "--data",
+                str(paths["data"]),
+                "--output-dir",
+                str(paths["teacher"]),
+                "--epochs",
+                "8",
+                "--batch-size",
+                "16",
+                "--learning-rate",
+                "3e-3",
+                *TINY,
+            ]
+        )
     finally:
         for k, v in old.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
@@ -75,12 +96,16 @@ def free_port() -> int:
 def driver_env(tmp: Path, **extra: str) -> dict[str, str]:
     """Environment for a subprocess run of :mod:`robust_driver` using this checkout's sources."""
     env = dict(os.environ)
-    env.update(PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]), HF_HUB_OFFLINE="1",
-               TOKENIZERS_PARALLELISM="false", DISTILKIT_CACHE=str(tmp / "dk-cache"), OMP_NUM_THREADS="1")
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
+        HF_HUB_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        DISTILKIT_CACHE=str(tmp / "dk-cache"),
+        OMP_NUM_THREADS="1",
+    )
     env.update(extra)
     return env
 
 
 def driver_cmd(*argv: str | Path) -> list[str]:
     return [sys.executable, str(DRIVER), *map(str, argv)]
-

@@ -5,15 +5,28 @@ Public API (the CLI is a thin layer over these)::
     from distilkit import FinetuneConfig, DistillConfig, EvaluateConfig, finetune, distill, evaluate, Predictor
 """
 
+from distilkit.commands.demo import demo
+from distilkit.commands.distill import distill
+from distilkit.commands.evaluate import evaluate
+from distilkit.commands.finetune import finetune
+from distilkit.commands.result import RunResult
 from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig, PredictConfig
 from distilkit.errors import DistilkitError
-from distilkit.finetune import finetune
-from distilkit.distillation.run import distill
-from distilkit.evaluate import evaluate
-from distilkit.infer import Predictor
-from distilkit.demo import demo
+from distilkit.inference import Predictor
 
 __version__ = "0.1.0"
 
-__all__ = ["DemoConfig", "DistillConfig", "DistilkitError", "EvaluateConfig", "FinetuneConfig", "PredictConfig", "Predictor",
-           "demo", "distill", "evaluate", "finetune"]
+__all__ = [
+    "DemoConfig",
+    "DistillConfig",
+    "DistilkitError",
+    "EvaluateConfig",
+    "FinetuneConfig",
+    "PredictConfig",
+    "Predictor",
+    "RunResult",
+    "demo",
+    "distill",
+    "evaluate",
+    "finetune",
+]

@@ -25,17 +25,17 @@ row's random stream is seeded by ``(seed, row index)``, so results do not depend
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from transformers import PreTrainedTokenizerBase
 
+from distilkit.config import AUGMENT_METHODS, AugmentOptions
 from distilkit.errors import require
 
-METHODS = ("embedding", "mlm", "mask", "ngram")
 WORD = re.compile(r"([^\W\d_]+)")  # alphabetic runs; re.split keeps them at odd positions
 
 
@@ -54,16 +54,20 @@ class AugmentSettings:
     seed: int = 42
     keep_stopwords: bool = False  # never substitute English stop words (keeps the sentence's grammar)
 
-    def validate(self) -> None:
-        unknown = sorted(set(self.methods) - set(METHODS))
-        require(not unknown, f"unknown augmentation method(s) {unknown}: choose from {', '.join(METHODS)}")
-        require(len(self.methods) > 0, "give at least one augmentation method")
-        require(self.copies >= 0, "augment copies must be >= 0")
-        for name in ("prob", "mask_prob", "ngram_prob"):
-            value = getattr(self, name)
-            require(0 <= value <= 1, f"augment {name}={value} must be in [0, 1]")
-        require(self.neighbours >= 1 and self.mlm_stride >= 1 and self.max_tries >= 1 and self.ngram_max >= 1,
-                "neighbours, mlm_stride, max_tries and ngram_max must be >= 1")
+    @classmethod
+    def from_options(cls, cfg: AugmentOptions, seed: int) -> AugmentSettings:
+        """Settings from a command's checked ``augment_*`` options (see :class:`~distilkit.config.AugmentOptions`)."""
+        return cls(
+            copies=cfg.augment_copies,
+            methods=tuple(cfg.augment_methods),
+            prob=cfg.augment_prob,
+            mask_prob=cfg.augment_mask_prob,
+            ngram_prob=cfg.augment_ngram_prob,
+            neighbours=cfg.augment_neighbours,
+            seed=seed,
+            batch_size=cfg.augment_batch_size,
+            keep_stopwords=cfg.augment_keep_stopwords,
+        )
 
 
 def split_words(text: str) -> list[str]:
@@ -106,7 +110,7 @@ class EmbeddingNeighbours:
         """Compute neighbours for every new word, in batched matrix products."""
         todo = sorted({w.lower() for w in words} - self.table.keys())
         for start in range(0, len(todo), self.batch_size):
-            chunk = todo[start:start + self.batch_size]
+            chunk = todo[start : start + self.batch_size]
             vecs = [self._query(w) for w in chunk]
             keep = [i for i, v in enumerate(vecs) if v is not None]
             for i in set(range(len(chunk))) - set(keep):
@@ -117,7 +121,7 @@ class EmbeddingNeighbours:
             top = (q @ self.cand.T).topk(self.k + 1, dim=-1).indices  # (B, k+1)
             for row, i in zip(top.tolist(), keep):
                 found = [self.cand_words[j] for j in row if self.cand_words[j] != chunk[i]]
-                self.table[chunk[i]] = found[:self.k]
+                self.table[chunk[i]] = found[: self.k]
 
     def __call__(self, word: str) -> list[str]:
         return self.table.get(word.lower(), [])
@@ -126,8 +130,9 @@ class EmbeddingNeighbours:
 class MaskedLMCandidates:
     """Top-k masked-LM predictions for each single-piece word of a sentence (TinyBERT)."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, k: int, stride: int,
-                 max_length: int = 128, batch_size: int = 64) -> None:
+    def __init__(
+        self, model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, k: int, stride: int, max_length: int = 128, batch_size: int = 64
+    ) -> None:
         require(tokenizer.mask_token is not None, "the masked-LM tokenizer has no mask token")
         self.model, self.tokenizer, self.k, self.stride = model.eval(), tokenizer, k, stride
         self.max_length, self.batch_size = max_length, batch_size
@@ -149,7 +154,7 @@ class MaskedLMCandidates:
         for s, parts in enumerate(sentences):
             idx = [i for i in range(1, len(parts), 2) if self.single_piece(parts[i])]
             for g in range(self.stride):
-                group = idx[g::self.stride]
+                group = idx[g :: self.stride]
                 if group:
                     masked = list(parts)
                     for i in group:
@@ -159,19 +164,20 @@ class MaskedLMCandidates:
         mask_id = self.tokenizer.mask_token_id
         device = next(self.model.parameters()).device
         for start in range(0, len(jobs), self.batch_size):
-            chunk = jobs[start:start + self.batch_size]
-            enc = self.tokenizer([j[2] for j in chunk], truncation=True, max_length=self.max_length,
-                                 padding=True, return_tensors="pt").to(device)
+            chunk = jobs[start : start + self.batch_size]
+            enc = self.tokenizer([j[2] for j in chunk], truncation=True, max_length=self.max_length, padding=True, return_tensors="pt").to(
+                device
+            )
             is_mask = enc["input_ids"] == mask_id  # (B, L)
             scores = self._mask_logits(enc, is_mask).float().cpu()  # (M, V), masks in row-major order
-            scores = scores.masked_fill(~self.allowed[:scores.shape[-1]], float("-inf"))
+            scores = scores.masked_fill(~self.allowed[: scores.shape[-1]], float("-inf"))
             top = scores.topk(self.k + 1, dim=-1).indices.tolist()
             counts = is_mask.sum(-1).tolist()
             m = 0
             for b, (s, group, _) in enumerate(chunk):
-                for n, i in enumerate(group[:counts[b]]):  # masks cut off by truncation get no candidates
+                for n, i in enumerate(group[: counts[b]]):  # masks cut off by truncation get no candidates
                     words = [w for w in self.tokenizer.convert_ids_to_tokens(top[m + n]) if w != sentences[s][i].lower()]
-                    out[s][i] = words[:self.k]
+                    out[s][i] = words[: self.k]
                 m += counts[b]
         return out
 
@@ -188,15 +194,23 @@ class MaskedLMCandidates:
 class Augmenter:
     """Makes up to ``settings.copies`` new, distinct texts per input text."""
 
-    def __init__(self, settings: AugmentSettings, mask_token: str | None = None,
-                 neighbours: EmbeddingNeighbours | None = None, mlm: MaskedLMCandidates | None = None) -> None:
-        settings.validate()
+    def __init__(
+        self,
+        settings: AugmentSettings,
+        mask_token: str | None = None,
+        neighbours: EmbeddingNeighbours | None = None,
+        mlm: MaskedLMCandidates | None = None,
+    ) -> None:
         self.s = settings
         methods = set(settings.methods)
-        require("embedding" not in methods or neighbours is not None,
-                "augmentation method 'embedding' needs a teacher (its input embeddings)")
-        require("mlm" not in methods or mlm is not None,
-                "augmentation method 'mlm' needs a model with a masked-LM head: give --augment-mlm-model DIR")
+        require(methods <= set(AUGMENT_METHODS), f"unknown augmentation method(s) {sorted(methods - set(AUGMENT_METHODS))}")
+        require(
+            "embedding" not in methods or neighbours is not None, "augmentation method 'embedding' needs a teacher (its input embeddings)"
+        )
+        require(
+            "mlm" not in methods or mlm is not None,
+            "augmentation method 'mlm' needs a model with a masked-LM head: give --augment-mlm-model DIR",
+        )
         require("mask" not in methods or mask_token, "augmentation method 'mask' needs a tokenizer with a mask token")
         self.neighbours = neighbours if "embedding" in methods else None
         self.mlm = mlm if "mlm" in methods else None
@@ -227,7 +241,7 @@ class Augmenter:
             n = min(len(tokens), int(rng.integers(1, self.s.ngram_max + 1)))
             if n:
                 start = int(rng.integers(len(tokens) - n + 1))
-                text = " ".join(tokens[start:start + n])
+                text = " ".join(tokens[start : start + n])
         return text.strip()
 
     def augment_batch(self, texts: Sequence[str], row_ids: Sequence[int], seen: set[int]) -> list[list[str]]:

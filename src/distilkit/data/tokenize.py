@@ -22,12 +22,17 @@ def clip_chars(texts: list[str] | None, max_length: int) -> list[str] | None:
 
 def tokenize_texts(tokenizer: PreTrainedTokenizerBase, texts: list[str], pairs: list[str] | None, max_length: int) -> dict:
     """Token ids for ``texts`` (and ``pairs``), truncated to ``max_length``, unpadded."""
-    return tokenizer(clip_chars(list(texts), max_length), clip_chars(list(pairs) if pairs is not None else None, max_length),
-                     truncation=True, max_length=max_length)
+    return tokenizer(
+        clip_chars(list(texts), max_length),
+        clip_chars(list(pairs) if pairs is not None else None, max_length),
+        truncation=True,
+        max_length=max_length,
+    )
 
 
-def tokenize_dataset(ds: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int,
-                     prefix: str = "", keep: tuple[str, ...] = ("label",)) -> datasets.Dataset:
+def tokenize_dataset(
+    ds: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, max_length: int, prefix: str = "", keep: tuple[str, ...] = ("label",)
+) -> datasets.Dataset:
     """Add ``{prefix}input_ids`` etc. to ``ds`` and drop every other column except ``keep``.
 
     The tokenizer's own inputs are kept (no ``token_type_ids`` for models that take none).

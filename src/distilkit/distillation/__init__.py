@@ -1,1 +1,1 @@
-"""Distillation: loss terms, objectives, the teacher-output cache and the Trainer subclass."""
+"""Distillation: pure loss functions, the term registry, the one Objective, presets (data), layer maps, Q/K/V capture, the Trainer."""

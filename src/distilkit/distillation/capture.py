@@ -25,8 +25,10 @@ def transformer_blocks(model: nn.Module) -> nn.ModuleList:
     for name, module in model.named_modules():
         if isinstance(module, nn.ModuleList) and len(module) == n and name.split(".")[-1] in ("layer", "layers", "blocks"):
             return module
-    raise DistilkitError(f"cannot find the {n} transformer blocks of {type(model).__name__}: Q/K/V terms (attention_mse, "
-                         "minilm_value, qq/kk/vv_relation) support BERT-style encoders; use hidden or logit terms instead")
+    raise DistilkitError(
+        f"cannot find the {n} transformer blocks of {type(model).__name__}: Q/K/V terms (attention_mse, "
+        "minilm_value, qq/kk/vv_relation) support BERT-style encoders; use hidden or logit terms instead"
+    )
 
 
 def qkv_linears(block: nn.Module) -> dict[str, nn.Linear]:
@@ -41,8 +43,10 @@ def qkv_linears(block: nn.Module) -> dict[str, nn.Linear]:
                 found[role] = module
     missing = sorted(set(_NAMES) - set(found))
     if missing:
-        raise DistilkitError(f"no {'/'.join(missing)} projection found in {type(block).__name__}: Q/K/V terms need "
-                             "separate query/key/value Linear layers (fused QKV is not supported); use hidden or logit terms")
+        raise DistilkitError(
+            f"no {'/'.join(missing)} projection found in {type(block).__name__}: Q/K/V terms need "
+            "separate query/key/value Linear layers (fused QKV is not supported); use hidden or logit terms"
+        )
     return found
 
 
@@ -90,6 +94,7 @@ class QKVCapture:
     def _hook(self, layer: int, role: str) -> Any:
         def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:
             self.store.setdefault(layer, {})[role] = output
+
         return hook
 
     def get(self, layer: int, role: str) -> torch.Tensor:

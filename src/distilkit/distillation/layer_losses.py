@@ -23,8 +23,9 @@ def _mask(mask: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
     return mask.to(like.device, torch.float32)
 
 
-def hidden_mse(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None,
-               projection: nn.Module | None = None) -> torch.Tensor:
+def hidden_mse(
+    student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None, projection: nn.Module | None = None
+) -> torch.Tensor:
     """Mean squared error between hidden states (TinyBERT), over real tokens and features.
 
     student (B, L, Ds), teacher (B, L, Dt); ``projection`` maps Ds -> Dt when the widths differ
@@ -39,8 +40,9 @@ def hidden_mse(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor 
     return (sq * m).sum() / (m.sum().clamp_min(1) * s.shape[-1])
 
 
-def hidden_cosine(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None,
-                  projection: nn.Module | None = None) -> torch.Tensor:
+def hidden_cosine(
+    student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None, projection: nn.Module | None = None
+) -> torch.Tensor:
     """1 - cos(s, t) per token, mean over real tokens (DistilBERT's cosine embedding loss, target 1).
 
     student (B, L, Ds), teacher (B, L, Dt); ``projection`` maps Ds -> Dt when widths differ.
@@ -51,8 +53,9 @@ def hidden_cosine(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tens
     return ((1 - cos) * m).sum() / m.sum().clamp_min(1)
 
 
-def embedding_mse(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None,
-                  projection: nn.Module | None = None) -> torch.Tensor:
+def embedding_mse(
+    student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None, projection: nn.Module | None = None
+) -> torch.Tensor:
     """TinyBERT embedding-layer loss: :func:`hidden_mse` on the embedding outputs (hidden_states[0])."""
     return hidden_mse(student, teacher, mask, projection)
 
@@ -62,7 +65,7 @@ def _pair_mask(mask: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
     if mask is None:
         return like.new_ones((like.shape[0], 1, like.shape[2], like.shape[3]), dtype=torch.float32)
     m = mask.to(like.device, torch.float32)
-    return (m[:, None, :, None] * m[:, None, None, :])
+    return m[:, None, :, None] * m[:, None, None, :]
 
 
 def attention_score_mse(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -88,7 +91,9 @@ def attention_kl(student_probs: torch.Tensor, teacher_probs: torch.Tensor, mask:
     as in HF ``output_attentions``). KL is summed over keys, averaged over heads and real queries (nats).
     """
     if student_probs.shape != teacher_probs.shape:
-        raise ValueError(f"attention KL: student {tuple(student_probs.shape)} vs teacher {tuple(teacher_probs.shape)}: head counts must match")
+        raise ValueError(
+            f"attention KL: student {tuple(student_probs.shape)} vs teacher {tuple(teacher_probs.shape)}: head counts must match"
+        )
     t = teacher_probs.float()
     log_s = student_probs.float().clamp_min(_EPS).log()
     kl_rows = (torch.xlogy(t, t) - t * log_s).sum(-1)  # (B, H, L)
@@ -137,8 +142,7 @@ def relation_kl(student: torch.Tensor, teacher: torch.Tensor, num_heads: int, ma
     return _query_mean(kl_rows, mask)
 
 
-def pkd_cls(student_cls: list[torch.Tensor], teacher_cls: list[torch.Tensor],
-            projection: nn.Module | None = None) -> torch.Tensor:
+def pkd_cls(student_cls: list[torch.Tensor], teacher_cls: list[torch.Tensor], projection: nn.Module | None = None) -> torch.Tensor:
     """Patient KD (Sun et al. 2019): sum over mapped layers of || s/||s|| - t/||t|| ||^2 on the
     [CLS] vectors, mean over the batch. Each list item is (B, D) ([CLS] hidden state of one layer);
     ``projection`` maps student width to teacher width first when they differ."""

@@ -22,15 +22,20 @@ def layer_map(kind: str, num_student: int, num_teacher: int, explicit: list[int]
     require(s >= 1 and t >= 1, "layer maps need at least one layer on each side")
     if kind == "explicit":
         ids = list(explicit or [])
-        require(len(ids) == s, f"layer_map_ids has {len(ids)} entries; the student has {s} layers: give one teacher layer "
-                               "(0-based, -1 to skip) per student layer")
+        require(
+            len(ids) == s,
+            f"layer_map_ids has {len(ids)} entries; the student has {s} layers: give one teacher layer "
+            "(0-based, -1 to skip) per student layer",
+        )
         bad = [i for i in ids if not -1 <= i < t]
         require(not bad, f"layer_map_ids {bad} are outside the teacher's {t} layers (0..{t - 1}, or -1 to skip)")
         pairs = [(i, j) for i, j in enumerate(ids) if j >= 0]
         require(bool(pairs), "layer_map_ids maps no layer: give at least one teacher layer id")
         return pairs
-    require(s <= t, f"the student has {s} layers, the teacher {t}: layer maps need a student no deeper than its teacher "
-                    "(use layer_map: explicit)")
+    require(
+        s <= t,
+        f"the student has {s} layers, the teacher {t}: layer maps need a student no deeper than its teacher (use layer_map: explicit)",
+    )
     if kind == "uniform":
         return [(i, round((i + 1) * t / s) - 1) for i in range(s)]
     if kind == "skip":

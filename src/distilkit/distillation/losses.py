@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-IGNORE_INDEX = -100
+from distilkit.data.task import IGNORE_INDEX
+from distilkit.teacher.targets import soft_targets
 
 
 def kl_to_target(student_logits: torch.Tensor, target_probs: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -17,11 +18,6 @@ def kl_to_target(student_logits: torch.Tensor, target_probs: torch.Tensor, tempe
     log_q = F.log_softmax(student_logits.float() / temperature, dim=-1)
     kl = F.kl_div(log_q, target_probs.float(), reduction="batchmean")
     return kl * temperature**2
-
-
-def soft_targets(teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """softmax(teacher_logits / T): (B, C) probabilities."""
-    return F.softmax(teacher_logits.float() / temperature, dim=-1)
 
 
 def soft_label_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -39,7 +35,8 @@ def hard_label_ce(student_logits: torch.Tensor, labels: torch.Tensor) -> torch.T
     return F.cross_entropy(student_logits.float(), labels, ignore_index=IGNORE_INDEX)
 
 
-def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
-            temperature: float, alpha: float) -> torch.Tensor:
+def kd_loss(
+    student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, temperature: float, alpha: float
+) -> torch.Tensor:
     """alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, labels)."""
     return alpha * soft_label_kl(student_logits, teacher_logits, temperature) + (1 - alpha) * hard_label_ce(student_logits, labels)

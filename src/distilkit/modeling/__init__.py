@@ -1,1 +1,1 @@
-"""Models: loading classifiers, checking teachers, building students."""
+"""Models: names -> weights (zoo), loading with one-line errors, and the one student builder."""

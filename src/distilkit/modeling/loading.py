@@ -5,16 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoModelForMaskedLM,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from distilkit.errors import DistilkitError
-from distilkit.zoo import hub_error, resolve_model
+from distilkit.modeling.zoo import hub_error, resolve_model
 
 
 def label_maps(label_names: list[str]) -> dict[str, Any]:
     """``num_labels``/``id2label``/``label2id`` kwargs for a config with these label names."""
-    return {"num_labels": len(label_names), "id2label": dict(enumerate(label_names)),
-            "label2id": {name: i for i, name in enumerate(label_names)}}
+    return {
+        "num_labels": len(label_names),
+        "id2label": dict(enumerate(label_names)),
+        "label2id": {name: i for i, name in enumerate(label_names)},
+    }
 
 
 def model_label_names(model_or_config: Any) -> list[str]:
@@ -44,16 +55,24 @@ def load_tokenizer(name: str, trust_remote_code: bool = False) -> PreTrainedToke
         raise hub_error(name, exc) from None
 
 
-def load_classifier(name: str, label_names: list[str] | None = None, allow_pickle: bool = False,
-                    trust_remote_code: bool = False, eager_attention: bool = False,
-                    ignore_mismatched_sizes: bool = False) -> PreTrainedModel:
+def load_classifier(
+    name: str,
+    label_names: list[str] | None = None,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    eager_attention: bool = False,
+    ignore_mismatched_sizes: bool = False,
+) -> PreTrainedModel:
     """A sequence classifier from ``name``; with ``label_names`` its head is (re)labelled for the task.
 
     ``eager_attention`` loads with ``attn_implementation="eager"`` so attention maps are returned.
     """
     path = resolve_model(name, allow_pickle=allow_pickle)
-    kwargs: dict[str, Any] = {"trust_remote_code": trust_remote_code, "use_safetensors": None if allow_pickle else True,
-                              "dtype": torch.float32}
+    kwargs: dict[str, Any] = {
+        "trust_remote_code": trust_remote_code,
+        "use_safetensors": None if allow_pickle else True,
+        "dtype": torch.float32,
+    }
     if label_names is not None:
         kwargs.update(label_maps(label_names))
         kwargs["ignore_mismatched_sizes"] = ignore_mismatched_sizes
@@ -61,11 +80,49 @@ def load_classifier(name: str, label_names: list[str] | None = None, allow_pickl
         kwargs["attn_implementation"] = "eager"
     try:
         return AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         msg = str(exc)
         if "safetensors" in msg and not allow_pickle:
-            raise DistilkitError(f"model {name!r} has no safetensors weights: convert them, or pass --allow-pickle if you trust the file") from None
+            raise DistilkitError(
+                f"model {name!r} has no safetensors weights: convert them, or pass --allow-pickle if you trust the file"
+            ) from None
         if "size mismatch" in msg:
-            raise DistilkitError(f"model {name!r} has a classification head of another size than the task's "
-                                 f"{len(label_names or [])} labels: pass --reinit-head to replace it") from None
+            raise DistilkitError(
+                f"model {name!r} has a classification head of another size than the task's "
+                f"{len(label_names or [])} labels: pass --reinit-head to replace it"
+            ) from None
         raise hub_error(name, exc) from None
+
+
+def load_encoder(name: str, allow_pickle: bool = False, trust_remote_code: bool = False, eager_attention: bool = False) -> PreTrainedModel:
+    """The bare encoder of ``name`` (``AutoModel``: a classifier's or pre-training model's heads are dropped)."""
+    path = resolve_model(name, allow_pickle=allow_pickle)
+    kwargs: dict[str, Any] = {
+        "dtype": torch.float32,
+        "use_safetensors": None if allow_pickle else True,
+        "trust_remote_code": trust_remote_code,
+    }
+    if eager_attention:
+        kwargs["attn_implementation"] = "eager"
+    try:
+        return AutoModel.from_pretrained(path, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise hub_error(name, exc) from None
+
+
+def load_masked_lm(
+    name: str, allow_pickle: bool = False, trust_remote_code: bool = False
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A masked-LM model (``AutoModelForMaskedLM``) in eval mode and its tokenizer, with a one-line error otherwise."""
+    path = resolve_model(name, allow_pickle=allow_pickle)
+    try:
+        model = AutoModelForMaskedLM.from_pretrained(
+            path, trust_remote_code=trust_remote_code, use_safetensors=None if allow_pickle else True
+        )
+        tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as exc:
+        raise DistilkitError(
+            f"--augment-mlm-model {name!r} could not be loaded as a masked LM "
+            f"({str(exc).splitlines()[0][:150]}): give a dir saved from a *ForMaskedLM model"
+        ) from None
+    return model.eval(), tokenizer

@@ -1,20 +1,41 @@
-"""Build a student: from the teacher's own layers, from another checkpoint, or from a fresh config."""
+"""The one student builder (``distill`` and ``general-distill``): from the teacher's own layers, from
+another checkpoint, or from a fresh config of the teacher's architecture; with a classification head
+for the task's labels, or as a bare encoder (``label_names=None``)."""
 
 from __future__ import annotations
 
 import copy
 import re
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
-from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoModel, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 
-from distilkit.config import StudentConfig
+from distilkit.config import FreshStudentConfig, ModelAccessConfig, StudentConfig
 from distilkit.errors import DistilkitError, require
-from distilkit.modeling.loading import (is_classifier_checkpoint, label_maps, load_classifier, load_config, load_tokenizer,
-                                        model_label_names)
+from distilkit.modeling.loading import (
+    is_classifier_checkpoint,
+    label_maps,
+    load_classifier,
+    load_config,
+    load_encoder,
+    load_tokenizer,
+    model_label_names,
+)
 
 _LAYER_KEY = re.compile(r"(?<=\.layer\.)(\d+)(?=\.)")
+
+
+class TeacherSource(Protocol):
+    """What the builder reads of the teacher: its config and tokenizer always, its weights only when
+    the student is cut from its layers (a lazy ``model``, so other students never load them)."""
+
+    config: PretrainedConfig
+    tokenizer: PreTrainedTokenizerBase
+
+    @property
+    def model(self) -> PreTrainedModel: ...
 
 
 @dataclass
@@ -26,8 +47,9 @@ class StudentInfo:
     copied_layers: list[int] = field(default_factory=list)  # teacher layer ids, in student order
 
 
-def select_layers(num_teacher_layers: int, num_student_layers: int, selection: str = "uniform",
-                  layer_ids: list[int] | None = None) -> list[int]:
+def select_layers(
+    num_teacher_layers: int, num_student_layers: int, selection: str = "uniform", layer_ids: list[int] | None = None
+) -> list[int]:
     """Teacher layer ids (0-based) a student copies.
 
     ``uniform`` spreads them from the first to the last layer (12 -> 3 gives [0, 6, 11]),
@@ -67,24 +89,37 @@ def student_from_teacher_layers(teacher: PreTrainedModel, layer_ids: list[int]) 
     missing, unexpected = student.load_state_dict(state, strict=False)
     missing = [m for m in missing if not m.endswith("position_ids")]
     if missing or unexpected:
-        raise DistilkitError(f"could not copy the teacher's layers into the student (missing {missing[:3]}, unexpected {unexpected[:3]}): "
-                             "this architecture does not name its layers '.layer.N.'; use --student with a checkpoint instead")
+        raise DistilkitError(
+            f"could not copy the teacher's layers into the student (missing {missing[:3]}, unexpected {unexpected[:3]}): "
+            "this architecture does not name its layers '.layer.N.'; use --student with a checkpoint instead"
+        )
     return student
 
 
-def fresh_student(teacher: PreTrainedModel, cfg: StudentConfig) -> PreTrainedModel:
-    """A randomly initialised model of the teacher's architecture and vocabulary, sized by ``cfg``."""
-    hidden = cfg.student_hidden_size or teacher.config.hidden_size
-    heads = cfg.student_num_heads or teacher.config.num_attention_heads
+def fresh_student(teacher_config: PretrainedConfig, cfg: FreshStudentConfig, label_names: list[str] | None) -> PreTrainedModel:
+    """A randomly initialised model of the teacher's architecture and vocabulary, sized by ``cfg``
+    (a classifier for ``label_names``, or a bare encoder when None)."""
+    hidden = cfg.student_hidden_size or teacher_config.hidden_size
+    heads = cfg.student_num_heads or teacher_config.num_attention_heads
     require(hidden % heads == 0, f"student_hidden_size={hidden} must be divisible by student_num_heads={heads}")
-    config = copy.deepcopy(teacher.config)
-    config.update({"hidden_size": hidden, "num_attention_heads": heads, "num_hidden_layers": cfg.student_layers,
-                   "intermediate_size": cfg.student_intermediate_size or 4 * hidden})
+    config = copy.deepcopy(teacher_config)
+    config.update(
+        {
+            "hidden_size": hidden,
+            "num_attention_heads": heads,
+            "num_hidden_layers": cfg.student_layers,
+            "intermediate_size": cfg.student_intermediate_size or 4 * hidden,
+        }
+    )
+    if label_names is None:
+        return AutoModel.from_config(config)
+    config.update(label_maps(label_names))
     return AutoModelForSequenceClassification.from_config(config)
 
 
-def student_from_checkpoint(name: str, label_names: list[str], reinit_head: bool = False, allow_pickle: bool = False,
-                            trust_remote_code: bool = False) -> PreTrainedModel:
+def student_from_checkpoint(
+    name: str, label_names: list[str], reinit_head: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False
+) -> PreTrainedModel:
     """Another checkpoint as the student, with a head for the task's labels.
 
     A checkpoint that already is a classifier keeps its head only if its labels are the task's.
@@ -93,27 +128,30 @@ def student_from_checkpoint(name: str, label_names: list[str], reinit_head: bool
     if is_classifier_checkpoint(config) and not reinit_head:
         theirs = model_label_names(config)
         if theirs != list(label_names):
-            raise DistilkitError(f"student {name!r} is a classifier for labels {theirs}, the task has {label_names}: "
-                                 "pass --reinit-head to give it a new head, or pick a base checkpoint")
-    return load_classifier(name, label_names, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code,
-                           ignore_mismatched_sizes=reinit_head)
+            raise DistilkitError(
+                f"student {name!r} is a classifier for labels {theirs}, the task has {label_names}: "
+                "pass --reinit-head to give it a new head, or pick a base checkpoint"
+            )
+    return load_classifier(
+        name, label_names, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, ignore_mismatched_sizes=reinit_head
+    )
 
 
-def build_student(teacher: PreTrainedModel, teacher_tokenizer: PreTrainedTokenizerBase, cfg: StudentConfig,
-                  allow_pickle: bool = False, trust_remote_code: bool = False
-                  ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, StudentInfo]:
-    """Build the student that ``cfg`` describes, with the teacher's label names."""
-    label_names = model_label_names(teacher)
+def build_student(
+    cfg: StudentConfig, teacher: TeacherSource, label_names: list[str] | None, access: ModelAccessConfig, reinit_head: bool = False
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, StudentInfo]:
+    """Build the student that ``cfg`` describes: a classifier for ``label_names``, or a bare encoder
+    when None. Only a student cut from the teacher's layers reads ``teacher.model`` (its weights)."""
     if cfg.student:
-        model = student_from_checkpoint(cfg.student, label_names, cfg.reinit_head, allow_pickle, trust_remote_code)
-        return model, load_tokenizer(cfg.student, trust_remote_code), StudentInfo("checkpoint", cfg.student)
+        if label_names is None:
+            model = load_encoder(cfg.student, access.allow_pickle, access.trust_remote_code)
+        else:
+            model = student_from_checkpoint(cfg.student, label_names, reinit_head, access.allow_pickle, access.trust_remote_code)
+        return model, load_tokenizer(cfg.student, access.trust_remote_code), StudentInfo("checkpoint", cfg.student)
     if cfg.student_hidden_size is not None:
-        model = fresh_student(teacher, cfg)
-        model.config.update(label_maps(label_names))
-        return model, teacher_tokenizer, StudentInfo("fresh", "config")
-    n = teacher.config.num_hidden_layers
-    ids = select_layers(n, cfg.student_layers, cfg.layer_selection, cfg.student_layer_ids)
-    return student_from_teacher_layers(teacher, ids), teacher_tokenizer, StudentInfo("teacher-layers", "teacher", ids)
+        return fresh_student(teacher.config, cfg, label_names), teacher.tokenizer, StudentInfo("fresh", "config")
+    ids = select_layers(teacher.config.num_hidden_layers, cfg.student_layers, cfg.layer_selection, cfg.student_layer_ids)
+    return student_from_teacher_layers(teacher.model, ids), teacher.tokenizer, StudentInfo("teacher-layers", "teacher", ids)
 
 
 def count_parameters(model: PreTrainedModel) -> dict[str, int]:
@@ -121,8 +159,3 @@ def count_parameters(model: PreTrainedModel) -> dict[str, int]:
     total = sum(p.numel() for p in model.parameters())
     emb = sum(p.numel() for name, p in model.named_parameters() if ".embeddings." in f".{name}")
     return {"total": total, "non_embedding": total - emb}
-
-
-__all__ = ["StudentInfo", "build_student", "count_parameters", "fresh_student", "select_layers", "student_from_checkpoint",
-           "student_from_teacher_layers"]
-

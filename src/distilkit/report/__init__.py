@@ -1,5 +1,1 @@
-"""HTML + Markdown reports of finished runs (``distilkit report``)."""
-
-from distilkit.report.build import ReportConfig, build_report
-
-__all__ = ["ReportConfig", "build_report"]
+"""HTML + Markdown reports of finished runs: the data they read, their plots, the document."""

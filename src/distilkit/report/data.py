@@ -14,10 +14,7 @@ from typing import Any
 import numpy as np
 
 from distilkit.errors import DistilkitError, require
-
-RUN_FILE = "distilkit_run.json"
-EVAL_FILE = "eval_results.json"
-PRED_FILE = "eval_predictions.jsonl"
+from distilkit.training.output_dir import EVAL_FILE, LOG_FILE, PREDICTIONS_FILE, RUN_FILE
 
 
 @dataclass
@@ -44,7 +41,7 @@ class Run:
 
     @property
     def role(self) -> str:
-        """"student" for a distilled model, "baseline (no KD)" for a plain fine-tune."""
+        """ "student" for a distilled model, "baseline (no KD)" for a plain fine-tune."""
         return "student" if self.info.get("command") == "distill" else "baseline (no KD)"
 
     @property
@@ -68,9 +65,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 def load_predictions(path: Path) -> Predictions:
     rows = _read_jsonl(path)
     require(len(rows) > 0, f"{path} holds no predictions: rerun `distilkit evaluate`")
-    return Predictions(texts=[str(r.get("text", "")) for r in rows], labels=np.asarray([int(r["label"]) for r in rows]),
-                       teacher_probs=np.asarray([r["teacher_probs"] for r in rows], dtype=np.float64),
-                       student_probs=np.asarray([r["student_probs"] for r in rows], dtype=np.float64))
+    return Predictions(
+        texts=[str(r.get("text", "")) for r in rows],
+        labels=np.asarray([int(r["label"]) for r in rows]),
+        teacher_probs=np.asarray([r["teacher_probs"] for r in rows], dtype=np.float64),
+        student_probs=np.asarray([r["student_probs"] for r in rows], dtype=np.float64),
+    )
 
 
 def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run:
@@ -78,21 +78,23 @@ def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run
     (its ``eval_predictions.jsonl`` is read from the same folder)."""
     path = Path(run_dir)
     require(path.is_dir(), f"run dir {str(path)!r} not found: give the --output-dir of a finished distill or finetune run")
-    require((path / RUN_FILE).is_file(), f"{str(path)!r} has no {RUN_FILE}: it is not a finished distilkit run "
-                                         "(still training, or interrupted: rerun it with --resume)")
+    require(
+        (path / RUN_FILE).is_file(),
+        f"{str(path)!r} has no {RUN_FILE}: it is not a finished distilkit run (still training, or interrupted: rerun it with --resume)",
+    )
     info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
-    log_file = path / "train_log.jsonl"
+    log_file = path / LOG_FILE
     run = Run(path=path, name=path.name, info=info, log=_read_jsonl(log_file) if log_file.is_file() else [])
     if not run.log:
-        run.notes.append(f"no train_log.jsonl in {path}: training curves are missing")
+        run.notes.append(f"no {LOG_FILE} in {path}: training curves are missing")
     eval_path = Path(eval_results) if eval_results else path / EVAL_FILE
     if eval_path.is_file():
         run.eval = json.loads(eval_path.read_text(encoding="utf-8"))
-        pred_path = eval_path.parent / PRED_FILE
+        pred_path = eval_path.parent / PREDICTIONS_FILE
         if pred_path.is_file():
             run.predictions = load_predictions(pred_path)
         else:
-            run.notes.append(f"no {PRED_FILE} next to {eval_path}: confusion, calibration and disagreement sections are missing")
+            run.notes.append(f"no {PREDICTIONS_FILE} next to {eval_path}: confusion, calibration and disagreement sections are missing")
     else:
         run.notes.append(f"{path} was not evaluated: run `distilkit evaluate --student {path}` for the quality sections")
     return run
@@ -123,10 +125,19 @@ def disagreements(pred: Predictions, k: int = 10) -> list[dict[str, Any]]:
     0..1), largest first."""
     tv = 0.5 * np.abs(pred.teacher_probs - pred.student_probs).sum(axis=1)
     order = np.argsort(-tv, kind="stable")[:k]
-    return [{"index": int(i), "text": pred.texts[i], "label": int(pred.labels[i]), "distance": float(tv[i]),
-             "teacher_probs": pred.teacher_probs[i].tolist(), "student_probs": pred.student_probs[i].tolist(),
-             "teacher_pred": int(pred.teacher_probs[i].argmax()), "student_pred": int(pred.student_probs[i].argmax())}
-            for i in order]
+    return [
+        {
+            "index": int(i),
+            "text": pred.texts[i],
+            "label": int(pred.labels[i]),
+            "distance": float(tv[i]),
+            "teacher_probs": pred.teacher_probs[i].tolist(),
+            "student_probs": pred.student_probs[i].tolist(),
+            "teacher_pred": int(pred.teacher_probs[i].argmax()),
+            "student_pred": int(pred.student_probs[i].argmax()),
+        }
+        for i in order
+    ]
 
 
 @dataclass
@@ -151,8 +162,16 @@ def pareto_points(runs: list[Run]) -> list[Point]:
         t, s = run.eval["models"]["teacher"], run.eval["models"]["student"]
         if t.get("path") not in seen:
             seen.add(t.get("path"))
-            points.append(Point(f"teacher ({Path(str(t.get('path'))).name})", "teacher", t["accuracy"],
-                                t["parameters"]["total"] / 1e6, t["latency_ms_b1"], t["throughput_b32"]))
+            points.append(
+                Point(
+                    f"teacher ({Path(str(t.get('path'))).name})",
+                    "teacher",
+                    t["accuracy"],
+                    t["parameters"]["total"] / 1e6,
+                    t["latency_ms_b1"],
+                    t["throughput_b32"],
+                )
+            )
         points.append(Point(run.name, run.role, s["accuracy"], s["parameters"]["total"] / 1e6, s["latency_ms_b1"], s["throughput_b32"]))
     return points
 
@@ -175,8 +194,13 @@ def curves(log: list[dict[str, Any]]) -> dict[str, tuple[list[float], list[float
         if step is None:
             continue
         for key, value in row.items():
-            wanted = key == "learning_rate" or key == "eval_accuracy" or key == "eval_macro_f1" or key == "eval_loss" \
+            wanted = (
+                key == "learning_rate"
+                or key == "eval_accuracy"
+                or key == "eval_macro_f1"
+                or key == "eval_loss"
                 or (key.startswith("loss") and "train_runtime" not in row)
+            )
             if wanted and isinstance(value, (int, float)):
                 xs, ys = series.setdefault(key, ([], []))
                 xs.append(float(step))

@@ -8,12 +8,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-from sklearn.metrics import ConfusionMatrixDisplay  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+from sklearn.metrics import ConfusionMatrixDisplay
 
-from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability  # noqa: E402
+from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9822b", "baseline (no KD)": "#7f7f7f"}
 MARKERS = {"teacher": "s", "student": "o", "baseline (no KD)": "^"}
@@ -30,11 +30,14 @@ def png(fig: Any) -> bytes:
 def pareto_plot(points: list[Point]) -> bytes:
     """Accuracy vs parameters (left) and vs batch-1 latency (right), Pareto fronts dashed."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
-    for ax, cost, xlabel in ((axes[0], "params_m", "parameters (millions, log scale)"),
-                             (axes[1], "latency_ms", "CPU latency at batch 1 (ms, median, log scale)")):
+    for ax, cost, xlabel in (
+        (axes[0], "params_m", "parameters (millions, log scale)"),
+        (axes[1], "latency_ms", "CPU latency at batch 1 (ms, median, log scale)"),
+    ):
         for p in points:
-            ax.scatter(getattr(p, cost), p.accuracy, s=70, color=COLORS.get(p.role, "k"), marker=MARKERS.get(p.role, "o"),
-                       label=p.role, zorder=3)
+            ax.scatter(
+                getattr(p, cost), p.accuracy, s=70, color=COLORS.get(p.role, "k"), marker=MARKERS.get(p.role, "o"), label=p.role, zorder=3
+            )
             ax.annotate(p.name, (getattr(p, cost), p.accuracy), textcoords="offset points", xytext=(5, 5), fontsize=8)
         front = pareto_front(points, cost)
         ax.plot([getattr(p, cost) for p in front], [p.accuracy for p in front], "--", color="#999999", zorder=2, label="Pareto front")
@@ -60,13 +63,13 @@ def training_curves(run: Run) -> bytes | None:
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained")
     for name in sorted(k for k in series if k.startswith("loss")):
         xs, ys = series[name]
-        axes[0].plot(xs, ys, marker=".", label="total" if name == "loss" else name[len("loss_"):])
+        axes[0].plot(xs, ys, marker=".", label="total" if name == "loss" else name[len("loss_") :])
     if "eval_loss" in series:
         axes[0].plot(*series["eval_loss"], "k--", marker="x", label="validation CE")
     axes[0].set_title("loss terms (weighted sum = total)")
     for name, style in (("eval_accuracy", "o-"), ("eval_macro_f1", "s--")):
         if name in series:
-            axes[1].plot(*series[name], style, label=name[len("eval_"):])
+            axes[1].plot(*series[name], style, label=name[len("eval_") :])
     axes[1].set_title("validation")
     if "learning_rate" in series:
         axes[2].plot(*series["learning_rate"], color="#555555")
@@ -85,9 +88,16 @@ def confusion_matrices(pred: Predictions, label_names: list[str], title: str) ->
     size = max(4.0, 0.7 * len(label_names) + 2.5)
     fig, axes = plt.subplots(1, 2, figsize=(2 * size, size * 0.85), layout="constrained")
     for ax, role, probs in ((axes[0], "teacher", pred.teacher_probs), (axes[1], "student", pred.student_probs)):
-        ConfusionMatrixDisplay.from_predictions(pred.labels, probs.argmax(1), labels=list(range(len(label_names))),
-                                                display_labels=label_names, ax=ax, colorbar=False, cmap="Blues",
-                                                xticks_rotation=45 if len(label_names) > 3 else "horizontal")
+        ConfusionMatrixDisplay.from_predictions(
+            pred.labels,
+            probs.argmax(1),
+            labels=list(range(len(label_names))),
+            display_labels=label_names,
+            ax=ax,
+            colorbar=False,
+            cmap="Blues",
+            xticks_rotation=45 if len(label_names) > 3 else "horizontal",
+        )
         ax.set_title(role)
     fig.suptitle(title)
     return png(fig)

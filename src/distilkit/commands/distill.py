@@ -1,0 +1,119 @@
+"""``distilkit distill``: check the teacher, build the student, train it on the objective, save it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+
+import datasets
+import torch
+
+from distilkit.commands.result import RunResult
+from distilkit.config import DistillConfig
+from distilkit.data.tokenize import tokenize_dataset
+from distilkit.distillation.capture import disable_attention_dropout
+from distilkit.distillation.presets import build_objective
+from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
+from distilkit.distillation.trainer import DistillationTrainer
+from distilkit.modeling.student import build_student, count_parameters
+from distilkit.runtime.distributed import main_process_first
+from distilkit.runtime.host import set_threads
+from distilkit.runtime.provenance import run_info
+from distilkit.teacher.augmented import augmented_transfer_set
+from distilkit.teacher.checks import task_for_teacher
+from distilkit.teacher.handle import TeacherHandle
+from distilkit.teacher.plan import TeacherPlan
+from distilkit.training.arguments import early_stopping, epoch_arguments
+from distilkit.training.collate import MultiTokenizerCollator
+from distilkit.training.metrics import best_eval_metrics, compute_metrics
+from distilkit.training.output_dir import OutputDir, save_run
+
+log = logging.getLogger(__name__)
+
+
+def _with_lengths(ds: datasets.Dataset) -> datasets.Dataset:
+    return ds.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True, desc="lengths")
+
+
+def distill(cfg: DistillConfig) -> RunResult:
+    """Distil ``cfg.teacher`` (or ``cfg.teachers``) into a student on ``cfg.data``."""
+    cfg.validate()
+    set_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    objective = build_objective(cfg)
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
+    args = epoch_arguments(cfg, out.path, cfg.seed)
+    _ = args.device  # under torchrun / accelerate launch this sets up the process group
+    device = args.device if args.device.type != "cpu" else None
+    needs = objective.needs
+    names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
+    teachers = [TeacherHandle(name, cfg, eager=needs.attentions and i == 0, device=device) for i, name in enumerate(names)]
+    plan = TeacherPlan(
+        teachers, online=needs.teacher_online, logits_stage=not objective.needs_at(1.0).teacher_online, weights=cfg.teacher_weights
+    )
+    task = task_for_teacher(cfg, plan.primary.config)
+    if cfg.augment_copies > 0:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
+        with main_process_first():
+            task.splits["train"] = augmented_transfer_set(task.splits["train"], plan.primary, cfg)
+    check = plan.check(task.splits["validation"], cfg.max_length, cfg.cache_dir, cfg.force)
+
+    student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head)
+    if needs.attentions:
+        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
+        disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
+    if needs.teacher_online:
+        objective.bind(student, plan.primary.model)
+    train = _with_lengths(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length))
+    train = plan.attach(
+        train,
+        task.splits["train"],
+        student_tok,
+        cfg.max_length,
+        cfg.cache_dir,
+        objective.positionwise_terms,
+        sorted(set(TERMS) - POSITIONWISE_TERMS),
+    )
+    plan.release()  # training reads cached logits only: no teacher weights held through it
+    val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
+    with main_process_first() as main:  # every input checked: only now may an old output dir go
+        if main:
+            out.clear()
+    trainer = DistillationTrainer(
+        model=student,
+        args=args,
+        train_dataset=train,
+        eval_dataset=val,
+        data_collator=MultiTokenizerCollator(student_tok, plan.primary.tokenizer if plan.online else None),
+        processing_class=student_tok,
+        compute_metrics=compute_metrics,
+        callbacks=early_stopping(cfg),
+        objective=objective,
+        plan=plan,
+    )
+    try:
+        trainer.train(resume_from_checkpoint=out.resume_from)
+    finally:
+        objective.remove_hooks()
+    metrics = best_eval_metrics(trainer)
+    facts = run_info(
+        "distill",
+        asdict(cfg),
+        teacher_path=str(plan.primary.path),
+        teacher_fingerprint=plan.primary.fingerprint,
+        data_fingerprint=task.fingerprint,
+        label_names=task.label_names,
+        teacher_cache_key=plan.cache_key,
+        teacher_mode=plan.mode,
+        transfer_rows=len(train),
+        teacher_check=asdict(check),
+        student_init=asdict(info),
+        objective=objective.describe(),
+        teachers=names,
+        teacher_weights=plan.weights,
+        student_parameters=count_parameters(trainer.model),
+        validation_metrics=metrics,
+        world_size=args.world_size,
+    )
+    save_run(trainer, trainer.model, student_tok, out.path, facts)
+    log.info("student saved to %s (validation accuracy %.4f)", out.path, metrics.get("eval_accuracy", float("nan")))
+    return RunResult(str(out.path), metrics, facts)

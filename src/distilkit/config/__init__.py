@@ -1,0 +1,64 @@
+"""Every command's typed config, and the recipe/flag machinery that fills them (imports nothing of ours but errors)."""
+
+from distilkit.config.commands import (
+    TEMPERATURE_SCHEDULES,
+    AugmentConfig,
+    DemoConfig,
+    DistillConfig,
+    EvaluateConfig,
+    FinetuneConfig,
+    PredictConfig,
+)
+from distilkit.config.data import AUGMENT_METHODS, AugmentOptions, CorpusConfig, TaskDataConfig, TrainingDataConfig, TransferDataConfig
+from distilkit.config.deploy import BenchConfig, ExportConfig, LoadTestConfig, ServeConfig
+from distilkit.config.parsing import add_config_arguments, build_config, coerce, config_from_args, load_recipe, opt, save_recipe
+from distilkit.config.pretraining import GeneralDistillConfig, PretrainConfig
+from distilkit.config.report import ReportConfig
+from distilkit.config.training import (
+    LAYER_SELECTIONS,
+    FreshStudentConfig,
+    ModelAccessConfig,
+    OptimizerConfig,
+    RunDirConfig,
+    StepsConfig,
+    StudentConfig,
+    TrainConfig,
+)
+
+__all__ = [
+    "AUGMENT_METHODS",
+    "LAYER_SELECTIONS",
+    "TEMPERATURE_SCHEDULES",
+    "AugmentConfig",
+    "AugmentOptions",
+    "BenchConfig",
+    "CorpusConfig",
+    "DemoConfig",
+    "DistillConfig",
+    "EvaluateConfig",
+    "ExportConfig",
+    "FinetuneConfig",
+    "FreshStudentConfig",
+    "GeneralDistillConfig",
+    "LoadTestConfig",
+    "ModelAccessConfig",
+    "OptimizerConfig",
+    "PredictConfig",
+    "PretrainConfig",
+    "ReportConfig",
+    "RunDirConfig",
+    "ServeConfig",
+    "StepsConfig",
+    "StudentConfig",
+    "TaskDataConfig",
+    "TrainConfig",
+    "TrainingDataConfig",
+    "TransferDataConfig",
+    "add_config_arguments",
+    "build_config",
+    "coerce",
+    "config_from_args",
+    "load_recipe",
+    "opt",
+    "save_recipe",
+]

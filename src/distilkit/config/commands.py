@@ -1,0 +1,134 @@
+"""Configs of the training, scoring and labelling commands: finetune, distill, augment, evaluate, predict, demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from distilkit.config.data import AugmentOptions, TaskDataConfig, TrainingDataConfig, TransferDataConfig
+from distilkit.config.parsing import opt
+from distilkit.config.training import ModelAccessConfig, StudentConfig, TrainConfig
+from distilkit.errors import require
+
+TEMPERATURE_SCHEDULES = ("constant", "linear")
+
+
+@dataclass
+class FinetuneConfig(TrainingDataConfig, TrainConfig):
+    """``distilkit finetune``: fine-tune an encoder for sequence classification (e.g. a teacher)."""
+
+    model: str = opt("minilm-l6", "model to fine-tune: zoo name, local HF dir, or hub id")
+    output_dir: str = opt("runs/teacher", "where the fine-tuned model goes")
+
+    def validate(self) -> None:
+        TrainingDataConfig.validate(self)
+        TrainConfig.validate(self)
+
+
+@dataclass
+class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptions):
+    """``distilkit distill``: train a student on the teacher's soft labels mixed with hard labels."""
+
+    teacher: str = opt("runs/teacher", "fine-tuned teacher: local HF dir, zoo name or hub id")
+    output_dir: str = opt("runs/student", "where the student goes")
+    temperature: float = opt(2.0, "softmax temperature T for the soft-label term")
+    alpha: float = opt(0.5, "weight of the soft-label term; (1 - alpha) weighs the hard-label cross-entropy")
+    preset: str = opt("logits", "distillation objective preset: logits, distilbert, tinybert, minilm, minilmv2, pkd")
+    loss_terms: dict[str, float] | None = opt(
+        None, "weighted loss terms replacing the preset's (final stage), e.g. kd=0.5 ce=0.5 hidden_mse=1"
+    )
+    stage1_terms: dict[str, float] | None = opt(None, "terms of a first training stage (TinyBERT: intermediate layers first)")
+    stage1_fraction: float | None = opt(None, "share of training steps spent in stage 1 (default: the preset's; 0 = one stage)")
+    layer_map: str | None = opt(None, "student <- teacher layer map: uniform, skip, last, final or explicit (default: the preset's)")
+    layer_map_ids: list[int] | None = opt(None, "explicit map: the 0-based teacher layer of each student layer (-1 = none)")
+    relation_heads: int | None = opt(None, "MiniLMv2 relation heads (default: the student's attention heads)")
+    temperature_schedule: str = opt("constant", "temperature over training: constant, or linear from temperature to temperature_end")
+    temperature_end: float | None = opt(None, "final temperature of the linear schedule")
+    teachers: list[str] | None = opt(None, "several teachers (overrides teacher; the first is used for layer terms and labels)")
+    teacher_weights: list[float] | None = opt(None, "weights of the teachers' softened distributions (default: equal)")
+    reinit_head: bool = opt(False, "replace a student checkpoint's classification head whose labels differ from the task's")
+    force: bool = opt(False, "distil even from a teacher no better than the majority-class baseline")
+    cache_dir: str | None = opt(None, "teacher-output cache (default: ~/.cache/distilkit/teacher_outputs)")
+    learning_rate: float = opt(1e-4, "peak learning rate (students like a higher one than fine-tuning)")
+
+    def validate(self) -> None:
+        TrainingDataConfig.validate(self)
+        TrainConfig.validate(self)
+        StudentConfig.validate(self)
+        AugmentOptions.validate(self)
+        require(self.temperature > 0, f"temperature={self.temperature} must be > 0")
+        require(0 <= self.alpha <= 1, f"alpha={self.alpha} must be in [0, 1]")
+        require(self.stage1_fraction is None or 0 <= self.stage1_fraction < 1, f"stage1_fraction={self.stage1_fraction} must be in [0, 1)")
+        require(
+            self.temperature_schedule in TEMPERATURE_SCHEDULES,
+            f"temperature_schedule={self.temperature_schedule!r}: use {' or '.join(TEMPERATURE_SCHEDULES)}",
+        )
+        require(
+            self.temperature_schedule != "linear" or (self.temperature_end or 0) > 0,
+            "temperature_schedule=linear needs a positive temperature_end",
+        )
+        require(self.teacher_weights is None or bool(self.teachers), "teacher_weights needs --teachers")
+        require(self.relation_heads is None or self.relation_heads > 0, "relation_heads must be positive")
+
+
+@dataclass
+class AugmentConfig(TransferDataConfig, AugmentOptions, ModelAccessConfig):
+    """``distilkit augment``: save the training split plus augmented, unlabelled copies (a HF dataset dir)."""
+
+    teacher: str = opt("runs/teacher", "model whose input embeddings pick substitutes (and whose mask token is used)")
+    output: str = opt("runs/augmented", "where the augmented dataset (train/validation/test) is saved")
+    augment_copies: int = opt(20, "new sentences made per training text")
+    cache_dir: str | None = opt(
+        None, "teacher-output cache dir; the augmented set is cached in its augmented/ (default: ~/.cache/distilkit/augmented)"
+    )
+    overwrite: bool = opt(False, "replace a non-empty --output")
+    threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
+
+    def validate(self) -> None:
+        TrainingDataConfig.validate(self)
+        AugmentOptions.validate(self)
+        require(self.augment_copies >= 1, "augment_copies must be >= 1 for distilkit augment")
+
+
+@dataclass
+class EvaluateConfig(TaskDataConfig):
+    """``distilkit evaluate``: teacher and student side by side on the test split."""
+
+    student: str = opt("runs/student", "student model dir")
+    teacher: str | None = opt(None, "teacher model dir (default: the one recorded in the student's run file)")
+    output: str | None = opt(None, "JSON file for the results (default: <student>/eval_results.json)")
+    latency_runs: int = opt(30, "timed batch-1 runs for the latency median")
+    split: str = opt("test", "which split to score: test or validation")
+    batch_size: int = opt(32, "batch size for scoring and the throughput figure")
+    cache_dir: str | None = opt(None, "teacher-output cache, shared with distill (default: ~/.cache/distilkit/teacher_outputs)")
+
+    def validate(self) -> None:
+        TaskDataConfig.validate(self)
+        require(self.split in ("test", "validation"), f"split={self.split!r}: use test or validation")
+        require(self.latency_runs >= 1, "latency_runs must be >= 1")
+
+
+@dataclass
+class PredictConfig:
+    """``distilkit predict``: labels and probabilities for texts, as JSON lines."""
+
+    model: str = opt("runs/student", "model dir")
+    input: str | None = opt(None, "file with one text a line, or a CSV/TSV/JSONL with --text-column")
+    text_column: str = opt("text", "text column when --input is a table")
+    output: str | None = opt(None, "write JSON lines here instead of stdout")
+    batch_size: int = opt(32, "batch size")
+    max_length: int = opt(128, "truncate texts to this many tokens")
+
+
+@dataclass
+class DemoConfig:
+    """``distilkit demo``: the whole chain on built-in defaults."""
+
+    output_dir: str = opt("runs/demo", "where the demo writes its models and results")
+    teacher_model: str = opt("mpnet-base", "base model fine-tuned as the teacher")
+    student: str | None = opt("minilm-l6", "student checkpoint (None: 3 layers copied from the teacher)")
+    train_samples: int = opt(2000, "labelled training rows used by the demo")
+    teacher_epochs: float = opt(1.0, "teacher fine-tuning epochs")
+    student_epochs: float = opt(3.0, "distillation epochs")
+    max_length: int = opt(64, "truncate texts to this many tokens")
+    cache_dir: str | None = opt(None, "where the fine-tuned teacher is cached (default: ~/.cache/distilkit/demo)")
+    seed: int = opt(42, "random seed")

@@ -1,0 +1,97 @@
+"""Configs of the deployment commands: ``export``, ``bench``, ``serve``, ``loadtest`` (light imports only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from distilkit.config.data import TaskDataConfig
+from distilkit.config.parsing import opt
+from distilkit.errors import require
+
+
+@dataclass
+class ExportConfig(TaskDataConfig):
+    """``distilkit export``: HF copy, ONNX (checked against torch), ORT-optimised and int8 models, each scored on validation data."""
+
+    model: str = opt("runs/student", "fine-tuned classifier dir (or zoo name / hub id) to export")
+    output: str = opt("runs/export", "folder to write (HF files, model.onnx, model.int8.onnx, distilkit_export.json)")
+    onnx: bool = opt(True, "write the ONNX fp32 and int8 graphs (--no-onnx: torch backends only)")
+    torch_int8: bool = opt(True, "score torch dynamic int8 (quantised at load; needs no extra file)")
+    tolerance: float = opt(1e-3, "fail when ONNX fp32 logits differ from torch by more than this (max abs)")
+    max_accuracy_drop: float = opt(1.0, "an int8 backend losing more validation accuracy (points) is kept but never auto-selected")
+    max_eval_samples: int | None = opt(None, "score on at most this many validation rows (default: all)")
+    batch_size: int = opt(32, "batch size for scoring")
+    threads: int | None = opt(None, "CPU threads for torch and ONNX Runtime (default: torch's choice)")
+    overwrite: bool = opt(False, "replace an existing export folder")
+
+    def validate(self) -> None:
+        TaskDataConfig.validate(self)
+        require(self.tolerance > 0, f"tolerance={self.tolerance} must be > 0")
+        require(self.max_accuracy_drop >= 0, f"max_accuracy_drop={self.max_accuracy_drop} must be >= 0")
+        require(self.batch_size > 0, "batch_size must be positive")
+        require(self.max_eval_samples is None or self.max_eval_samples > 0, "max_eval_samples must be positive")
+
+
+@dataclass
+class BenchConfig(TaskDataConfig):
+    """``distilkit bench``: batch-1 latency (p50/p95) and batch-32 throughput per backend and for the teacher, with GFLOP/s against this machine's measured matmul peaks."""
+
+    model: str = opt("runs/export", "export folder (from distilkit export) or plain model dir")
+    teacher: str | None = opt(None, "teacher model dir to time alongside (default: the teacher recorded at export, if any; 'none' to skip)")
+    backends: list[str] | None = opt(None, "backends to time (default: every usable one)")
+    max_length: int = opt(64, "truncate texts to this many tokens")
+    latency_runs: int = opt(50, "batch-1 requests timed per backend (p50/p95 over these)")
+    throughput_texts: int = opt(512, "texts labelled per backend for the throughput figure")
+    batch_size: int = opt(32, "throughput batch size")
+    threads: int | None = opt(2, "CPU threads for every backend and the peak measurement")
+    peak_repeats: int = opt(5, "timed rounds per matmul shape for the peaks (the best is kept)")
+    output_dir: str = opt("runs/bench", "where bench.json, bench.md and bench.png go")
+
+    def validate(self) -> None:
+        TaskDataConfig.validate(self)
+        require(self.latency_runs >= 2, "latency_runs must be >= 2")
+        require(self.peak_repeats >= 1, "peak_repeats must be >= 1")
+        require(self.throughput_texts >= self.batch_size > 0, "throughput_texts must be >= batch_size > 0")
+
+
+@dataclass
+class ServeConfig:
+    """``distilkit serve``: an HTTP JSON service for a model (POST /predict, GET /health, GET /metadata, docs at /docs)."""
+
+    model: str = opt("runs/export", "export folder (from distilkit export) or plain model dir")
+    host: str = opt("127.0.0.1", "address to bind (0.0.0.0 exposes the service to the network)")
+    port: int = opt(8000, "TCP port")
+    backend: str = opt("auto", "auto (fastest usable), onnx-int8, onnx-fp32, torch-int8 or torch")
+    max_length: int = opt(128, "truncate texts to this many tokens")
+    max_batch: int = opt(64, "most texts the micro-batcher runs together")
+    max_wait_ms: float = opt(5.0, "how long the micro-batcher waits for more requests before running a batch")
+    max_texts: int = opt(64, "most texts one request may carry (more: HTTP 413)")
+    max_text_chars: int = opt(10000, "longest text accepted, in characters (longer: HTTP 413)")
+    threads: int | None = opt(None, "CPU threads for inference (default: torch's choice)")
+
+    def validate(self) -> None:
+        require(0 < self.port < 65536, f"port={self.port} must be in 1..65535")
+        require(
+            self.max_batch > 0 and self.max_texts > 0 and self.max_text_chars > 0,
+            "max_batch, max_texts and max_text_chars must be positive",
+        )
+        require(self.max_wait_ms >= 0, "max_wait_ms must be >= 0")
+        require(self.max_length >= 8, f"max_length={self.max_length} is too short: use at least 8")
+
+
+@dataclass
+class LoadTestConfig(TaskDataConfig):
+    """``distilkit loadtest``: send a bounded number of /predict requests to a running service and report throughput, p50/p95 and failures."""
+
+    url: str = opt("http://127.0.0.1:8000", "base URL of the service")
+    requests: int = opt(200, "requests to send in total (the test stops after them)")
+    concurrency: int = opt(8, "requests in flight at once")
+    texts_per_request: int = opt(1, "texts per request (taken in turn from the validation split of --data)")
+    timeout_s: float = opt(60.0, "per-request timeout in seconds")
+    output: str | None = opt(None, "write the results as JSON here")
+
+    def validate(self) -> None:
+        require(
+            self.requests > 0 and self.concurrency > 0 and self.texts_per_request > 0,
+            "requests, concurrency and texts_per_request must be positive",
+        )

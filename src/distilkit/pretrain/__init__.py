@@ -1,1 +1,0 @@
-"""Pre-training (MLM + NSP, WordPiece tokenizer training) and general (task-agnostic) distillation."""

@@ -1,0 +1,275 @@
+"""The report document: one self-contained HTML page (figures inlined as base64 PNG) plus Markdown
+(figures as PNG files beside it) for one or more finished runs."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from distilkit.config import ReportConfig
+from distilkit.report import plots
+from distilkit.report.data import Run, disagreements, load_run, pareto_points
+
+log = logging.getLogger(__name__)
+SECTIONS = {
+    "summary": "Summary",
+    "pareto": "Accuracy vs size vs latency",
+    "training": "Training curves",
+    "confusion": "Confusion matrices",
+    "per-class-f1": "Per-class F1",
+    "calibration": "Calibration",
+    "disagreements": "Where student and teacher disagree most",
+    "recipe": "Recipe, versions and fingerprints",
+}
+RECIPE_KEYS = (
+    "teacher_path",
+    "teacher_fingerprint",
+    "data_fingerprint",
+    "teacher_cache_key",
+    "label_names",
+    "teacher_check",
+    "student_init",
+    "objective",
+    "student_parameters",
+    "validation_metrics",
+    "base_model",
+)
+
+
+class Doc:
+    """Builds the HTML and Markdown bodies in step; figures go inline (HTML) and to files (Markdown)."""
+
+    def __init__(self, fig_dir: Path) -> None:
+        self.html: list[str] = []
+        self.md: list[str] = []
+        self.fig_dir = fig_dir
+        self.figures: list[Path] = []
+
+    def section(self, key: str) -> None:
+        self.html.append(f'<h2 id="{key}">{SECTIONS[key]}</h2>')
+        self.md.append(f"\n## {SECTIONS[key]}\n")
+
+    def text(self, s: str) -> None:
+        self.html.append(f"<p>{html.escape(s)}</p>")
+        self.md.append(s + "\n")
+
+    def figure(self, name: str, data: bytes | None, caption: str) -> None:
+        if data is None:
+            self.text(f"({caption}: no data)")
+            return
+        path = self.fig_dir / f"{name}.png"
+        path.write_bytes(data)
+        self.figures.append(path)
+        b64 = base64.b64encode(data).decode("ascii")
+        self.html.append(
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{b64}"/>'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+        self.md.append(f"![{caption}](figures/{path.name})\n")
+
+    def table(self, header: list[str], rows: list[list[Any]]) -> None:
+        cells = lambda r, tag: "".join(f"<{tag}>{html.escape(str(c))}</{tag}>" for c in r)
+        self.html.append(
+            "<table><thead><tr>"
+            + cells(header, "th")
+            + "</tr></thead><tbody>"
+            + "".join(f"<tr>{cells(r, 'td')}</tr>" for r in rows)
+            + "</tbody></table>"
+        )
+        esc = lambda c: str(c).replace("|", "\\|").replace("\n", " ")
+        self.md.append(
+            "| "
+            + " | ".join(map(esc, header))
+            + " |\n|"
+            + "---|" * len(header)
+            + "\n"
+            + "".join("| " + " | ".join(map(esc, r)) + " |\n" for r in rows)
+        )
+
+
+def _millions(n: int) -> str:
+    return f"{n / 1e6:.1f}" if n >= 1e6 else f"{n / 1e6:.3f}"
+
+
+def _fmt_probs(probs: list[float], names: list[str]) -> str:
+    return ", ".join(f"{n} {p:.3f}" for n, p in zip(names, probs))
+
+
+def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> None:
+    doc.section("summary")
+    rows: list[list[Any]] = []
+    teachers_done: set[str] = set()
+    for run in runs:
+        if not run.eval:
+            continue
+        t, s = run.eval["models"]["teacher"], run.eval["models"]["student"]
+        if t["path"] not in teachers_done:
+            teachers_done.add(t["path"])
+            rows.append(
+                [
+                    f"teacher ({Path(t['path']).name})",
+                    "teacher",
+                    f"{t['accuracy']:.4f}",
+                    f"{t['macro_f1']:.4f}",
+                    "100.0",
+                    _millions(t["parameters"]["total"]),
+                    f"{t['latency_ms_b1']:.1f}",
+                    f"{t['throughput_b32']:.1f}",
+                    "",
+                    f"{eces.get(run.name, {}).get('teacher', float('nan')):.4f}",
+                ]
+            )
+        rel = run.eval["student_vs_teacher"]
+        rows.append(
+            [
+                run.name,
+                run.role,
+                f"{s['accuracy']:.4f}",
+                f"{s['macro_f1']:.4f}",
+                f"{rel['accuracy_pct_of_teacher']:.1f}",
+                _millions(s["parameters"]["total"]),
+                f"{s['latency_ms_b1']:.1f}",
+                f"{s['throughput_b32']:.1f}",
+                f"{run.eval['agreement']:.4f}",
+                f"{eces.get(run.name, {}).get('student', float('nan')):.4f}",
+            ]
+        )
+    if rows:
+        split = next(r.eval for r in runs if r.eval)
+        doc.text(
+            f"{split['split']} split, {split['examples']} examples. Latency: median ms at batch 1; throughput: sentences/s "
+            f"at batch 32; CPU, {split.get('threads', '?')} threads."
+        )
+        doc.table(
+            [
+                "model",
+                "role",
+                "accuracy",
+                "macro-F1",
+                "% of teacher",
+                "params (M)",
+                "latency b=1 (ms)",
+                "throughput b=32",
+                "agreement with teacher",
+                "ECE",
+            ],
+            rows,
+        )
+    for run in runs:
+        for note in run.notes:
+            doc.text(f"Note: {note}")
+
+
+def _recipe(doc: Doc, run: Run) -> None:
+    info = run.info
+    doc.text(f"{run.name}: `distilkit {info.get('command', '?')}`, finished {info.get('finished_at', '?')}, dir {run.path}")
+    facts = [[k, json.dumps(info[k], default=str) if isinstance(info[k], (dict, list)) else info[k]] for k in RECIPE_KEYS if k in info]
+    doc.table(["fact", "value"], facts)
+    doc.table(["config key", "value"], [[k, v] for k, v in (info.get("config") or {}).items()])
+    doc.table(["package", "version"], [[k, v] for k, v in (info.get("versions") or {}).items()])
+
+
+CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.8em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;
+vertical-align:top}th{background:#f2f2f2}img{max-width:100%}figure{margin:1em 0}figcaption{color:#666;font-size:12px}
+h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}nav a{margin-right:1em}"""
+
+
+def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) -> dict[str, Any]:
+    """Write ``report.html``, ``report.md`` and ``figures/*.png`` for ``cfg.runs``; returns their paths.
+
+    ``eval_results`` maps a run dir to an ``eval_results.json`` written outside it (as ``demo`` does).
+    """
+    runs = [load_run(r, (eval_results or {}).get(r)) for r in cfg.runs or []]
+    names = [r.name for r in runs]
+    for run in runs:  # runs sharing a dir name are told apart by their parent dir
+        if names.count(run.name) > 1:
+            run.name = f"{run.path.parent.name}/{run.path.name}"
+    out = Path(cfg.output) if cfg.output else runs[0].path / "report"
+    fig_dir = out / "figures"
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    doc = Doc(fig_dir)
+    evaluated = [r for r in runs if r.eval and r.predictions is not None]
+
+    rel_figs: dict[str, tuple[bytes, dict[str, float]]] = {}
+    for run in evaluated:
+        rel_figs[run.name] = plots.reliability_diagram(run.predictions, f"reliability: teacher vs {run.name}", cfg.bins)
+    _summary(doc, runs, {k: v[1] for k, v in rel_figs.items()})
+
+    doc.section("pareto")
+    points = pareto_points(runs)
+    doc.figure(
+        "pareto",
+        plots.pareto_plot(points) if points else None,
+        "test accuracy against parameters and batch-1 CPU latency; teacher, distilled students, no-KD baselines",
+    )
+
+    doc.section("training")
+    for i, run in enumerate(runs):
+        doc.figure(f"training-{i}", plots.training_curves(run), f"{run.name}: each loss term, validation accuracy, learning rate")
+
+    doc.section("confusion")
+    for i, run in enumerate(evaluated):
+        doc.figure(
+            f"confusion-{i}",
+            plots.confusion_matrices(run.predictions, run.label_names, f"confusion: teacher vs {run.name}"),
+            f"{run.name}: rows true label, columns predicted label",
+        )
+
+    doc.section("per-class-f1")
+    with_eval = [r for r in runs if r.eval]
+    if with_eval:
+        models = [("teacher", with_eval[0].eval["models"]["teacher"]["per_class"])]
+        models += [(r.name, r.eval["models"]["student"]["per_class"]) for r in with_eval]
+        doc.figure("per-class-f1", plots.per_class_f1(with_eval[0].label_names, models), "F1 per class on the test split")
+        doc.table(["class"] + [m[0] for m in models], [[n] + [f"{m[1][n]['f1']:.4f}" for m in models] for n in with_eval[0].label_names])
+    else:
+        doc.text("(no evaluated run)")
+
+    doc.section("calibration")
+    doc.text(
+        f"Expected calibration error (ECE): top-label confidence in {cfg.bins} equal-width bins, "
+        "sum over bins of (share of rows) x |accuracy - mean confidence|; 0 is perfectly calibrated."
+    )
+    for i, run in enumerate(evaluated):
+        data, eces = rel_figs[run.name]
+        doc.figure(f"calibration-{i}", data, f"{run.name}: ECE teacher {eces['teacher']:.4f}, student {eces['student']:.4f}")
+
+    doc.section("disagreements")
+    doc.text(
+        "Rows ranked by the total variation distance between the teacher's and the student's probabilities (0 = identical, 1 = disjoint)."
+    )
+    for run in evaluated:
+        names = run.label_names
+        rows = [
+            [
+                f"{d['distance']:.3f}",
+                d["text"][:300] + ("..." if len(d["text"]) > 300 else ""),
+                names[d["label"]],
+                f"{names[d['teacher_pred']]} ({_fmt_probs(d['teacher_probs'], names)})",
+                f"{names[d['student_pred']]} ({_fmt_probs(d['student_probs'], names)})",
+            ]
+            for d in disagreements(run.predictions, cfg.top_k)
+        ]
+        doc.text(f"{run.name}:")
+        doc.table(["distance", "text", "gold", "teacher", "student"], rows)
+
+    doc.section("recipe")
+    for run in runs:
+        _recipe(doc, run)
+
+    nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in SECTIONS.items())
+    page = (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(cfg.title)}</title><style>{CSS}</style></head>"
+        f"<body><h1>{html.escape(cfg.title)}</h1><p>runs: {html.escape(', '.join(str(r.path) for r in runs))}</p>"
+        f"<nav>{nav}</nav>{''.join(doc.html)}</body></html>\n"
+    )
+    html_path, md_path = out / "report.html", out / "report.md"
+    html_path.write_text(page, encoding="utf-8")
+    md_path.write_text(f"# {cfg.title}\n\nruns: {', '.join(str(r.path) for r in runs)}\n" + "\n".join(doc.md), encoding="utf-8")
+    log.info("report written to %s", html_path)
+    return {"html": str(html_path), "markdown": str(md_path), "figures": [str(p) for p in doc.figures]}

@@ -1,0 +1,93 @@
+"""The one :class:`transformers.TrainingArguments` builder of every training command.
+
+Epoch mode (``finetune``, ``distill``): evaluation and checkpoints once per epoch (or every
+``eval_steps``), the best model by validation accuracy restored at the end, length-grouped batches.
+Step mode (``pretrain``, ``general-distill``: a streamed corpus has no length): evaluation and
+checkpoints every ``eval_steps``, each rank reading its own slice of the stream. Both: fused AdamW,
+linear decay after a warm-up of ``warmup_ratio`` of the steps, bf16 only on a GPU (about 7x slower
+than fp32 on these CPUs), checkpoints under ``<output_dir>/checkpoints``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import EarlyStoppingCallback, TrainingArguments
+
+from distilkit.config import OptimizerConfig, RunDirConfig, StepsConfig, TrainConfig
+from distilkit.runtime.distributed import world_size
+
+CHECKPOINTS = "checkpoints"
+
+
+def _common(cfg: OptimizerConfig, run: RunDirConfig, out: Path, seed: int) -> dict[str, Any]:
+    on_gpu = torch.cuda.is_available()
+    return dict(
+        output_dir=str(out / CHECKPOINTS),
+        per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.eval_batch_size,
+        learning_rate=cfg.learning_rate,
+        weight_decay=cfg.weight_decay,
+        warmup_steps=cfg.warmup_ratio,  # < 1: a share of the steps
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        lr_scheduler_type="linear",
+        logging_steps=run.logging_steps,
+        save_total_limit=run.save_total_limit,
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        optim="adamw_torch_fused",
+        bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        remove_unused_columns=False,
+        dataloader_num_workers=0,
+        dataloader_pin_memory=False,
+        disable_tqdm=False,
+        save_only_model=False,
+        # Launched by torchrun / accelerate on a machine without CUDA: accelerate only sets up CPU DDP
+        # (gloo) when asked for the CPU; otherwise each process would silently train alone.
+        use_cpu=not on_gpu and world_size() > 1,
+    )
+
+
+def epoch_arguments(cfg: TrainConfig, out: Path, seed: int, has_eval: bool = True) -> TrainingArguments:
+    """Arguments of an epoch-counted run (``max_steps`` > 0 overrides ``epochs``)."""
+    strategy = "steps" if cfg.eval_steps else "epoch"
+    return TrainingArguments(
+        **_common(cfg, cfg, out, seed),
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        eval_strategy=strategy if has_eval else "no",
+        save_strategy=strategy,
+        eval_steps=cfg.eval_steps,
+        save_steps=cfg.eval_steps,
+        load_best_model_at_end=has_eval,
+        metric_for_best_model="accuracy",
+        greater_is_better=True,
+        label_names=["labels"],
+        train_sampling_strategy="group_by_length",
+    )
+
+
+def step_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[str]) -> TrainingArguments:
+    """Arguments of a step-counted run over a streamed corpus: evaluate and checkpoint every ``eval_steps``."""
+    return TrainingArguments(
+        **_common(cfg, cfg, out, seed),
+        max_steps=cfg.max_steps,
+        eval_strategy="steps",
+        eval_steps=cfg.eval_steps,
+        save_strategy="steps",
+        save_steps=cfg.eval_steps,
+        label_names=label_names,
+        # By default rank 0 would read every batch of the stream and split it; instead each rank
+        # reads the stream and keeps its own slice (batches padded per rank).
+        accelerator_config={"dispatch_batches": False},
+    )
+
+
+def early_stopping(cfg: TrainConfig, has_eval: bool = True) -> list[EarlyStoppingCallback]:
+    """The early-stopping callback ``cfg.early_stopping_patience`` asks for (none without evaluation)."""
+    if has_eval and cfg.early_stopping_patience:
+        return [EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience)]
+    return []

@@ -1,0 +1,122 @@
+"""distilkit serve: endpoints, 4xx on bad input, micro-batching of concurrent requests, a bounded load test."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+import torch
+
+from distilkit.deploy.loadtest import load_test
+from distilkit.deploy.server import MicroBatcher, create_app, serve_in_thread
+from distilkit.inference import Predictor
+
+
+@pytest.fixture(scope="module")
+def server(tiny_export: Path):
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    predictor = Predictor.from_dir(tiny_export, max_length=64, threads=1)
+    app = create_app(predictor, max_batch=64, max_wait_ms=40, max_texts=8, max_text_chars=200)
+    with serve_in_thread(app) as url:
+        yield url, predictor, app
+    torch.set_num_threads(old)
+
+
+def test_health_metadata_and_docs(server):
+    url, predictor, _ = server
+    assert url.startswith("http://127.0.0.1:")
+    assert httpx.get(f"{url}/health").json() == {"status": "ok"}
+    meta = httpx.get(f"{url}/metadata").json()
+    assert meta["labels"] == ["neg", "pos"] and meta["backend"] == "onnx-int8" and meta["max_texts"] == 8
+    assert meta["parameters"]["total"] > 0 and meta["size_mb"] > 0
+    assert "/predict" in httpx.get(f"{url}/openapi.json").json()["paths"]
+    assert httpx.get(f"{url}/docs").status_code == 200
+
+
+def test_predict_matches_the_predictor(server):
+    url, predictor, _ = server
+    texts = ["good great superb", "bad awful dull and boring", "the film"]
+    resp = httpx.post(f"{url}/predict", json={"texts": texts})
+    assert resp.status_code == 200
+    body = resp.json()
+    expected = predictor.predict(texts).records()
+    assert [p["label"] for p in body["predictions"]] == [r["label"] for r in expected]
+    assert body["predictions"][0]["label"] == "pos" and body["predictions"][1]["label"] == "neg"
+    assert body["predictions"][2]["probs"]["pos"] == pytest.approx(expected[2]["probs"]["pos"], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, message",
+    [
+        ({"content": b"not json", "headers": {"content-type": "application/json"}}, 422, "JSON"),
+        ({"json": {"text": ["hello"]}}, 422, "texts"),
+        ({"json": {"texts": "just a string"}}, 422, "texts"),
+        ({"json": {"texts": ["ok", 3]}}, 422, "texts.1"),
+        ({"json": {"texts": []}}, 422, "empty"),
+        ({"json": {"texts": ["a"] * 9}}, 413, "limit is 8"),
+        ({"json": {"texts": ["short", "x" * 201]}}, 413, "text 1 has 201 characters"),
+        ({"json": [1, 2]}, 422, "expected JSON like"),
+    ],
+)
+def test_bad_input_is_a_4xx_with_a_message(server, kwargs, status, message):
+    url, _, _ = server
+    resp = httpx.post(f"{url}/predict", **kwargs)
+    assert resp.status_code == status, resp.text
+    assert message in resp.json()["detail"]
+
+
+def test_wrong_method_is_405(server):
+    assert httpx.get(f"{server[0]}/predict").status_code == 405
+
+
+def test_concurrent_requests_are_micro_batched(server):
+    url, _, app = server
+    before = dict(app.state.batcher.stats())
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(base_url=url) as client:
+            resps = await asyncio.gather(*(client.post("/predict", json={"texts": [f"good film {i}"]}) for i in range(12)))
+        return [r.status_code for r in resps]
+
+    assert asyncio.run(burst()) == [200] * 12
+    after = app.state.batcher.stats()
+    batches = after["batches"] - before["batches"]
+    assert after["requests"] - before["requests"] == 12
+    assert batches < 12 and after["max_requests_per_batch"] >= 2
+
+
+def test_micro_batcher_groups_and_splits_results():
+    calls: list[list[str]] = []
+
+    def fake_predict(texts: list[str]) -> list[str]:
+        calls.append(list(texts))
+        return [t.upper() for t in texts]
+
+    async def scenario() -> list[list[str]]:
+        batcher = MicroBatcher(fake_predict, max_batch=5, max_wait_ms=50)
+        await batcher.start()
+        results = await asyncio.gather(*(batcher.submit([f"a{i}", f"b{i}"]) for i in range(4)))
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert results == [[f"A{i}", f"B{i}"] for i in range(4)]
+    # 2 texts per request and at most 5 per batch: two requests per batch, never split, never over the cap
+    assert [len(c) for c in calls] == [4, 4]
+
+
+def test_bounded_load_test_has_no_failures(server):
+    url, _, _ = server
+    texts = ["good movie", "a dull and boring plot", "the actors were superb and the story moving", "stale"]
+    result = asyncio.run(load_test(url, texts, requests=40, concurrency=4, texts_per_request=2))
+    assert result["failures"] == 0 and result["succeeded"] == 40
+    assert result["texts_per_s"] > 0 and 0 < result["p50_ms"] <= result["p95_ms"] <= result["max_ms"]
+
+
+def test_load_test_counts_failures(server):
+    url, _, _ = server
+    result = asyncio.run(load_test(url, ["x" * 500], requests=3, concurrency=2))  # over max_text_chars: 413
+    assert result["failures"] == 3 and "HTTP 413" in result["errors"][0]
