@@ -40,6 +40,7 @@ def _distill(cfg: Any, args: argparse.Namespace) -> None:
             "output_dir": result.output_dir,
             "teacher_check": result.facts["teacher_check"],
             "validation_accuracy": result.metrics.get("eval_accuracy"),
+            **{k: v for k, v in result.metrics.items() if k in ("eval_micro_f1", "eval_pearson", "eval_rmse")},
         }
     )
 

@@ -10,22 +10,27 @@ import torch
 
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
+from distilkit.data.builtin import BUILTIN_DATASETS
+from distilkit.data.task import standardised, task_type_of
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.distillation.capture import disable_attention_dropout
 from distilkit.distillation.presets import build_objective
 from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
 from distilkit.distillation.trainer import DistillationTrainer
+from distilkit.errors import require
+from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.student import build_student, count_parameters
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
 from distilkit.teacher.checks import task_for_teacher
+from distilkit.teacher.external import ExternalTeacher
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.teacher.plan import TeacherPlan
 from distilkit.training.arguments import early_stopping, epoch_arguments
 from distilkit.training.collate import MultiTokenizerCollator
-from distilkit.training.metrics import best_eval_metrics, compute_metrics
+from distilkit.training.metrics import best_eval_metrics, main_metric, metrics_for, tuned_thresholds
 from distilkit.training.output_dir import OutputDir, save_run
 
 log = logging.getLogger(__name__)
@@ -46,24 +51,48 @@ def distill(cfg: DistillConfig) -> RunResult:
     _ = args.device  # under torchrun / accelerate launch this sets up the process group
     device = args.device if args.device.type != "cpu" else None
     needs = objective.needs
-    names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
-    teachers = [TeacherHandle(name, cfg, eager=needs.attentions and i == 0, device=device) for i, name in enumerate(names)]
+    if cfg.teacher_outputs:
+        require(
+            not needs.teacher_online,
+            f"--teacher-outputs gives outputs only: the terms {objective.positionwise_terms or sorted(objective.weights)} need a teacher model",
+        )
+        require(cfg.augment_copies == 0, "--teacher-outputs covers the given texts only: augmented copies would have no teacher output")
+        names = [cfg.teacher_outputs]
+        teachers: list = [
+            ExternalTeacher(
+                cfg.teacher_outputs,
+                "text" if cfg.data in BUILTIN_DATASETS else cfg.text_column,
+                cfg.text_pair_column or ("text_pair" if cfg.data in BUILTIN_DATASETS else None),
+                task_type_of(cfg),
+                cfg.label_separator,
+                cfg.normalise_teacher_probs,
+            )
+        ]
+    else:
+        names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
+        teachers = [TeacherHandle(name, cfg, eager=needs.attentions and i == 0, device=device) for i, name in enumerate(names)]
     plan = TeacherPlan(
         teachers, online=needs.teacher_online, logits_stage=not objective.needs_at(1.0).teacher_online, weights=cfg.teacher_weights
     )
     task = task_for_teacher(cfg, plan.primary.config)
+    if isinstance(plan.primary, ExternalTeacher):
+        plan.primary.align(task.label_names)
+    objective.use_task(task.task_type)
+    plan.use_task(task.task_type, task.label_scale)
+    args.metric_for_best_model = main_metric(task.task_type)
     if cfg.augment_copies > 0:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
         with main_process_first():
             task.splits["train"] = augmented_transfer_set(task.splits["train"], plan.primary, cfg)
     check = plan.check(task.splits["validation"], cfg.max_length, cfg.cache_dir, cfg.force)
 
-    student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head)
+    student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head, task.task_type)
+    to_training_space(student)
     if needs.attentions:
         student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
         disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
     if needs.teacher_online:
         objective.bind(student, plan.primary.model)
-    train = _with_lengths(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length))
+    train = _with_lengths(standardised(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length), task))
     train = plan.attach(
         train,
         task.splits["train"],
@@ -74,7 +103,7 @@ def distill(cfg: DistillConfig) -> RunResult:
         sorted(set(TERMS) - POSITIONWISE_TERMS),
     )
     plan.release()  # training reads cached logits only: no teacher weights held through it
-    val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
+    val = standardised(tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length), task)
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
             out.clear()
@@ -85,7 +114,7 @@ def distill(cfg: DistillConfig) -> RunResult:
         eval_dataset=val,
         data_collator=MultiTokenizerCollator(student_tok, plan.primary.tokenizer if plan.online else None),
         processing_class=student_tok,
-        compute_metrics=compute_metrics,
+        compute_metrics=metrics_for(task.task_type, task.label_names, task.label_scale),
         callbacks=early_stopping(cfg),
         objective=objective,
         plan=plan,
@@ -94,11 +123,14 @@ def distill(cfg: DistillConfig) -> RunResult:
         trainer.train(resume_from_checkpoint=out.resume_from)
     finally:
         objective.remove_hooks()
-    metrics = best_eval_metrics(trainer)
+    metrics = best_eval_metrics(trainer, f"eval_{main_metric(task.task_type)}")
+    head = finish_head(trainer.model, task, tuned_thresholds(trainer, val, task.task_type))
     facts = run_info(
         "distill",
         asdict(cfg),
-        teacher_path=str(plan.primary.path),
+        teacher_path=None if cfg.teacher_outputs else str(plan.primary.path),
+        teacher_outputs=cfg.teacher_outputs,
+        task=head,
         teacher_fingerprint=plan.primary.fingerprint,
         data_fingerprint=task.fingerprint,
         label_names=task.label_names,
@@ -115,5 +147,6 @@ def distill(cfg: DistillConfig) -> RunResult:
         world_size=args.world_size,
     )
     save_run(trainer, trainer.model, student_tok, out.path, facts)
-    log.info("student saved to %s (validation accuracy %.4f)", out.path, metrics.get("eval_accuracy", float("nan")))
+    main = main_metric(task.task_type)
+    log.info("student saved to %s (validation %s %.4f)", out.path, main, metrics.get(f"eval_{main}", float("nan")))
     return RunResult(str(out.path), metrics, facts)

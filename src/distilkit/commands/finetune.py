@@ -1,4 +1,4 @@
-"""``distilkit finetune``: fine-tune an encoder for sequence classification (how every teacher is made)."""
+"""``distilkit finetune``: fine-tune an encoder for its task (single-/multi-label classification, regression; how every teacher is made)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from transformers import set_seed
 from distilkit.commands.result import RunResult
 from distilkit.config import FinetuneConfig
 from distilkit.data import prepare_task
+from distilkit.data.task import standardised, task_type_of
 from distilkit.data.tokenize import tokenize_dataset
+from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
 from distilkit.training.arguments import early_stopping, epoch_arguments
 from distilkit.training.collate import MultiTokenizerCollator
-from distilkit.training.metrics import best_eval_metrics, compute_metrics
+from distilkit.training.metrics import best_eval_metrics, main_metric, metrics_for, tuned_thresholds
 from distilkit.training.output_dir import OutputDir, save_run
 from distilkit.training.trainer import DistilkitTrainer
 
@@ -31,15 +33,22 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
     set_threads(cfg.threads)
     set_seed(cfg.seed)  # the new classification head is drawn from the global RNG when the model loads
     out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
-    args = epoch_arguments(cfg, out.path, cfg.seed)
+    task_type = task_type_of(cfg)
+    args = epoch_arguments(cfg, out.path, cfg.seed, metric=main_metric(task_type))
     _ = args.device  # under torchrun / accelerate launch this sets up the process group
-    task = prepare_task(cfg, max_train_samples=cfg.max_train_samples)
+    task = prepare_task(cfg, task_type=task_type, max_train_samples=cfg.max_train_samples)
     tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
     model = load_classifier(
-        cfg.model, task.label_names, allow_pickle=cfg.allow_pickle, trust_remote_code=cfg.trust_remote_code, ignore_mismatched_sizes=True
+        cfg.model,
+        task.label_names,
+        allow_pickle=cfg.allow_pickle,
+        trust_remote_code=cfg.trust_remote_code,
+        ignore_mismatched_sizes=True,
+        problem_type=task_type,
     )
-    train = tokenize_dataset(task.splits["train"], tokenizer, cfg.max_length)
-    val = tokenize_dataset(task.splits["validation"], tokenizer, cfg.max_length)
+    to_training_space(model)
+    train = standardised(tokenize_dataset(task.splits["train"], tokenizer, cfg.max_length), task)
+    val = standardised(tokenize_dataset(task.splits["validation"], tokenizer, cfg.max_length), task)
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
             out.clear()
@@ -50,20 +59,23 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
         eval_dataset=val,
         data_collator=MultiTokenizerCollator(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=compute_metrics,
+        compute_metrics=metrics_for(task_type, task.label_names, task.label_scale),
         callbacks=early_stopping(cfg),
     )
     trainer.train(resume_from_checkpoint=out.resume_from)
-    metrics = best_eval_metrics(trainer)
+    metrics = best_eval_metrics(trainer, f"eval_{main_metric(task_type)}")
+    head = finish_head(trainer.model, task, tuned_thresholds(trainer, val, task_type))
     facts = run_info(
         "finetune",
         asdict(cfg),
         data_fingerprint=task.fingerprint,
         label_names=task.label_names,
+        task=head,
         validation_metrics=metrics,
         base_model=cfg.model,
         world_size=args.world_size,
     )
     save_run(trainer, trainer.model, tokenizer, out.path, facts)
-    log.info("fine-tuned model saved to %s (validation accuracy %.4f)", out.path, metrics.get("eval_accuracy", float("nan")))
+    main = main_metric(task_type)
+    log.info("fine-tuned model saved to %s (validation %s %.4f)", out.path, main, metrics.get(f"eval_{main}", float("nan")))
     return RunResult(str(out.path), metrics, facts)

@@ -45,6 +45,14 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
     temperature_end: float | None = opt(None, "final temperature of the linear schedule")
     teachers: list[str] | None = opt(None, "several teachers (overrides teacher; the first is used for layer terms and labels)")
     teacher_weights: list[float] | None = opt(None, "weights of the teachers' softened distributions (default: equal)")
+    teacher_outputs: str | None = opt(
+        None,
+        "the teacher's outputs as data instead of a teacher model (CSV/JSONL/Parquet: the text column plus p_<label> "
+        "probabilities, a logits list, or a hard label column); needs --student",
+    )
+    normalise_teacher_probs: bool = opt(
+        False, "rescale --teacher-outputs probabilities that do not sum to 1 (with a warning) instead of refusing them"
+    )
     reinit_head: bool = opt(False, "replace a student checkpoint's classification head whose labels differ from the task's")
     force: bool = opt(False, "distil even from a teacher no better than the majority-class baseline")
     cache_dir: str | None = opt(None, "teacher-output cache (default: ~/.cache/distilkit/teacher_outputs)")
@@ -68,6 +76,11 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
         )
         require(self.teacher_weights is None or bool(self.teachers), "teacher_weights needs --teachers")
         require(self.relation_heads is None or self.relation_heads > 0, "relation_heads must be positive")
+        require(
+            self.teacher_outputs is None or bool(self.student),
+            "--teacher-outputs gives the teacher's outputs, not its layers: give --student (e.g. minilm-l6) to distil into",
+        )
+        require(self.teacher_outputs is None or not self.teachers, "--teacher-outputs replaces --teachers: give one or the other")
 
 
 @dataclass
@@ -95,6 +108,9 @@ class EvaluateConfig(TaskDataConfig):
 
     student: str = opt("runs/student", "student model dir")
     teacher: str | None = opt(None, "teacher model dir (default: the one recorded in the student's run file)")
+    teacher_outputs: str | None = opt(
+        None, "the teacher's outputs as data (distill --teacher-outputs); default: the file recorded in the student's run file"
+    )
     output: str | None = opt(None, "JSON file for the results (default: <student>/eval_results.json)")
     latency_runs: int = opt(30, "timed batch-1 runs for the latency median")
     split: str = opt("test", "which split to score: test or validation")
@@ -114,6 +130,8 @@ class PredictConfig:
     model: str = opt("runs/student", "model dir")
     input: str | None = opt(None, "file with one text a line, or a CSV/TSV/JSONL with --text-column")
     text_column: str = opt("text", "text column when --input is a table")
+    text_pair_column: str | None = opt(None, "second text column when --input is a table and the model reads sentence pairs")
+    text_pair: list[str] | None = opt(None, "second texts of the pairs, one per text given as an argument (pair models)")
     output: str | None = opt(None, "write JSON lines here instead of stdout")
     batch_size: int = opt(32, "batch size")
     max_length: int = opt(128, "truncate texts to this many tokens")

@@ -16,6 +16,13 @@ class TaskDataConfig:
     text_column: str = opt("text", "column holding the text")
     label_column: str = opt("label", "column holding the label (string or integer); empty cells mark unlabelled rows")
     text_pair_column: str | None = opt(None, "second text column for sentence-pair tasks")
+    task_type: str = opt(
+        "auto",
+        "single_label, multi_label or regression (auto: the model's problem_type, a built-in set's, or single_label; "
+        "multi_label when --label-columns is given)",
+    )
+    label_separator: str = opt("|", "multi-label: separator of the labels in one cell (a JSONL list needs none)")
+    label_columns: list[str] | None = opt(None, "multi-label: one 0/1 column per label instead of --label-column")
     validation_data: str | None = opt(None, "separate validation file (otherwise split from --data)")
     test_data: str | None = opt(None, "separate test file (otherwise split from --data)")
     validation_size: float = opt(0.1, "share of --data held out for validation when no --validation-data")
@@ -33,6 +40,12 @@ class TaskDataConfig:
         require(0 <= self.test_size < 1, f"test_size={self.test_size} must be in [0, 1)")
         require(self.validation_size + self.test_size < 1, "validation_size + test_size must be below 1")
         require(self.max_length >= 8, f"max_length={self.max_length} is too short: use at least 8")
+        require(
+            self.task_type in ("auto", "single_label", "multi_label", "regression")
+            or self.task_type in ("single_label_classification", "multi_label_classification"),
+            f"task_type={self.task_type!r}: use auto, single_label, multi_label or regression",
+        )
+        require(bool(self.label_separator), "label_separator must not be empty")
 
 
 @dataclass

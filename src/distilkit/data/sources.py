@@ -6,8 +6,10 @@ Every loader returns a :class:`pandas.DataFrame` with the columns ``text``, opti
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from distilkit.data.builtin import BUILTIN_DATASETS, load_builtin
@@ -82,6 +84,8 @@ def read_source(source: str) -> pd.DataFrame:
 
 
 def _label_string(value: object) -> str | None:
+    if isinstance(value, (list, tuple, np.ndarray)):  # a multi-label list (JSONL): kept as a JSON list
+        return json.dumps([str(v).strip() for v in value])
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
     if isinstance(value, float) and value.is_integer():
@@ -90,22 +94,45 @@ def _label_string(value: object) -> str | None:
     return text or None
 
 
+def _columns_label(df: pd.DataFrame, source: str, label_columns: list[str]) -> pd.Series:
+    """One 0/1 column per label -> a JSON list of the labels that are 1 (multi-label)."""
+    missing = [c for c in label_columns if c not in df.columns]
+    require(not missing, f"{source}: no column(s) {missing} for --label-columns; columns are {list(df.columns)}")
+    block = df[label_columns].astype(str).apply(lambda col: col.str.strip().str.replace(r"\.0$", "", regex=True))
+    bad = block[~block.isin(["0", "1"]).all(axis=1)]
+    if len(bad):
+        row = int(bad.index[0])
+        raise DistilkitError(
+            f"{source}: row {row + 1} holds {bad.iloc[0].tolist()} in --label-columns; each must be 0 or 1 (1: the label applies)"
+        )
+    return block.apply(lambda r: json.dumps([c for c in label_columns if r[c] == "1"]), axis=1)
+
+
 def normalise(
-    df: pd.DataFrame, source: str, text_column: str, label_column: str | None, text_pair_column: str | None = None
+    df: pd.DataFrame,
+    source: str,
+    text_column: str,
+    label_column: str | None,
+    text_pair_column: str | None = None,
+    label_columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Pick and clean the text/label columns: blank texts dropped, labels as strings or None.
+    """Pick and clean the text/label columns: blank texts dropped, labels as strings or None
+    (a list label, or ``label_columns`` of 0/1, becomes a JSON list string).
 
     Raises :class:`DistilkitError` for missing columns, all-blank texts and pairs missing a text.
     """
     builtin = source in BUILTIN_DATASETS
     if builtin:
-        text_column, label_column = "text", "label"
+        text_column, label_column, label_columns = "text", "label", None
+        text_pair_column = "text_pair" if "text_pair" in df.columns else None
     columns = list(df.columns)
     for name, flag in ((text_column, "--text-column"), (text_pair_column, "--text-pair-column")):
         if name is not None and name not in columns:
             raise DistilkitError(f"{source}: no column {name!r}; columns are {[c for c in columns if c != '__split__']}: set {flag}")
     has_labels = label_column is not None and label_column in columns
-    if label_column is not None and not has_labels and label_column != "label":
+    if label_columns and label_column is not None:
+        has_labels = False
+    elif label_column is not None and not has_labels and label_column != "label":
         raise DistilkitError(
             f"{source}: no column {label_column!r}; columns are {[c for c in columns if c != '__split__']}: set --label-column"
         )
@@ -119,8 +146,16 @@ def normalise(
                 f"{source}: {len(missing)} row(s) have a text but no {text_pair_column!r} (first at row {missing[0] + 1}): "
                 "fill them in or drop those rows"
             )
+        orphans = [i for i, (a, b) in enumerate(zip(out["text"], pair)) if b and not a]
+        if orphans:
+            raise DistilkitError(
+                f"{source}: {len(orphans)} row(s) have a {text_pair_column!r} but no {text_column!r} (first at row {orphans[0] + 1}): "
+                "fill them in or drop those rows"
+            )
         out["text_pair"] = pair
     out["label"] = df[label_column].map(_label_string) if has_labels else None
+    if label_columns and label_column is not None:
+        out["label"] = _columns_label(df, source, label_columns).values
     if "__split__" in df.columns:
         out["__split__"] = df["__split__"].values
     longest = out["text"].str.len()
@@ -137,10 +172,14 @@ def normalise(
 
 
 def load_table(
-    source: str, text_column: str = "text", label_column: str | None = "label", text_pair_column: str | None = None
+    source: str,
+    text_column: str = "text",
+    label_column: str | None = "label",
+    text_pair_column: str | None = None,
+    label_columns: list[str] | None = None,
 ) -> pd.DataFrame:
     """Read and normalise ``source`` (see :func:`normalise`)."""
-    return normalise(read_source(source), source, text_column, label_column, text_pair_column)
+    return normalise(read_source(source), source, text_column, label_column, text_pair_column, label_columns)
 
 
 def read_text_lines(path: str, text_column: str = "text") -> list[str]:

@@ -1,4 +1,5 @@
-"""Pure loss functions for distillation. Logits are (B, C) float tensors; results are scalars in nats."""
+"""Pure loss functions for distillation. Logits are (B, C) float tensors; results are scalars (nats for the KL and
+cross-entropy terms, squared standardised units for the regression terms)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from distilkit.data.task import IGNORE_INDEX
+from distilkit.data.task_types import MULTI, REGRESSION
 from distilkit.teacher.targets import soft_targets
 
 
@@ -40,3 +42,57 @@ def kd_loss(
 ) -> torch.Tensor:
     """alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, labels)."""
     return alpha * soft_label_kl(student_logits, teacher_logits, temperature) + (1 - alpha) * hard_label_ce(student_logits, labels)
+
+
+def sharpen_probs(probs: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Temperature on probabilities (a teacher that gives probabilities, not logits): p^(1/T), renormalised
+    over the last axis. Equal to softmax(log(p) / T), so a teacher given as probabilities softens
+    exactly like one given as logits. (..., C) -> (..., C); zeros stay zero."""
+    powered = probs.double().clamp_min(0) ** (1.0 / temperature)
+    return (powered / powered.sum(-1, keepdim=True)).to(probs.dtype)
+
+
+def binary_kl_to_target(student_logits: torch.Tensor, target_probs: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """Multi-label KD: T^2 * per-label binary KL(target || sigmoid(student_logits / T)), mean over rows and labels.
+
+    ``target_probs`` (B, C): the teacher's per-label probabilities at temperature T,
+    sigmoid(teacher_logits / T). KL = BCE(student, target) - H(target): the same gradients as BCE
+    to soft targets, but 0 when the student matches the teacher. Rows marked unlabelled still count
+    (soft targets need no gold label).
+    """
+    t = target_probs.double().clamp(1e-12, 1 - 1e-12)
+    log_q = F.logsigmoid(student_logits.double() / temperature)
+    log_1q = F.logsigmoid(-student_logits.double() / temperature)
+    kl = t * (torch.log(t) - log_q) + (1 - t) * (torch.log1p(-t) - log_1q)
+    return (kl.mean() * temperature**2).float()
+
+
+def multi_label_bce(student_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy against 0/1 labels (B, C), mean over labelled rows and labels; a row
+    of -100s is unlabelled and skipped (a batch without labelled rows gives 0 with a gradient path)."""
+    labelled = (labels >= 0).all(-1)
+    if not bool(labelled.any()):
+        return student_logits.sum() * 0.0
+    return F.binary_cross_entropy_with_logits(student_logits[labelled].float(), labels[labelled].float())
+
+
+def mse_to_target(student_outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Regression KD: mean squared difference between the student's (B, 1) output and the teacher's (B, 1), both standardised."""
+    return F.mse_loss(student_outputs.float().reshape(-1), target.float().reshape(-1))
+
+
+def regression_mse(student_outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """MSE to standardised gold values (B,), mean over labelled rows; NaN marks an unlabelled row."""
+    labelled = ~torch.isnan(labels.float().reshape(-1))
+    if not bool(labelled.any()):
+        return student_outputs.sum() * 0.0
+    return F.mse_loss(student_outputs.float().reshape(-1)[labelled], labels.float().reshape(-1)[labelled])
+
+
+def gold_loss(task_type: str, student_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """The task's loss on gold labels: cross-entropy, per-label BCE, or MSE (standardised)."""
+    if task_type == MULTI:
+        return multi_label_bce(student_logits, labels)
+    if task_type == REGRESSION:
+        return regression_mse(student_logits, labels)
+    return hard_label_ce(student_logits, labels)

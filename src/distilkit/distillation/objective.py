@@ -16,9 +16,11 @@ from typing import Any
 import torch
 from torch import nn
 
+from distilkit.data.task_types import SINGLE
+from distilkit.distillation import losses
 from distilkit.distillation.capture import QKVCapture
 from distilkit.distillation.layer_maps import layer_map
-from distilkit.distillation.terms import TERMS, LayerView, Needs, TermInputs, check_terms, needs_of
+from distilkit.distillation.terms import TASK_TERMS, TERMS, LayerView, Needs, TermInputs, check_terms, needs_of
 from distilkit.errors import DistilkitError, require
 
 
@@ -51,6 +53,19 @@ class Objective:
         self.heads = (0, 0)
         self.relation_heads = 0
         self._captures: dict[str, QKVCapture] = {}
+        self.task_type = SINGLE
+
+    def use_task(self, task_type: str) -> None:
+        """Read ``kd`` and ``ce`` as the task's soft- and gold-label terms (``bkd``/``bce`` for
+        multi-label, ``mse_kd``/``mse`` for regression); the other terms are the same for every task."""
+        rename = TASK_TERMS[task_type]
+        self.final_weights = {rename.get(k, k): v for k, v in self.final_weights.items()}
+        self.stage1_weights = {rename.get(k, k): v for k, v in self.stage1_weights.items()}
+        self.task_type = task_type
+
+    def gold_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The task's validation loss on gold labels (cross-entropy, BCE or MSE)."""
+        return losses.gold_loss(self.task_type, logits, labels)
 
     # -- what each step needs ------------------------------------------------------------------
     @property
@@ -82,6 +97,7 @@ class Objective:
     def describe(self) -> dict[str, Any]:
         online = self.needs.teacher_online
         return {
+            "task_type": self.task_type,
             "weights": self.final_weights,
             "stage1_weights": self.stage1_weights,
             "stage1_fraction": self.stage1_fraction,

@@ -112,6 +112,12 @@ def _kd(x: TermInputs) -> torch.Tensor:
     return losses.kl_to_target(x.student_logits, x.targets, x.temperature)
 
 
+def _targets(x: TermInputs) -> torch.Tensor:
+    if x.targets is None:
+        raise DistilkitError("the soft-label term needs teacher outputs, and none were given")
+    return x.targets
+
+
 def _mean(values: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(values).mean()
 
@@ -156,6 +162,16 @@ _LAST_RELATION = dict(qkv=frozenset("v"), positionwise=True)
 TERMS: dict[str, Term] = {
     "kd": Term(_kd, Needs(soft_targets=True), "T^2 KL(teacher || student) of temperature-softened distributions (Hinton et al.)"),
     "ce": Term(lambda x: losses.hard_label_ce(x.student_logits, x.labels), Needs(labels=True), "cross-entropy on gold labels"),
+    "bkd": Term(
+        lambda x: losses.binary_kl_to_target(x.student_logits, _targets(x), x.temperature),
+        Needs(soft_targets=True),
+        "multi-label: T^2 per-label binary KL to the teacher's sigmoid(t/T), mean over rows and labels",
+    ),
+    "bce": Term(lambda x: losses.multi_label_bce(x.student_logits, x.labels), Needs(labels=True), "multi-label: BCE on gold labels"),
+    "mse_kd": Term(
+        lambda x: losses.mse_to_target(x.student_logits, _targets(x)), Needs(soft_targets=True), "regression: MSE to the teacher's output"
+    ),
+    "mse": Term(lambda x: losses.regression_mse(x.student_logits, x.labels), Needs(labels=True), "regression: MSE to gold values"),
     "hidden_mse": Term(_hidden(L.hidden_mse), _HIDDEN, "hidden-state MSE per mapped layer pair (TinyBERT)"),
     "hidden_cos": Term(_hidden(L.hidden_cosine), _HIDDEN, "1 - cosine of hidden states per token (DistilBERT)"),
     "embedding_mse": Term(
@@ -181,6 +197,12 @@ TERMS: dict[str, Term] = {
     "kk_relation": Term(_relation("k", False), Needs(qkv=frozenset("k"), positionwise=True, relation=True), "K-K relation KL (MiniLMv2)"),
     "vv_relation": Term(_relation("v", False), Needs(qkv=frozenset("v"), positionwise=True, relation=True), "V-V relation KL (MiniLMv2)"),
     "pkd": Term(_pkd, Needs(hidden=True, pairs=True, projected=True), "normalised [CLS] MSE over mapped pairs (Patient KD)"),
+}
+# What "kd" and "ce" (the soft- and gold-label terms of every preset) mean for each task type.
+TASK_TERMS: dict[str, dict[str, str]] = {
+    "single_label_classification": {},
+    "multi_label_classification": {"kd": "bkd", "ce": "bce"},
+    "regression": {"kd": "mse_kd", "ce": "mse"},
 }
 POSITIONWISE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.positionwise)
 ONLINE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.teacher_online)

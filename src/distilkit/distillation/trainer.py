@@ -4,7 +4,7 @@ Each training step asks the objective what the active terms need (soft targets, 
 attention maps, Q/K/V), runs the student for exactly that, runs the teacher only when its layers
 are needed (or when no cached logits exist), and reads the soft targets from the
 :class:`~distilkit.teacher.plan.TeacherPlan` (cached logits, an ensemble, or the online teacher).
-Validation scores the task (cross-entropy, accuracy); with ``eval_objective`` (task-agnostic
+Validation scores the task (its gold-label loss and metrics); with ``eval_objective`` (task-agnostic
 distillation, no labels) it reports the objective itself and each term as ``eval_<term>``.
 """
 
@@ -16,7 +16,6 @@ import torch
 from transformers import PreTrainedModel
 
 from distilkit.data.tokenize import MODEL_INPUTS
-from distilkit.distillation import losses
 from distilkit.distillation.objective import Objective
 from distilkit.teacher.plan import TeacherPlan
 from distilkit.training.collate import TARGET_COLUMNS
@@ -36,9 +35,9 @@ class DistillationTrainer(DistilkitTrainer):
     ) -> Any:
         labels = inputs.get("labels")
         model_inputs = {k: v for k, v in inputs.items() if k in MODEL_INPUTS}
-        if not model.training and not self.eval_objective:  # validation: plain cross-entropy, the metric is accuracy
+        if not model.training and not self.eval_objective:  # validation: the task's gold-label loss; metrics score the task
             outputs = model(**model_inputs)
-            loss = losses.hard_label_ce(outputs.logits, labels)
+            loss = self.objective.gold_loss(outputs.logits, labels)
             return (loss, outputs) if return_outputs else loss
         progress = self.state.global_step / max(self.state.max_steps, 1) if model.training else 1.0
         needs = self.objective.needs_at(progress)

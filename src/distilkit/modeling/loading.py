@@ -19,13 +19,16 @@ from distilkit.errors import DistilkitError
 from distilkit.modeling.zoo import hub_error, resolve_model
 
 
-def label_maps(label_names: list[str]) -> dict[str, Any]:
-    """``num_labels``/``id2label``/``label2id`` kwargs for a config with these label names."""
-    return {
+def label_maps(label_names: list[str], problem_type: str | None = None) -> dict[str, Any]:
+    """``num_labels``/``id2label``/``label2id`` (and ``problem_type`` when given) kwargs for a config with these label names."""
+    maps: dict[str, Any] = {
         "num_labels": len(label_names),
         "id2label": dict(enumerate(label_names)),
         "label2id": {name: i for i, name in enumerate(label_names)},
     }
+    if problem_type:
+        maps["problem_type"] = problem_type
+    return maps
 
 
 def model_label_names(model_or_config: Any) -> list[str]:
@@ -62,8 +65,10 @@ def load_classifier(
     trust_remote_code: bool = False,
     eager_attention: bool = False,
     ignore_mismatched_sizes: bool = False,
+    problem_type: str | None = None,
 ) -> PreTrainedModel:
-    """A sequence classifier from ``name``; with ``label_names`` its head is (re)labelled for the task.
+    """A sequence classifier from ``name``; with ``label_names`` its head is (re)labelled for the task
+    (and ``problem_type`` set: single-/multi-label classification or regression).
 
     ``eager_attention`` loads with ``attn_implementation="eager"`` so attention maps are returned.
     """
@@ -74,7 +79,7 @@ def load_classifier(
         "dtype": torch.float32,
     }
     if label_names is not None:
-        kwargs.update(label_maps(label_names))
+        kwargs.update(label_maps(label_names, problem_type))
         kwargs["ignore_mismatched_sizes"] = ignore_mismatched_sizes
     if eager_attention:
         kwargs["attn_implementation"] = "eager"

@@ -96,7 +96,9 @@ def student_from_teacher_layers(teacher: PreTrainedModel, layer_ids: list[int]) 
     return student
 
 
-def fresh_student(teacher_config: PretrainedConfig, cfg: FreshStudentConfig, label_names: list[str] | None) -> PreTrainedModel:
+def fresh_student(
+    teacher_config: PretrainedConfig, cfg: FreshStudentConfig, label_names: list[str] | None, problem_type: str | None = None
+) -> PreTrainedModel:
     """A randomly initialised model of the teacher's architecture and vocabulary, sized by ``cfg``
     (a classifier for ``label_names``, or a bare encoder when None)."""
     hidden = cfg.student_hidden_size or teacher_config.hidden_size
@@ -113,12 +115,17 @@ def fresh_student(teacher_config: PretrainedConfig, cfg: FreshStudentConfig, lab
     )
     if label_names is None:
         return AutoModel.from_config(config)
-    config.update(label_maps(label_names))
+    config.update(label_maps(label_names, problem_type))
     return AutoModelForSequenceClassification.from_config(config)
 
 
 def student_from_checkpoint(
-    name: str, label_names: list[str], reinit_head: bool = False, allow_pickle: bool = False, trust_remote_code: bool = False
+    name: str,
+    label_names: list[str],
+    reinit_head: bool = False,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    problem_type: str | None = None,
 ) -> PreTrainedModel:
     """Another checkpoint as the student, with a head for the task's labels.
 
@@ -133,23 +140,35 @@ def student_from_checkpoint(
                 "pass --reinit-head to give it a new head, or pick a base checkpoint"
             )
     return load_classifier(
-        name, label_names, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, ignore_mismatched_sizes=reinit_head
+        name,
+        label_names,
+        allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code,
+        ignore_mismatched_sizes=reinit_head,
+        problem_type=problem_type,
     )
 
 
 def build_student(
-    cfg: StudentConfig, teacher: TeacherSource, label_names: list[str] | None, access: ModelAccessConfig, reinit_head: bool = False
+    cfg: StudentConfig,
+    teacher: TeacherSource,
+    label_names: list[str] | None,
+    access: ModelAccessConfig,
+    reinit_head: bool = False,
+    problem_type: str | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, StudentInfo]:
-    """Build the student that ``cfg`` describes: a classifier for ``label_names``, or a bare encoder
-    when None. Only a student cut from the teacher's layers reads ``teacher.model`` (its weights)."""
+    """Build the student that ``cfg`` describes: a classifier for ``label_names`` (of ``problem_type``),
+    or a bare encoder when None. Only a student cut from the teacher's layers reads ``teacher.model`` (its weights)."""
     if cfg.student:
         if label_names is None:
             model = load_encoder(cfg.student, access.allow_pickle, access.trust_remote_code)
         else:
-            model = student_from_checkpoint(cfg.student, label_names, reinit_head, access.allow_pickle, access.trust_remote_code)
+            model = student_from_checkpoint(
+                cfg.student, label_names, reinit_head, access.allow_pickle, access.trust_remote_code, problem_type
+            )
         return model, load_tokenizer(cfg.student, access.trust_remote_code), StudentInfo("checkpoint", cfg.student)
     if cfg.student_hidden_size is not None:
-        return fresh_student(teacher.config, cfg, label_names), teacher.tokenizer, StudentInfo("fresh", "config")
+        return fresh_student(teacher.config, cfg, label_names, problem_type), teacher.tokenizer, StudentInfo("fresh", "config")
     ids = select_layers(teacher.config.num_hidden_layers, cfg.student_layers, cfg.layer_selection, cfg.student_layer_ids)
     return student_from_teacher_layers(teacher.model, ids), teacher.tokenizer, StudentInfo("teacher-layers", "teacher", ids)
 

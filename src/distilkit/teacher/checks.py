@@ -9,25 +9,34 @@ from typing import Any
 import numpy as np
 
 from distilkit.config import TransferDataConfig
-from distilkit.data.task import TaskData, prepare_task
+from distilkit.data.task import TaskData, prepare_task, task_type_of
+from distilkit.data.task_types import REGRESSION, SINGLE, labelled_rows, majority_baseline, quality
 from distilkit.errors import DistilkitError
 from distilkit.modeling.loading import is_classifier_checkpoint, model_label_names
+from distilkit.teacher.external import external_label_names
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class TeacherCheck:
-    accuracy: float  # on the validation split, 0..1
-    majority_baseline: float  # share of the most common validation class, 0..1
+    """The teacher's guard metric on validation rows with gold labels, against a model that learned
+    nothing: accuracy vs always the majority class (single-label), micro-F1 vs always the most
+    common label set (multi-label), RMSE vs always the mean (regression: lower is better)."""
+
+    accuracy: float  # the guard metric's value (named by ``metric``)
+    majority_baseline: float  # the same metric of the do-nothing baseline
     passed: bool
+    metric: str = "accuracy"
 
 
 def teacher_label_names(teacher: Any, data_label_names: list[str] | None = None) -> list[str]:
     """The teacher's (model or config) label names, checked against the data's label names when given."""
+    config = getattr(teacher, "config", teacher)
+    if getattr(config, "distilkit_outputs_file", None) and data_label_names is not None:
+        return external_label_names(config, data_label_names)
     names = model_label_names(teacher)
     generic = all(n == f"LABEL_{i}" for i, n in enumerate(names))
-    config = getattr(teacher, "config", teacher)
     if generic and not is_classifier_checkpoint(config):
         raise DistilkitError(
             "the teacher has no trained classification head (it is a plain encoder): "
@@ -45,33 +54,48 @@ def teacher_label_names(teacher: Any, data_label_names: list[str] | None = None)
     return names
 
 
-def judge_teacher(logits: np.ndarray, labels: np.ndarray, force: bool = False) -> TeacherCheck:
-    """Refuse (unless ``force``) a teacher whose validation accuracy is no better than always guessing
-    the majority class: distilling from it teaches noise. ``logits`` (N, C), ``labels`` (N,)."""
-    accuracy = float((logits.argmax(-1) == labels).mean())
-    baseline = float(np.bincount(labels).max() / len(labels))
-    passed = accuracy > baseline + 1e-9
+def judge_teacher(logits: np.ndarray, labels: np.ndarray, force: bool = False, task_type: str = SINGLE) -> TeacherCheck:
+    """Refuse (unless ``force``) a teacher no better than a model that learned nothing (see
+    :class:`TeacherCheck`): distilling from it teaches noise. ``logits`` (N, C) (regression: values
+    in the labels' units), ``labels`` (N,) or (N, C); rows without a gold label are skipped."""
+    keep = labelled_rows(task_type, labels)
+    logits, labels = np.asarray(logits)[keep], np.asarray(labels)[keep]
+    metric, baseline = majority_baseline(task_type, labels)
+    if task_type == REGRESSION:
+        score = quality(task_type, logits, labels, ["score"])["rmse"]
+        passed = score < baseline - 1e-9
+        what = f"an RMSE of {score:.4g} on validation, no better than always predicting the mean ({baseline:.4g})"
+    else:
+        score = float(quality(task_type, logits, labels, [str(i) for i in range(logits.shape[1])])[metric])
+        passed = score > baseline + 1e-9
+        guess = "the majority class" if task_type == SINGLE else "the most common label set"
+        what = f"{score:.1%} on validation{'' if metric == 'accuracy' else ' (' + metric + ')'}, no better than always guessing {guess} ({baseline:.1%})"
     if not passed and not force:
         raise DistilkitError(
-            f"the teacher scores {accuracy:.1%} on validation, no better than always guessing the majority class "
-            f"({baseline:.1%}): it never learned the task. Fine-tune it first (distilkit finetune) or pass --force"
+            f"the teacher scores {what}: it never learned the task. Fine-tune it first (distilkit finetune) or pass --force"
         )
     if not passed:
-        log.warning("teacher accuracy %.3f <= majority baseline %.3f: distilling anyway (--force)", accuracy, baseline)
-    return TeacherCheck(accuracy, baseline, passed)
+        log.warning("teacher %s %.3f no better than the baseline %.3f: distilling anyway (--force)", metric, score, baseline)
+    return TeacherCheck(score, baseline, passed, metric)
 
 
 def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any) -> TaskData:
     """The task with label ids in the teacher's order (label sets must match exactly), unlabelled
     rows and ``cfg.unlabeled_data`` kept as soft-target-only rows of the training split."""
-    data_names = prepare_task(cfg, max_train_samples=cfg.max_train_samples).label_names
+    task_type = task_type_of(cfg, teacher_config)
+    data_names = prepare_task(cfg, task_type=task_type, max_train_samples=cfg.max_train_samples).label_names
     names = teacher_label_names(teacher_config, data_names)
-    unknown = sorted(set(data_names) - set(names))
+    unknown = [] if task_type == REGRESSION else sorted(set(data_names) - set(names))
     if unknown:
         raise DistilkitError(
             f"label(s) {unknown} in the data are not known to the teacher (it knows {names}): "
             "use a teacher fine-tuned on this task's labels"
         )
     return prepare_task(
-        cfg, label_names=names, max_train_samples=cfg.max_train_samples, with_unlabeled=True, unlabeled_data=cfg.unlabeled_data
+        cfg,
+        label_names=names,
+        task_type=task_type,
+        max_train_samples=cfg.max_train_samples,
+        with_unlabeled=True,
+        unlabeled_data=cfg.unlabeled_data,
     )

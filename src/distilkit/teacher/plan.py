@@ -25,13 +25,14 @@ import datasets
 import numpy as np
 import torch
 
+from distilkit.data.task_types import SINGLE
 from distilkit.data.tokenize import MODEL_INPUTS, tokenize_dataset
 from distilkit.errors import DistilkitError
 from distilkit.runtime.distributed import main_process_first
 from distilkit.teacher.alignment import require_alignment
 from distilkit.teacher.checks import TeacherCheck, judge_teacher
 from distilkit.teacher.handle import TeacherHandle
-from distilkit.teacher.targets import column_order, ensemble_targets, normalised_weights, soft_targets, stack_teacher_logits
+from distilkit.teacher.targets import column_order, ensemble_targets, normalised_weights, stack_teacher_logits, task_targets
 from distilkit.training.collate import ENSEMBLE_LOGITS, TEACHER_LOGITS, TEACHER_PREFIX
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,12 @@ class TeacherPlan:
         self.cached = not online or len(teachers) > 1 or logits_stage
         self.orders: list[list[int]] = []
         self.cache_key: str | None = None
+        self.task_type = SINGLE
+        self.scale: tuple[float, float] | None = None  # regression: (mean, std) the student's targets are standardised with
+
+    def use_task(self, task_type: str, scale: tuple[float, float] | None) -> None:
+        """Targets for this task type (softmax, per-label sigmoid, standardised values)."""
+        self.task_type, self.scale = task_type, scale
 
     @property
     def mode(self) -> str:
@@ -90,9 +97,10 @@ class TeacherPlan:
                 logits = teacher.logits(validation, max_length, cache_dir).logits
             if i:
                 logits = logits[:, self.orders[i - 1]]
-            checks.append(judge_teacher(logits, labels, force))
+            checks.append(judge_teacher(logits, labels, force, self.task_type))
             log.info(
-                "teacher validation accuracy %.4f (majority baseline %.4f): %s",
+                "teacher validation %s %.4f (baseline %.4f): %s",
+                checks[-1].metric,
                 checks[-1].accuracy,
                 checks[-1].majority_baseline,
                 teacher.name,
@@ -163,11 +171,12 @@ class TeacherPlan:
             return self.primary.model(**inputs, output_hidden_states=True, output_attentions=attentions or None)
 
     def targets(self, batch: dict[str, torch.Tensor], teacher_outputs: Any, temperature: float) -> torch.Tensor | None:
-        """The soft target (B, C) at ``temperature``: the ensemble's, the cached logits', or the online teacher's."""
+        """The soft target (B, C) at ``temperature`` for the task type (see :func:`task_targets`): the
+        ensemble's, the cached logits', or the online teacher's."""
         if batch.get(ENSEMBLE_LOGITS) is not None:
-            return ensemble_targets(batch[ENSEMBLE_LOGITS], self.weights or [], temperature)
+            return ensemble_targets(batch[ENSEMBLE_LOGITS], self.weights or [], temperature, self.task_type, self.scale)
         if batch.get(TEACHER_LOGITS) is not None:
-            return soft_targets(batch[TEACHER_LOGITS], temperature)
+            return task_targets(batch[TEACHER_LOGITS], temperature, self.task_type, self.scale)
         if teacher_outputs is not None:
-            return soft_targets(teacher_outputs.logits.detach(), temperature)
+            return task_targets(teacher_outputs.logits.detach(), temperature, self.task_type, self.scale)
         return None

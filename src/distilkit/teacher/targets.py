@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
 from distilkit.errors import DistilkitError, require
 from distilkit.modeling.loading import model_label_names
 
@@ -24,10 +25,30 @@ def soft_targets(teacher_logits: torch.Tensor, temperature: float = 1.0) -> torc
     return F.softmax(teacher_logits.float() / temperature, dim=-1)
 
 
-def ensemble_targets(logits: torch.Tensor, weights: torch.Tensor | Sequence[float], temperature: float) -> torch.Tensor:
-    """sum_k w_k softmax(z_k / T): logits (B, K, C), weights (K,) summing to 1 -> probabilities (B, C)."""
+def task_targets(
+    teacher_outputs: torch.Tensor, temperature: float = 1.0, task_type: str = SINGLE, scale: tuple[float, float] | None = None
+) -> torch.Tensor:
+    """The teacher's target for the task: softmax(t / T) (single-label), per-label sigmoid(t / T)
+    (multi-label), or its value standardised as the student trains, (t - mean) / std (regression;
+    no temperature). (..., C) -> (..., C)."""
+    if task_type == MULTI:
+        return torch.sigmoid(teacher_outputs.float() / temperature)
+    if task_type == REGRESSION:
+        mean, std = scale or (0.0, 1.0)
+        return (teacher_outputs.float() - mean) / std
+    return soft_targets(teacher_outputs, temperature)
+
+
+def ensemble_targets(
+    logits: torch.Tensor,
+    weights: torch.Tensor | Sequence[float],
+    temperature: float,
+    task_type: str = SINGLE,
+    scale: tuple[float, float] | None = None,
+) -> torch.Tensor:
+    """sum_k w_k target(z_k): logits (B, K, C), weights (K,) summing to 1 -> targets (B, C) (see :func:`task_targets`)."""
     w = torch.as_tensor(weights, dtype=torch.float32, device=logits.device)
-    probs = soft_targets(logits, temperature)  # (B, K, C)
+    probs = task_targets(logits, temperature, task_type, scale)  # (B, K, C)
     return (probs * w[None, :, None]).sum(1)
 
 

@@ -51,8 +51,9 @@ def _common(cfg: OptimizerConfig, run: RunDirConfig, out: Path, seed: int) -> di
     )
 
 
-def epoch_arguments(cfg: TrainConfig, out: Path, seed: int, has_eval: bool = True) -> TrainingArguments:
-    """Arguments of an epoch-counted run (``max_steps`` > 0 overrides ``epochs``)."""
+def epoch_arguments(cfg: TrainConfig, out: Path, seed: int, has_eval: bool = True, metric: str = "accuracy") -> TrainingArguments:
+    """Arguments of an epoch-counted run (``max_steps`` > 0 overrides ``epochs``); the best model is
+    kept by validation ``metric`` (the task's main metric, higher is better)."""
     strategy = "steps" if cfg.eval_steps else "epoch"
     return TrainingArguments(
         **_common(cfg, cfg, out, seed),
@@ -63,7 +64,7 @@ def epoch_arguments(cfg: TrainConfig, out: Path, seed: int, has_eval: bool = Tru
         eval_steps=cfg.eval_steps,
         save_steps=cfg.eval_steps,
         load_best_model_at_end=has_eval,
-        metric_for_best_model="accuracy",
+        metric_for_best_model=metric,
         greater_is_better=True,
         label_names=["labels"],
         train_sampling_strategy="group_by_length",

@@ -19,7 +19,7 @@ TARGET_COLUMNS = (TEACHER_LOGITS, ENSEMBLE_LOGITS)
 
 class MultiTokenizerCollator:
     """Pads each model's inputs with its own tokenizer (``input_ids`` for the student,
-    ``teacher_input_ids`` for an online teacher), and stacks labels (B,) and every cached target
+    ``teacher_input_ids`` for an online teacher), and stacks labels (ids (B,), 0/1 (B, C) or values (B,)) and every cached target
     column present (``teacher_logits`` (B, C), ``teacher_ensemble_logits`` (B, K, C)) as float32."""
 
     def __init__(
@@ -46,7 +46,9 @@ class MultiTokenizerCollator:
             padded = tok.pad([{k[len(prefix) :]: f[k] for k in names} for f in features], return_tensors="pt")
             batch.update({prefix + k: v for k, v in padded.items()})
         if "label" in features[0]:
-            batch["labels"] = torch.tensor([f["label"] for f in features], dtype=torch.long)
+            first = features[0]["label"]  # an id (single-label), a 0/1 list (multi-label) or a float (regression)
+            dtype = torch.long if isinstance(first, (int, np.integer)) else torch.float32
+            batch["labels"] = torch.tensor(np.asarray([f["label"] for f in features]), dtype=dtype)
         for column in self.target_columns:
             if column in features[0]:
                 batch[column] = torch.tensor(np.asarray([f[column] for f in features]), dtype=torch.float32)

@@ -1,19 +1,41 @@
-"""Validation metrics of a classification run, and the best evaluation a Trainer ended with."""
+"""Validation metrics of a run for its task type, and the best evaluation a Trainer ended with."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+
+from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, quality, tune_thresholds
 
 
 def compute_metrics(eval_pred: Any) -> dict[str, float]:
     """Accuracy and macro-F1 (0..1) from a Trainer ``EvalPrediction`` (logits (N, C), labels (N,))."""
-    logits, labels = eval_pred.predictions, eval_pred.label_ids
-    logits = logits[0] if isinstance(logits, tuple) else logits
-    pred = np.asarray(logits).argmax(-1)
-    return {"accuracy": float(accuracy_score(labels, pred)), "macro_f1": float(f1_score(labels, pred, average="macro"))}
+    return metrics_for(SINGLE, [])(eval_pred)
+
+
+def metrics_for(task_type: str, label_names: list[str], scale: tuple[float, float] | None = None) -> Callable[[Any], dict[str, float]]:
+    """A Trainer ``compute_metrics`` for the task: accuracy + macro-F1; micro/macro-F1 + subset
+    accuracy (thresholds 0.5); or RMSE, MAE (user units: the standardised outputs and labels are
+    scaled back with ``scale``), Pearson and Spearman."""
+
+    def compute(eval_pred: Any) -> dict[str, float]:
+        logits, labels = eval_pred.predictions, eval_pred.label_ids
+        logits = np.asarray(logits[0] if isinstance(logits, tuple) else logits)
+        labels = np.asarray(labels)
+        if task_type == REGRESSION and scale is not None:
+            logits, labels = logits * scale[1] + scale[0], labels * scale[1] + scale[0]
+        names = label_names or [str(i) for i in range(logits.shape[-1])]
+        row = quality(task_type, logits, labels, names)
+        return {k: float(v) for k, v in row.items() if k != "main" and isinstance(v, (int, float))}
+
+    return compute
+
+
+def main_metric(task_type: str) -> str:
+    """The metric a run of this task type keeps its best model by (higher is better)."""
+    return MAIN_METRIC[task_type]
 
 
 def best_eval_metrics(trainer: Any, metric: str = "eval_accuracy") -> dict[str, float]:
@@ -23,3 +45,13 @@ def best_eval_metrics(trainer: Any, metric: str = "eval_accuracy") -> dict[str, 
     if not evals:
         return trainer.evaluate()
     return max(evals, key=lambda row: (row[metric], -row.get("step", 0)))  # first best, as Trainer keeps
+
+
+def tuned_thresholds(trainer: Any, validation: Any, task_type: str) -> list[float] | None:
+    """Multi-label: per-label thresholds that maximise each label's validation F1 (see
+    :func:`~distilkit.data.task_types.tune_thresholds`); None for other task types."""
+    if task_type != MULTI:
+        return None
+    out = trainer.predict(validation)
+    logits = out.predictions[0] if isinstance(out.predictions, tuple) else out.predictions
+    return tune_thresholds(np.asarray(logits), np.asarray(out.label_ids))
