@@ -34,23 +34,35 @@ PEAK_FOR = {
 }
 
 
-def executed_flops(pred: Predictor, dims: dict[str, int], texts: list[str]) -> float:
-    """FLOPs ``pred`` executes on ``texts`` with its batching (padding included)."""
-    plan = plan_batches(pred.token_lengths(texts), pred.batch_size, pred.sort_by_length, pred.pad_to)
+def executed_flops(pred: Predictor, dims: dict[str, int], texts: list[str], pairs: list[str] | None = None) -> float:
+    """FLOPs ``pred`` executes on ``texts`` (and ``pairs``) with its batching (padding included)."""
+    plan = plan_batches(pred.token_lengths(texts, pairs), pred.batch_size, pred.sort_by_length, pred.pad_to)
     return sum(len(idx) * encoder_flops(dims, length) for idx, length in plan)
 
 
-def time_predictor(pred: Predictor, texts: list[str], latency_runs: int, throughput_texts: int, passes: int = 3) -> dict[str, Any]:
-    """Latency (batch 1) and throughput (``pred.batch_size``, best of ``passes``) with achieved GFLOP/s."""
+def time_predictor(
+    pred: Predictor, texts: list[str], latency_runs: int, throughput_texts: int, passes: int = 3, pairs: list[str] | None = None
+) -> dict[str, Any]:
+    """Latency (batch 1) and throughput (``pred.batch_size``, best of ``passes``) with achieved GFLOP/s;
+    a sentence-pair model is timed on (text, pair) inputs."""
     dims = model_dims(pred.model.config) if hasattr(pred.model, "config") else dict(pred.manifest["dims"], labels=len(pred.label_names))
-    bulk = [texts[i % len(texts)] for i in range(throughput_texts)]
-    row: dict[str, Any] = latency(pred.predict, texts, latency_runs)
-    seconds = best_pass(lambda: pred.predict(bulk), passes)
-    lengths = pred.token_lengths(bulk)
+    items: list[Any] = list(zip(texts, pairs)) if pairs is not None else list(texts)
+    bulk_items = [items[i % len(items)] for i in range(throughput_texts)]
+
+    def run(batch: list[Any]) -> Any:
+        if pairs is None:
+            return pred.predict(batch)
+        return pred.predict([a for a, _ in batch], [b for _, b in batch])
+
+    bulk = [t[0] if pairs is not None else t for t in bulk_items]
+    bulk_pairs = [t[1] for t in bulk_items] if pairs is not None else None
+    row: dict[str, Any] = latency(run, items, latency_runs)
+    seconds = best_pass(lambda: run(bulk_items), passes)
+    lengths = pred.token_lengths(bulk, bulk_pairs)
     row.update(
         {
             "throughput": len(bulk) / seconds,
-            "gflops": executed_flops(pred, dims, bulk) / seconds / 1e9,
+            "gflops": executed_flops(pred, dims, bulk, bulk_pairs) / seconds / 1e9,
             "median_tokens": float(np.median(lengths)),
             "p95_tokens": float(np.percentile(lengths, 95)),
             "parameters_m": pred.parameter_counts()["total"] / 1e6,
@@ -149,8 +161,9 @@ def bench(cfg: BenchConfig) -> dict[str, Any]:
         require(
             name in probe.available_backends, f"backend {name!r} is not available for {cfg.model!r}: choose from {probe.available_backends}"
         )
-    task = prepare_task(cfg, label_names=probe.label_names)
+    task = prepare_task(cfg, label_names=probe.label_names, task_type=probe.task_type)
     texts = list(task.splits["validation"]["text"])
+    pairs = list(task.splits["validation"]["text_pair"]) if task.has_pairs and probe.pairs is not False else None
     runs: list[tuple[str, str, str]] = [("student", cfg.model, b) for b in backends]
     teacher = _teacher_path(cfg)
     if teacher:
@@ -165,7 +178,7 @@ def bench(cfg: BenchConfig) -> dict[str, Any]:
                 "role": role,
                 "path": str(path),
                 "backend": backend,
-                **time_predictor(pred, texts, cfg.latency_runs if role == "student" else max(2, cfg.latency_runs // 2), n),
+                **time_predictor(pred, texts, cfg.latency_runs if role == "student" else max(2, cfg.latency_runs // 2), n, pairs=pairs),
             }
         )
     log.info("measuring matmul peaks")

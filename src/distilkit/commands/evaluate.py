@@ -1,6 +1,8 @@
 """``distilkit evaluate``: teacher and student side by side on held-out data.
 
-Quality (accuracy, macro-F1, per-class P/R/F1, teacher-student agreement), size (parameters, MB on
+Quality (the task's metrics: accuracy, macro-F1, per-class P/R/F1; micro/macro-F1, subset accuracy
+and per-label P/R/F1 for multi-label; RMSE, MAE, Pearson, Spearman for regression; teacher-student
+agreement), size (parameters, MB on
 disk) and CPU speed (batch-1 median latency in ms, batch-32 throughput in sentences/s).
 """
 
@@ -13,30 +15,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from distilkit.config import EvaluateConfig, ModelAccessConfig
-from distilkit.data import prepare_task
+from distilkit.data import TaskData, prepare_task
+from distilkit.data.builtin import BUILTIN_DATASETS
+from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, multi_hot, output_probs, quality
 from distilkit.errors import DistilkitError, require
-from distilkit.inference import Predictor, softmax
+from distilkit.inference import Predictor
 from distilkit.inference.speed import latency, throughput
+from distilkit.teacher.external import ExternalTeacher, external_label_names
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.training.output_dir import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE
 
 log = logging.getLogger(__name__)
-
-
-def quality(labels: np.ndarray, pred: np.ndarray, label_names: list[str]) -> dict[str, Any]:
-    """Accuracy, macro-F1 and per-class precision/recall/F1 (all 0..1)."""
-    ids = list(range(len(label_names)))
-    p, r, f, s = precision_recall_fscore_support(labels, pred, labels=ids, zero_division=0)
-    return {
-        "accuracy": float(accuracy_score(labels, pred)),
-        "macro_f1": float(f1_score(labels, pred, labels=ids, average="macro", zero_division=0)),
-        "per_class": {
-            n: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])} for i, n in enumerate(label_names)
-        },
-    }
 
 
 def disk_size_mb(model_dir: str | Path) -> float:
@@ -45,23 +36,32 @@ def disk_size_mb(model_dir: str | Path) -> float:
     return sum(p.stat().st_size for p in d.iterdir() if p.suffix in (".safetensors", ".bin", ".onnx")) / 1e6
 
 
-def speed(predictor: Predictor, texts: list[str], latency_runs: int = 30, batch_size: int = 32) -> dict[str, float]:
-    """Median batch-1 latency (ms) over ``latency_runs`` texts and batch-``batch_size`` throughput (sentences/s)."""
+def speed(
+    predictor: Predictor, texts: list[str], latency_runs: int = 30, batch_size: int = 32, pairs: list[str] | None = None
+) -> dict[str, float]:
+    """Median batch-1 latency (ms) over ``latency_runs`` texts (or pairs) and batch-``batch_size`` throughput (inputs/s)."""
     old_bs = predictor.batch_size
-    row = {"latency_ms_b1": latency(predictor.predict, texts, latency_runs, warmup=2)["p50_ms"]}
+    items: list[Any] = list(zip(texts, pairs)) if pairs is not None else list(texts)
+
+    def run(batch: list[Any]) -> Any:
+        return predictor.predict(batch) if pairs is None else predictor.predict([a for a, _ in batch], [b for _, b in batch])
+
+    row = {"latency_ms_b1": latency(run, items, latency_runs, warmup=2)["p50_ms"]}
     predictor.batch_size = batch_size
-    bulk = texts[: max(batch_size * 8, min(len(texts), 512))]
-    row["throughput_b32"] = throughput(predictor.predict, bulk)
+    bulk = items[: max(batch_size * 8, min(len(items), 512))]
+    row["throughput_b32"] = throughput(run, bulk)
     predictor.batch_size = old_bs
     return row
 
 
-def default_teacher(student_dir: Path) -> str:
+def default_teacher(student_dir: Path) -> tuple[str | None, str | None]:
+    """(teacher model, teacher outputs file) recorded in the student's run file."""
     run_file = student_dir / RUN_FILE
     require(run_file.is_file(), f"{str(student_dir)!r} has no {RUN_FILE}: give --teacher explicitly")
-    teacher = json.loads(run_file.read_text()).get("teacher_path")
-    require(bool(teacher), f"{run_file} names no teacher: give --teacher explicitly")
-    return str(teacher)
+    run = json.loads(run_file.read_text())
+    teacher, outputs = run.get("teacher_path"), run.get("teacher_outputs")
+    require(bool(teacher or outputs), f"{run_file} names no teacher: give --teacher explicitly")
+    return (str(teacher) if teacher else None), (str(outputs) if outputs else None)
 
 
 def teacher_logits(
@@ -77,19 +77,47 @@ def teacher_logits(
     return got.logits, got.hit
 
 
+def agreement(task_type: str, teacher: np.ndarray, student: np.ndarray, thresholds: tuple[list[float], list[float]]) -> float:
+    """Share of rows where teacher and student agree: same label (single-label), same label set
+    (multi-label); for regression the Pearson correlation of their outputs."""
+    if task_type == MULTI:
+        return float((multi_hot(teacher, thresholds[0]) == multi_hot(student, thresholds[1])).all(1).mean())
+    if task_type == REGRESSION:
+        return float(quality(REGRESSION, student, teacher[:, 0], ["score"])["pearson"])
+    return float((teacher.argmax(-1) == student.argmax(-1)).mean())
+
+
+def _external_teacher(path: str, cfg: EvaluateConfig, task: TaskData) -> ExternalTeacher:
+    builtin = cfg.data in BUILTIN_DATASETS
+    teacher = ExternalTeacher(
+        path,
+        "text" if builtin else cfg.text_column,
+        ("text_pair" if builtin and task.has_pairs else cfg.text_pair_column),
+        task.task_type,
+        cfg.label_separator,
+        normalise=True,
+    )
+    external_label_names(teacher.config, task.label_names)
+    teacher.align(task.label_names)
+    return teacher
+
+
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
-    """Score teacher and student on ``cfg.split``; writes JSON (and prediction rows) and returns the results."""
+    """Score teacher and student on ``cfg.split`` with the task's metrics; writes JSON (and prediction
+    rows) and returns the results. A teacher given as data (``--teacher-outputs``) is scored from its
+    outputs; its size and speed columns say "external"."""
     cfg.validate()
     student_dir = Path(cfg.student)
-    teacher_name = cfg.teacher or default_teacher(student_dir)
+    teacher_name, outputs_file = (
+        (cfg.teacher, cfg.teacher_outputs) if (cfg.teacher or cfg.teacher_outputs) else default_teacher(student_dir)
+    )
     student = Predictor.from_dir(student_dir, cfg.max_length, cfg.batch_size)
-    teacher = Predictor.from_dir(teacher_name, cfg.max_length, cfg.batch_size)
-    if student.label_names != teacher.label_names:
+    teacher = None if outputs_file and not cfg.teacher else Predictor.from_dir(str(teacher_name), cfg.max_length, cfg.batch_size)
+    if teacher is not None and student.label_names != teacher.label_names:
         raise DistilkitError(
-            f"student labels {student.label_names} differ from teacher labels {teacher.label_names}: "
-            "compare models trained on the same task"
+            f"student labels {student.label_names} differ from teacher labels {teacher.label_names}: compare models trained on the same task"
         )
-    task = prepare_task(cfg, label_names=student.label_names)
+    task = prepare_task(cfg, label_names=student.label_names, task_type=student.task_type)
     split = task.splits[cfg.split]
     texts = split["text"]
     pairs = split["text_pair"] if task.has_pairs else None
@@ -97,72 +125,104 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     results: dict[str, Any] = {
         "split": cfg.split,
         "examples": len(texts),
+        "task_type": task.task_type,
+        "main_metric": MAIN_METRIC[task.task_type],
         "label_names": student.label_names,
         "data_fingerprint": task.fingerprint,
         "threads": torch.get_num_threads(),
         "models": {},
     }
-    probs = {}
-    for role, pred, path in (("teacher", teacher, teacher_name), ("student", student, str(student_dir))):
+    outputs, thresholds = {}, {}
+    for role in ("teacher", "student"):
+        pred = teacher if role == "teacher" else student
+        if role == "teacher" and pred is None:
+            external = _external_teacher(str(outputs_file), cfg, task)
+            outputs[role] = external.lookup(texts, pairs)
+            thresholds[role] = [0.5] * len(task.label_names)
+            row = quality(task.task_type, outputs[role], labels, task.label_names)
+            row.update({"path": str(outputs_file), "backend": "external", "parameters": "external", "size_mb": "external"})
+            row.update({"latency_ms_b1": "external", "throughput_b32": "external"})
+            results["models"][role] = row
+            continue
         if role == "teacher":
-            logits, results["teacher_logits_cached"] = teacher_logits(teacher, teacher_name, texts, pairs, cfg.cache_dir)
+            outputs[role], results["teacher_logits_cached"] = teacher_logits(pred, str(teacher_name), texts, pairs, cfg.cache_dir)
         else:
-            logits = pred.logits(texts, pairs, progress=True)
-        probs[role] = softmax(logits)
-        row = quality(labels, logits.argmax(-1), pred.label_names)
+            outputs[role] = pred.logits(texts, pairs, progress=True)
+        thresholds[role] = pred.thresholds
+        row = quality(task.task_type, outputs[role], labels, pred.label_names, pred.thresholds)
+        path = str(teacher_name) if role == "teacher" else str(student_dir)
         row.update(
             {"path": path, "backend": pred.backend, "parameters": pred.parameter_counts(), "size_mb": pred.size_mb() or disk_size_mb(path)}
         )
-        row.update(speed(pred, list(texts), cfg.latency_runs, cfg.batch_size))
+        row.update(speed(pred, list(texts), cfg.latency_runs, cfg.batch_size, list(pairs) if pairs is not None else None))
         results["models"][role] = row
     t, s = results["models"]["teacher"], results["models"]["student"]
-    results["agreement"] = float((probs["teacher"].argmax(-1) == probs["student"].argmax(-1)).mean())
+    results["agreement"] = agreement(task.task_type, outputs["teacher"], outputs["student"], (thresholds["teacher"], thresholds["student"]))
+    external = t["backend"] == "external"
     results["student_vs_teacher"] = {
-        "accuracy_pct_of_teacher": 100 * s["accuracy"] / max(t["accuracy"], 1e-12),
-        "param_ratio": t["parameters"]["total"] / s["parameters"]["total"],
-        "speedup_b1": t["latency_ms_b1"] / s["latency_ms_b1"],
-        "speedup_b32": s["throughput_b32"] / t["throughput_b32"],
+        "main_pct_of_teacher": 100 * s["main"] / max(abs(t["main"]), 1e-12),
+        "accuracy_pct_of_teacher": 100 * s["main"] / max(abs(t["main"]), 1e-12),  # the main metric's share (accuracy for single-label)
+        "param_ratio": "external" if external else t["parameters"]["total"] / s["parameters"]["total"],
+        "speedup_b1": "external" if external else t["latency_ms_b1"] / s["latency_ms_b1"],
+        "speedup_b32": "external" if external else s["throughput_b32"] / t["throughput_b32"],
     }
     output = Path(cfg.output) if cfg.output else student_dir / EVAL_FILE
     output.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    probs = {role: output_probs(task.task_type, v) for role, v in outputs.items()}
     with (output.parent / PREDICTIONS_FILE).open("w", encoding="utf-8") as f:
         for i, text in enumerate(texts):
-            f.write(
-                json.dumps(
-                    {
-                        "text": text,
-                        "label": int(labels[i]),
-                        "teacher_probs": probs["teacher"][i].round(5).tolist(),
-                        "student_probs": probs["student"][i].round(5).tolist(),
-                    }
-                )
-                + "\n"
-            )
+            gold = labels[i].tolist() if task.task_type != SINGLE else int(labels[i])
+            row = {"text": text, "label": gold, "teacher_probs": probs["teacher"][i].round(5).tolist()}
+            f.write(json.dumps({**row, "student_probs": probs["student"][i].round(5).tolist()}) + "\n")
     results["output"] = str(output)
     return results
 
 
+QUALITY_ROWS = {
+    SINGLE: (("accuracy", "accuracy"), ("macro-F1", "macro_f1")),
+    MULTI: (("micro-F1", "micro_f1"), ("macro-F1", "macro_f1"), ("subset accuracy", "subset_accuracy")),
+    REGRESSION: (("Pearson r", "pearson"), ("Spearman rho", "spearman"), ("RMSE", "rmse"), ("MAE", "mae")),
+}
+
+
+def _num(value: Any, fmt: str) -> str:
+    return value if isinstance(value, str) else fmt.format(value)
+
+
 def format_table(results: dict[str, Any]) -> str:
-    """The teacher-vs-student table printed by ``evaluate`` and ``demo``."""
+    """The teacher-vs-student table printed by ``evaluate`` and ``demo`` (the task's metrics; "external"
+    for the size and speed of a teacher given as outputs)."""
     t, s = results["models"]["teacher"], results["models"]["student"]
     rel = results["student_vs_teacher"]
+    task_type = results.get("task_type", SINGLE)
+    main = results.get("main_metric", "accuracy")
     rows = [
-        ("accuracy", f"{t['accuracy']:.4f}", f"{s['accuracy']:.4f}", f"{rel['accuracy_pct_of_teacher']:.1f}% of teacher"),
-        ("macro-F1", f"{t['macro_f1']:.4f}", f"{s['macro_f1']:.4f}", ""),
-        (
-            "parameters",
-            f"{t['parameters']['total'] / 1e6:.1f}M",
-            f"{s['parameters']['total'] / 1e6:.1f}M",
-            f"{rel['param_ratio']:.1f}x fewer",
-        ),
-        ("params w/o embeddings", f"{t['parameters']['non_embedding'] / 1e6:.1f}M", f"{s['parameters']['non_embedding'] / 1e6:.1f}M", ""),
-        ("size on disk (MB)", f"{t['size_mb']:.1f}", f"{s['size_mb']:.1f}", ""),
-        ("latency b=1 (ms, median)", f"{t['latency_ms_b1']:.1f}", f"{s['latency_ms_b1']:.1f}", f"{rel['speedup_b1']:.1f}x faster"),
-        ("throughput b=32 (sent/s)", f"{t['throughput_b32']:.1f}", f"{s['throughput_b32']:.1f}", f"{rel['speedup_b32']:.1f}x faster"),
+        (name, f"{t[key]:.4f}", f"{s[key]:.4f}", f"{rel['main_pct_of_teacher']:.1f}% of teacher" if key == main else "")
+        for name, key in QUALITY_ROWS[task_type]
     ]
-    for name in results["label_names"]:
-        rows.append((f"F1 {name}", f"{t['per_class'][name]['f1']:.4f}", f"{s['per_class'][name]['f1']:.4f}", ""))
-    rows.append(("teacher-student agreement", "", f"{results['agreement']:.4f}", ""))
+    params = lambda m, k: "external" if isinstance(m["parameters"], str) else f"{m['parameters'][k] / 1e6:.1f}M"
+    rows += [
+        ("parameters", params(t, "total"), params(s, "total"), _num(rel["param_ratio"], "{:.1f}x fewer")),
+        ("params w/o embeddings", params(t, "non_embedding"), params(s, "non_embedding"), ""),
+        ("size on disk (MB)", _num(t["size_mb"], "{:.1f}"), _num(s["size_mb"], "{:.1f}"), ""),
+        (
+            "latency b=1 (ms, median)",
+            _num(t["latency_ms_b1"], "{:.1f}"),
+            _num(s["latency_ms_b1"], "{:.1f}"),
+            _num(rel["speedup_b1"], "{:.1f}x faster"),
+        ),
+        (
+            "throughput b=32 (sent/s)",
+            _num(t["throughput_b32"], "{:.1f}"),
+            _num(s["throughput_b32"], "{:.1f}"),
+            _num(rel["speedup_b32"], "{:.1f}x faster"),
+        ),
+    ]
+    if task_type != REGRESSION:
+        for name in results["label_names"]:
+            rows.append((f"F1 {name}", f"{t['per_class'][name]['f1']:.4f}", f"{s['per_class'][name]['f1']:.4f}", ""))
+    what = "Pearson r of their outputs" if task_type == REGRESSION else "agreement"
+    rows.append((f"teacher-student {what}", "", f"{results['agreement']:.4f}", ""))
     widths = [max(len(r[i]) for r in rows + [("metric", "teacher", "student", "")]) for i in range(4)]
     fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
     lines = [fmt.format("metric", "teacher", "student", ""), fmt.format(*("-" * w for w in widths))]

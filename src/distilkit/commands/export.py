@@ -20,6 +20,8 @@ import torch
 
 from distilkit.config import ExportConfig
 from distilkit.data import prepare_task
+from distilkit.data.task import task_type_of
+from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, multi_hot, quality
 from distilkit.data.tokenize import tokenize_texts
 from distilkit.deploy.onnx_graph import export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.errors import DistilkitError, require
@@ -37,6 +39,7 @@ from distilkit.inference.backends import (
 )
 from distilkit.inference.batching import run_batches
 from distilkit.inference.predictor import position_limit
+from distilkit.modeling.heads import task_facts
 from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier, load_tokenizer, model_label_names
 from distilkit.modeling.student import count_parameters
 from distilkit.modeling.zoo import resolve_model
@@ -47,12 +50,22 @@ from distilkit.training.output_dir import RUN_FILE, OutputDir, mark_finished
 log = logging.getLogger(__name__)
 
 
-def _score(logits: np.ndarray, labels: np.ndarray, reference: np.ndarray | None) -> dict[str, Any]:
-    """Accuracy (0..1), and against the fp32 ``reference`` logits: max abs diff, argmax agreement."""
-    row: dict[str, Any] = {"accuracy": float((logits.argmax(-1) == labels).mean())}
+def _score(logits: np.ndarray, labels: np.ndarray, reference: np.ndarray | None, task: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The task's main metric as ``accuracy`` (0..1: accuracy; micro-F1 for multi-label; Pearson r for
+    regression), and against the fp32 ``reference`` outputs: max abs diff, agreement (same label,
+    same label set, or for regression the share within 1% of the reference's spread)."""
+    task = task or {"problem_type": SINGLE}
+    kind, names = task["problem_type"], task.get("label_names") or [str(i) for i in range(logits.shape[1])]
+    row: dict[str, Any] = {"accuracy": float(quality(kind, logits, labels, names, task.get("thresholds") or 0.5)["main"])}
     if reference is not None:
         row["max_abs_logit_diff"] = float(np.abs(logits - reference).max())
-        row["agreement_with_fp32"] = float((logits.argmax(-1) == reference.argmax(-1)).mean())
+        if kind == MULTI:
+            same = (multi_hot(logits, task.get("thresholds") or 0.5) == multi_hot(reference, task.get("thresholds") or 0.5)).all(1)
+        elif kind == REGRESSION:
+            same = np.abs(logits - reference)[:, 0] <= 0.01 * max(float(np.ptp(reference)), 1e-12)
+        else:
+            same = logits.argmax(-1) == reference.argmax(-1)
+        row["agreement_with_fp32"] = float(same.mean())
     return row
 
 
@@ -72,7 +85,8 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
     tokenizer = load_tokenizer(cfg.model)
     labels_names = model_label_names(model)
     source_run = source / RUN_FILE
-    task = prepare_task(cfg, label_names=labels_names)
+    task = prepare_task(cfg, label_names=labels_names, task_type=task_type_of(cfg, model.config))
+    facts = {**task_facts(model.config, labels_names), "label_names": labels_names}
     split = task.splits["validation"]
     if cfg.max_eval_samples and cfg.max_eval_samples < len(split):
         split = split.select(range(cfg.max_eval_samples))
@@ -91,7 +105,12 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
     reference = logits_of(TorchBackend(model), "torch fp32")
     weights = [p for p in out.iterdir() if p.suffix == ".safetensors"]
     backends: dict[str, dict[str, Any]] = {
-        "torch": {"files": sorted(p.name for p in weights), "size_mb": file_size_mb(weights), "ok": True, **_score(reference, labels, None)}
+        "torch": {
+            "files": sorted(p.name for p in weights),
+            "size_mb": file_size_mb(weights),
+            "ok": True,
+            **_score(reference, labels, None, facts),
+        }
     }
     failure = None
     if cfg.onnx:
@@ -105,7 +124,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
             "size_mb": file_size_mb([out / ONNX_FP32_FILE]),
             "optimisation": optimisation,
             "tolerance": cfg.tolerance,
-            **_score(fp32, labels, reference),
+            **_score(fp32, labels, reference, facts),
         }
         row["ok"] = row["max_abs_logit_diff"] <= cfg.tolerance
         row["check"] = "passed" if row["ok"] else "failed"
@@ -117,7 +136,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
                 "files": [ONNX_INT8_FILE],
                 "size_mb": file_size_mb([out / ONNX_INT8_FILE]),
                 "quantisation": settings,
-                **_score(int8, labels, reference),
+                **_score(int8, labels, reference, facts),
             }
         else:
             failure = (
@@ -132,7 +151,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
             "files": [],
             "quantised_at_load": True,
             "size_mb": torch_state_size_mb(qmodel),
-            **_score(logits_of(TorchBackend(qmodel, "torch-int8"), "torch int8"), labels, reference),
+            **_score(logits_of(TorchBackend(qmodel, "torch-int8"), "torch int8"), labels, reference, facts),
         }
     for name in ("onnx-int8", "torch-int8"):
         if name in backends:
@@ -150,6 +169,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
         "teacher_path": json.loads(source_run.read_text()).get("teacher_path") if source_run.is_file() else None,
         "model_type": model.config.model_type,
         "labels": labels_names,
+        "task": {k: v for k, v in facts.items() if k != "label_names"},
         "input_names": input_names,
         "max_positions": position_limit(model.config),
         "dims": {
@@ -161,6 +181,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
         "parameters": count_parameters(model),
         "validation": {
             "data": cfg.data,
+            "metric": MAIN_METRIC[task.task_type],
             "examples": len(texts),
             "fingerprint": task.fingerprint,
             "max_length": max_length,
@@ -181,7 +202,10 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
 
 def format_export_table(manifest: dict[str, Any]) -> str:
     """One row per backend: size, validation accuracy, change vs fp32 (points), max |logit diff|, status."""
-    rows = [("backend", "files", "size MB", "val acc", "Δ acc (pts)", "max |Δlogit|", "status")]
+    metric = {"accuracy": "val acc", "micro_f1": "val micro-F1", "pearson": "val Pearson"}.get(
+        manifest["validation"].get("metric", "accuracy")
+    )
+    rows = [("backend", "files", "size MB", metric or "val acc", "Δ (pts)", "max |Δlogit|", "status")]
     for name, b in manifest["backends"].items():
         status = b.get("check", "ok" if b.get("ok") else f"drop > {b.get('max_accuracy_drop_pts')} pts: not auto-selected")
         rows.append(

@@ -15,9 +15,11 @@ from distilkit.errors import DistilkitError
 def loadtest(cfg: LoadTestConfig) -> dict[str, Any]:
     """Send ``cfg.requests`` requests of texts from the validation split of ``cfg.data``; returns (and saves) the results."""
     cfg.validate()
-    texts = list(prepare_task(cfg).splits["validation"]["text"])
+    split = prepare_task(cfg).splits["validation"]
+    texts = list(split["text"])
+    pairs = list(split["text_pair"]) if "text_pair" in split.column_names else None
     try:
-        results = asyncio.run(load_test(cfg.url, texts, cfg.requests, cfg.concurrency, cfg.texts_per_request, cfg.timeout_s))
+        results = asyncio.run(load_test(cfg.url, texts, cfg.requests, cfg.concurrency, cfg.texts_per_request, cfg.timeout_s, pairs=pairs))
     except OSError as exc:
         raise DistilkitError(f"cannot reach {cfg.url}: {exc} (is distilkit serve running?)") from None
     if cfg.output:

@@ -193,3 +193,12 @@ def read_text_lines(path: str, text_column: str = "text") -> list[str]:
             raise DistilkitError(f"{path!r} is not UTF-8 text: re-save it as UTF-8") from None
         return [line.strip() for line in lines if line.strip()]
     return load_table(path, text_column=text_column, label_column=None)["text"].tolist()
+
+
+def read_text_pairs(path: str, text_column: str = "text", text_pair_column: str = "text_pair") -> tuple[list[str], list[str]]:
+    """(texts, second texts) of the sentence pairs in a table (rows with one of the two blank are refused)."""
+    p = Path(path)
+    require(p.is_file(), f"input file {path!r} not found")
+    require(p.suffix.lower() not in (".txt", ""), f"{path}: sentence pairs need a table (CSV/TSV/JSONL/Parquet) with --text-pair-column")
+    table = load_table(path, text_column=text_column, label_column=None, text_pair_column=text_pair_column)
+    return table["text"].tolist(), table["text_pair"].tolist()

@@ -13,9 +13,16 @@ from distilkit.errors import DistilkitError
 
 
 async def load_test(
-    url: str, texts: Sequence[str], requests: int = 200, concurrency: int = 8, texts_per_request: int = 1, timeout_s: float = 60.0
+    url: str,
+    texts: Sequence[str],
+    requests: int = 200,
+    concurrency: int = 8,
+    texts_per_request: int = 1,
+    timeout_s: float = 60.0,
+    pairs: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """POST ``requests`` bodies of ``texts_per_request`` texts (cycling through ``texts``) to ``url``/predict.
+    """POST ``requests`` bodies of ``texts_per_request`` texts (cycling through ``texts``) to ``url``/predict;
+    with ``pairs``, bodies of ``{"pairs": [[text, pair], ...]}`` (a sentence-pair model).
 
     Returns requests, failures (non-200 or transport errors, with the first few reasons), wall
     seconds, requests/s, texts/s and latency p50/p95/max in ms.
@@ -24,7 +31,11 @@ async def load_test(
 
     if not texts:
         raise DistilkitError("the load test needs at least one text")
-    bodies = [{"texts": [texts[(i * texts_per_request + j) % len(texts)] for j in range(texts_per_request)]} for i in range(requests)]
+    rows = [[(i * texts_per_request + j) % len(texts) for j in range(texts_per_request)] for i in range(requests)]
+    if pairs is not None:
+        bodies = [{"pairs": [[texts[k], pairs[k]] for k in row]} for row in rows]
+    else:
+        bodies = [{"texts": [texts[k] for k in row]} for row in rows]
     latencies: list[float] = []
     errors: list[str] = []
     queue: asyncio.Queue = asyncio.Queue()
@@ -40,7 +51,7 @@ async def load_test(
             start = time.perf_counter()
             try:
                 resp = await client.post("/predict", json=body)
-                ok = resp.status_code == 200 and len(resp.json()["predictions"]) == len(body["texts"])
+                ok = resp.status_code == 200 and len(resp.json()["predictions"]) == texts_per_request
                 if not ok:
                     errors.append(f"HTTP {resp.status_code}: {resp.text[:200]}")
             except httpx.HTTPError as exc:

@@ -1,6 +1,6 @@
 """The HTTP service behind ``distilkit serve``: a FastAPI JSON app over one :class:`~distilkit.infer.Predictor`.
 
-``POST /predict`` takes ``{"texts": [...]}``; concurrent requests are micro-batched: a single worker
+``POST /predict`` takes ``{"texts": [...]}`` (``{"pairs": [[a, b], ...]}`` for a sentence-pair model); concurrent requests are micro-batched: a single worker
 takes the first queued request, keeps collecting for up to ``max_wait_ms`` or until ``max_batch``
 texts, runs them as one ``Predictor.predict`` call in a worker thread, and answers each request with
 its own slice. ``GET /health``, ``GET /metadata``, ``GET /stats``; OpenAPI docs at ``/docs``.
@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from distilkit.config import ServeConfig
+from distilkit.errors import DistilkitError
 from distilkit.inference import Predictor
 from distilkit.runtime.host import set_threads
 
@@ -31,18 +32,29 @@ log = logging.getLogger(__name__)
 
 
 class PredictRequest(BaseModel):
-    """A batch of texts to label."""
+    """A batch of texts to label, or of sentence pairs for a model that reads pairs (one of the two)."""
 
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"texts": ["a gripping, funny film", "dull and far too long"]}]}
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"texts": ["a gripping, funny film", "dull and far too long"]},
+                {"pairs": [["A man is playing a guitar.", "Someone plays an instrument."]]},
+            ]
+        },
     )
-    texts: list[str] = Field(..., description="texts to label (1..max_texts, each up to max_text_chars characters)")
+    texts: list[str] | None = Field(None, description="texts to label (1..max_texts, each up to max_text_chars characters)")
+    pairs: list[tuple[str, str]] | None = Field(None, description="sentence pairs [first, second] for a pair model (1..max_texts)")
 
 
 class Prediction(BaseModel):
-    label: str = Field(..., description="most probable label")
-    score: float = Field(..., description="probability of that label")
-    probs: dict[str, float] = Field(..., description="probability of every label")
+    """One prediction; the fields present depend on the model's task type."""
+
+    label: str | None = Field(None, description="most probable label (single-label), or the output's name (regression)")
+    score: float | None = Field(None, description="probability of that label (single-label)")
+    probs: dict[str, float] | None = Field(None, description="probability of every label (softmax; per-label sigmoid for multi-label)")
+    labels: list[str] | None = Field(None, description="multi-label: the labels whose probability reaches their threshold")
+    value: float | None = Field(None, description="regression: the predicted value, in the labels' units")
 
 
 class PredictResponse(BaseModel):
@@ -155,7 +167,7 @@ def create_app(
     predictor: Predictor, max_batch: int = 64, max_wait_ms: float = 5.0, max_texts: int = 64, max_text_chars: int = 10000
 ) -> FastAPI:
     """The FastAPI app serving ``predictor`` (micro-batcher started and stopped with the app)."""
-    batcher = MicroBatcher(lambda texts: predictor.predict(texts).records(), max_batch, max_wait_ms)
+    batcher = MicroBatcher(lambda items: run_items(predictor, items), max_batch, max_wait_ms)
     info = predictor.describe()
 
     @contextlib.asynccontextmanager
@@ -176,21 +188,26 @@ def create_app(
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
 
+    @app.exception_handler(DistilkitError)
+    async def bad_input(request: Request, exc: DistilkitError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
     @app.post(
         "/predict",
         response_model=PredictResponse,
+        response_model_exclude_none=True,
         summary="label a batch of texts",
         responses={413: {"description": "too many texts, or a text too long"}, 422: {"description": "malformed request"}},
     )
     async def predict(req: PredictRequest) -> dict[str, Any]:
-        if not req.texts:
-            raise HTTPException(422, "texts is empty: send at least one text")
-        if len(req.texts) > max_texts:
-            raise HTTPException(413, f"{len(req.texts)} texts in one request; the limit is {max_texts}: split the request")
-        too_long = [i for i, t in enumerate(req.texts) if len(t) > max_text_chars]
+        items = request_items(req, predictor.pairs)
+        if len(items) > max_texts:
+            raise HTTPException(413, f"{len(items)} texts in one request; the limit is {max_texts}: split the request")
+        too_long = [i for i, t in enumerate(items) if max(map(len, t if isinstance(t, tuple) else (t,))) > max_text_chars]
         if too_long:
-            raise HTTPException(413, f"text {too_long[0]} has {len(req.texts[too_long[0]])} characters; the limit is {max_text_chars}")
-        return {"predictions": await batcher.submit(list(req.texts)), "backend": predictor.backend}
+            longest = max(map(len, items[too_long[0]] if isinstance(items[too_long[0]], tuple) else (items[too_long[0]],)))
+            raise HTTPException(413, f"text {too_long[0]} has {longest} characters; the limit is {max_text_chars}")
+        return {"predictions": await batcher.submit(items), "backend": predictor.backend}
 
     @app.get("/health", summary="liveness")
     async def health() -> dict[str, str]:
@@ -205,6 +222,39 @@ def create_app(
         return batcher.stats()
 
     return app
+
+
+def request_items(req: PredictRequest, pair_model: bool | None) -> list[Any]:
+    """The request's texts, or its pairs as (first, second) tuples; HTTP 422 for an empty request, for
+    both at once, and for texts to a pair model or pairs to a single-text model."""
+    if req.texts is not None and req.pairs is not None:
+        raise HTTPException(422, 'send either "texts" or "pairs", not both')
+    if req.pairs is not None:
+        if pair_model is False:
+            raise HTTPException(422, 'this model reads single texts, not pairs: send {"texts": [...]}')
+        if not req.pairs:
+            raise HTTPException(422, "pairs is empty: send at least one pair")
+        return [tuple(p) for p in req.pairs]
+    if not req.texts:
+        raise HTTPException(422, "texts is empty: send at least one text")
+    if pair_model:
+        raise HTTPException(422, 'this model reads sentence pairs: send {"pairs": [[first, second], ...]}')
+    return list(req.texts)
+
+
+def run_items(predictor: Predictor, items: list[Any]) -> list[dict[str, Any]]:
+    """Predictions for a micro-batch of texts and/or (first, second) pairs, in order."""
+    out: list[dict[str, Any]] = [{}] * len(items)
+    pair_rows = [i for i, t in enumerate(items) if isinstance(t, tuple)]
+    text_rows = [i for i, t in enumerate(items) if not isinstance(t, tuple)]
+    if pair_rows:
+        records = predictor.predict([items[i][0] for i in pair_rows], [items[i][1] for i in pair_rows]).records()
+        for i, r in zip(pair_rows, records):
+            out[i] = r
+    if text_rows:
+        for i, r in zip(text_rows, predictor.predict([items[i] for i in text_rows]).records()):
+            out[i] = r
+    return out
 
 
 def app_from_config(cfg: ServeConfig) -> FastAPI:

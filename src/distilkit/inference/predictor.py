@@ -17,7 +17,9 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, multi_hot, output_probs, softmax  # noqa: F401 (softmax: re-exported)
 from distilkit.data.tokenize import tokenize_texts
+from distilkit.errors import DistilkitError
 from distilkit.inference.backends import (
     BACKEND_FILES,
     TorchBackend,
@@ -28,6 +30,7 @@ from distilkit.inference.backends import (
     read_manifest,
 )
 from distilkit.inference.batching import run_batches
+from distilkit.modeling.heads import task_facts
 from distilkit.modeling.loading import load_tokenizer
 from distilkit.modeling.student import count_parameters
 
@@ -50,13 +53,6 @@ def batched_logits(
     return run_batches(TorchBackend(model), tokenizer, enc, model.config.num_labels, batch_size, progress=progress, desc=desc)
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (N, C) logits."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def position_limit(config: Any) -> int | None:
     """Longest input (tokens) the model's position table allows, or None when unknown."""
     n = getattr(config, "max_position_embeddings", None)
@@ -65,14 +61,25 @@ def position_limit(config: Any) -> int | None:
 
 @dataclass
 class Predictions:
-    """Labels (N,), probabilities (N, C) and logits (N, C), in input order."""
+    """Predictions in input order: ``labels`` (N,) label names (single-label), label-name lists
+    (multi-label) or values (regression); ``probs`` (N, C) probabilities (softmax or per-label
+    sigmoid; regression: the (N, 1) values); ``logits`` (N, C) raw outputs."""
 
-    labels: list[str]
+    labels: list[Any]
     probs: np.ndarray
     logits: np.ndarray
     label_names: list[str]
+    task_type: str = SINGLE
 
     def records(self) -> list[dict]:
+        """One JSON-ready dict per input: ``label``/``score``/``probs`` (single-label),
+        ``labels``/``probs`` (multi-label), ``label``/``value`` (regression, in the labels' units)."""
+        if self.task_type == REGRESSION:
+            return [{"label": self.label_names[0], "value": float(v)} for v in self.labels]
+        if self.task_type == MULTI:
+            return [
+                {"labels": labs, "probs": {n: float(v) for n, v in zip(self.label_names, p)}} for labs, p in zip(self.labels, self.probs)
+            ]
         return [
             {"label": lab, "score": float(p.max()), "probs": {n: float(v) for n, v in zip(self.label_names, p)}}
             for lab, p in zip(self.labels, self.probs)
@@ -99,6 +106,7 @@ class Predictor:
         manifest: dict[str, Any] | None = None,
         model_dir: str | Path | None = None,
         max_positions: int | None = None,
+        task: dict[str, Any] | None = None,
     ) -> None:
         if engine is None:
             if model is None:
@@ -108,10 +116,14 @@ class Predictor:
         self.tokenizer = tokenizer
         self.manifest = manifest
         self.model_dir = Path(model_dir) if model_dir is not None else None
+        config = getattr(getattr(engine, "model", None), "config", None)
         if label_names is None:
-            config = engine.model.config  # type: ignore[attr-defined]
-            label_names = [str(config.id2label[i]) for i in range(config.num_labels)]
+            label_names = [str(config.id2label[i]) for i in range(config.num_labels)]  # type: ignore[union-attr]
         self.label_names = list(label_names)
+        task = task if task is not None else (task_facts(config, self.label_names) if config is not None else {})
+        self.task_type: str = task.get("problem_type") or SINGLE
+        self.thresholds: list[float] = list(task.get("thresholds") or [0.5] * len(self.label_names))
+        self.pairs: bool | None = task.get("text_pair")  # None: unknown (a model saved before distilkit recorded it)
         if max_positions is None and hasattr(getattr(engine, "model", None), "config"):
             max_positions = position_limit(engine.model.config)  # type: ignore[attr-defined]
         self.max_positions = max_positions
@@ -130,6 +142,7 @@ class Predictor:
         engine = load_backend(model_dir, name, threads)
         labels = manifest["labels"] if manifest else None
         limit = manifest.get("max_positions") if manifest else None
+        task = manifest.get("task") if manifest else None
         return cls(
             None,
             load_tokenizer(str(model_dir)),
@@ -140,6 +153,7 @@ class Predictor:
             manifest=manifest,
             model_dir=model_dir,
             max_positions=limit,
+            task=task,
         )
 
     @property
@@ -187,15 +201,36 @@ class Predictor:
             self.engine, self.tokenizer, enc, len(self.label_names), self.batch_size, self.sort_by_length, self.pad_to, progress
         )
 
+    def check_inputs(self, pairs: Sequence[Any] | None) -> None:
+        """Refuse single texts for a model that reads sentence pairs, and pairs for one that does not."""
+        if self.pairs is True and pairs is None:
+            raise DistilkitError(
+                "this model reads sentence pairs: give the second text of each pair (--text-pair / --text-pair-column, "
+                'or {"pairs": [[a, b], ...]} to serve)'
+            )
+        if self.pairs is False and pairs is not None:
+            raise DistilkitError('this model reads single texts, not pairs: give texts only ({"texts": [...]} to serve)')
+
     def predict(self, texts: Sequence[str], pairs: Sequence[str] | None = None, progress: bool = False) -> Predictions:
+        """Predictions for the task type (see :class:`Predictions`); pair models need ``pairs``."""
+        self.check_inputs(pairs)
         logits = self.logits(texts, pairs, progress)
-        probs = softmax(logits)
-        return Predictions([self.label_names[i] for i in probs.argmax(-1)], probs, logits, self.label_names)
+        probs = output_probs(self.task_type, logits)
+        if self.task_type == REGRESSION:
+            labels: list[Any] = [float(v) for v in logits[:, 0]]
+        elif self.task_type == MULTI:
+            hot = multi_hot(logits, self.thresholds)
+            labels = [[n for n, on in zip(self.label_names, row) if on] for row in hot]
+        else:
+            labels = [self.label_names[i] for i in probs.argmax(-1)]
+        return Predictions(labels, probs, logits, self.label_names, self.task_type)
 
     def describe(self) -> dict[str, Any]:
         """Labels, backend, size and limits (what ``serve`` shows at /metadata)."""
         return {
             "labels": self.label_names,
+            "task_type": self.task_type,
+            "text_pair": self.pairs,
             "backend": self.backend,
             "available_backends": self.available_backends,
             "parameters": self.parameter_counts(),

@@ -79,3 +79,15 @@ def thresholds_of(config: object, label_names: list[str]) -> list[float]:
     """Per-label thresholds recorded in a multi-label model's config (0.5 where none is recorded)."""
     recorded = getattr(config, THRESHOLDS_KEY, None) or {}
     return [float(recorded.get(name, 0.5)) for name in label_names]
+
+
+def task_facts(config: object, label_names: list[str]) -> dict:
+    """What inference needs to know of a saved model's task: ``problem_type``, multi-label
+    ``thresholds`` (id order), ``text_pair`` (None when the config does not say)."""
+    problem = getattr(config, "problem_type", None) or "single_label_classification"
+    return {
+        "problem_type": problem,
+        "thresholds": thresholds_of(config, label_names) if problem == MULTI else None,
+        "text_pair": getattr(config, PAIR_KEY, None),
+        "label_scale": getattr(config, SCALE_KEY, None),
+    }
