@@ -13,18 +13,21 @@ from typing import Any
 
 import numpy as np
 
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
 from distilkit.errors import DistilkitError, require
 from distilkit.training.output_dir import EVAL_FILE, LOG_FILE, PREDICTIONS_FILE, RUN_FILE
 
 
 @dataclass
 class Predictions:
-    """Held-out rows: gold label ids (N,), teacher and student probabilities (N, C), texts."""
+    """Held-out rows: gold labels (ids (N,); 0/1 (N, C) for multi-label; values (N,) for regression),
+    teacher and student probabilities (N, C) (regression: values (N, 1)), texts."""
 
     texts: list[str]
     labels: np.ndarray
     teacher_probs: np.ndarray
     student_probs: np.ndarray
+    task_type: str = SINGLE
 
 
 @dataclass
@@ -45,6 +48,10 @@ class Run:
         return "student" if self.info.get("command") == "distill" else "baseline (no KD)"
 
     @property
+    def task_type(self) -> str:
+        return str((self.eval or {}).get("task_type", SINGLE))
+
+    @property
     def label_names(self) -> list[str]:
         if self.eval:
             return list(self.eval["label_names"])
@@ -62,12 +69,13 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def load_predictions(path: Path) -> Predictions:
+def load_predictions(path: Path, task_type: str = SINGLE) -> Predictions:
     rows = _read_jsonl(path)
     require(len(rows) > 0, f"{path} holds no predictions: rerun `distilkit evaluate`")
     return Predictions(
+        task_type=task_type,
         texts=[str(r.get("text", "")) for r in rows],
-        labels=np.asarray([int(r["label"]) for r in rows]),
+        labels=np.asarray([r["label"] if task_type != SINGLE else int(r["label"]) for r in rows]),
         teacher_probs=np.asarray([r["teacher_probs"] for r in rows], dtype=np.float64),
         student_probs=np.asarray([r["student_probs"] for r in rows], dtype=np.float64),
     )
@@ -92,7 +100,7 @@ def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run
         run.eval = json.loads(eval_path.read_text(encoding="utf-8"))
         pred_path = eval_path.parent / PREDICTIONS_FILE
         if pred_path.is_file():
-            run.predictions = load_predictions(pred_path)
+            run.predictions = load_predictions(pred_path, run.task_type)
         else:
             run.notes.append(f"no {PREDICTIONS_FILE} next to {eval_path}: confusion, calibration and disagreement sections are missing")
     else:
@@ -120,16 +128,27 @@ def reliability(probs: np.ndarray, labels: np.ndarray, n_bins: int = 10) -> dict
     return {"edges": edges, "count": count, "confidence": mean_conf, "accuracy": acc, "ece": ece}
 
 
+def distance(pred: Predictions) -> np.ndarray:
+    """(N,) how far the student is from the teacher on each row: total variation distance of the
+    distributions (single-label, 0..1), mean per-label |difference| of probabilities (multi-label,
+    0..1), |difference| of the values (regression, the labels' units)."""
+    diff = np.abs(pred.teacher_probs - pred.student_probs)
+    if pred.task_type == MULTI:
+        return diff.mean(axis=1)
+    if pred.task_type == REGRESSION:
+        return diff[:, 0]
+    return 0.5 * diff.sum(axis=1)
+
+
 def disagreements(pred: Predictions, k: int = 10) -> list[dict[str, Any]]:
-    """The ``k`` rows where teacher and student distributions differ most (total variation distance,
-    0..1), largest first."""
-    tv = 0.5 * np.abs(pred.teacher_probs - pred.student_probs).sum(axis=1)
+    """The ``k`` rows where teacher and student differ most (see :func:`distance`), largest first."""
+    tv = distance(pred)
     order = np.argsort(-tv, kind="stable")[:k]
     return [
         {
             "index": int(i),
             "text": pred.texts[i],
-            "label": int(pred.labels[i]),
+            "label": pred.labels[i].tolist(),
             "distance": float(tv[i]),
             "teacher_probs": pred.teacher_probs[i].tolist(),
             "student_probs": pred.student_probs[i].tolist(),
@@ -153,26 +172,28 @@ class Point:
 
 
 def pareto_points(runs: list[Run]) -> list[Point]:
-    """Teachers (once per path) and every evaluated run's model."""
+    """Teachers (once per path; not a teacher given as outputs, which has no size or speed) and every
+    evaluated run's model, on the task's main metric."""
     points: list[Point] = []
     seen: set[str] = set()
     for run in runs:
         if not run.eval:
             continue
         t, s = run.eval["models"]["teacher"], run.eval["models"]["student"]
-        if t.get("path") not in seen:
+        if t.get("backend") != "external" and t.get("path") not in seen:
             seen.add(t.get("path"))
             points.append(
                 Point(
                     f"teacher ({Path(str(t.get('path'))).name})",
                     "teacher",
-                    t["accuracy"],
+                    t.get("main", t.get("accuracy")),
                     t["parameters"]["total"] / 1e6,
                     t["latency_ms_b1"],
                     t["throughput_b32"],
                 )
             )
-        points.append(Point(run.name, run.role, s["accuracy"], s["parameters"]["total"] / 1e6, s["latency_ms_b1"], s["throughput_b32"]))
+        main = s.get("main", s.get("accuracy"))
+        points.append(Point(run.name, run.role, main, s["parameters"]["total"] / 1e6, s["latency_ms_b1"], s["throughput_b32"]))
     return points
 
 
@@ -186,6 +207,9 @@ def pareto_front(points: list[Point], cost: str) -> list[Point]:
     return front
 
 
+EVAL_CURVES = ("eval_accuracy", "eval_macro_f1", "eval_micro_f1", "eval_pearson")  # validation metrics drawn per task type
+
+
 def curves(log: list[dict[str, Any]]) -> dict[str, tuple[list[float], list[float]]]:
     """Trainer log history -> {series name: (steps, values)} for every loss term, eval accuracy and LR."""
     series: dict[str, tuple[list[float], list[float]]] = {}
@@ -196,8 +220,7 @@ def curves(log: list[dict[str, Any]]) -> dict[str, tuple[list[float], list[float
         for key, value in row.items():
             wanted = (
                 key == "learning_rate"
-                or key == "eval_accuracy"
-                or key == "eval_macro_f1"
+                or key in EVAL_CURVES
                 or key == "eval_loss"
                 or (key.startswith("loss") and "train_runtime" not in row)
             )

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from distilkit.config import ReportConfig
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
 from distilkit.report import plots
 from distilkit.report.data import Run, disagreements, load_run, pareto_points
 
@@ -20,6 +21,7 @@ SECTIONS = {
     "pareto": "Accuracy vs size vs latency",
     "training": "Training curves",
     "confusion": "Confusion matrices",
+    "regression": "Predicted vs true, and residuals",
     "per-class-f1": "Per-class F1",
     "calibration": "Calibration",
     "disagreements": "Where student and teacher disagree most",
@@ -99,6 +101,44 @@ def _fmt_probs(probs: list[float], names: list[str]) -> str:
     return ", ".join(f"{n} {p:.3f}" for n, p in zip(names, probs))
 
 
+def _gold(label: Any, names: list[str], task_type: str) -> str:
+    if task_type == MULTI:
+        return ", ".join(n for n, on in zip(names, label) if on) or "(none)"
+    if task_type == REGRESSION:
+        return f"{float(label):.3f}"
+    return names[label]
+
+
+def _shown(d: dict[str, Any], role: str, names: list[str], task_type: str) -> str:
+    probs = d[f"{role}_probs"]
+    if task_type == REGRESSION:
+        return f"{probs[0]:.3f}"
+    if task_type == MULTI:
+        return _fmt_probs(probs, names)
+    return f"{names[d[role + '_pred']]} ({_fmt_probs(probs, names)})"
+
+
+def _fmt(value: Any, fmt: str) -> str:
+    return value if isinstance(value, str) else fmt.format(value)
+
+
+def _model_row(name: str, role: str, m: dict[str, Any], pct: Any, agreement: str, ece: float) -> list[Any]:
+    params = "external" if isinstance(m["parameters"], str) else _millions(m["parameters"]["total"])
+    second = m.get("macro_f1", m.get("rmse"))
+    return [
+        name,
+        role,
+        f"{m.get('main', m.get('accuracy')):.4f}",
+        f"{second:.4f}" if second is not None else "",
+        _fmt(pct, "{:.1f}"),
+        params,
+        _fmt(m["latency_ms_b1"], "{:.1f}"),
+        _fmt(m["throughput_b32"], "{:.1f}"),
+        agreement,
+        f"{ece:.4f}",
+    ]
+
+
 def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> None:
     doc.section("summary")
     rows: list[list[Any]] = []
@@ -107,49 +147,31 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
         if not run.eval:
             continue
         t, s = run.eval["models"]["teacher"], run.eval["models"]["student"]
+        nan = float("nan")
         if t["path"] not in teachers_done:
             teachers_done.add(t["path"])
+            kind = " (outputs given as data)" if t.get("backend") == "external" else ""
             rows.append(
-                [
-                    f"teacher ({Path(t['path']).name})",
-                    "teacher",
-                    f"{t['accuracy']:.4f}",
-                    f"{t['macro_f1']:.4f}",
-                    "100.0",
-                    _millions(t["parameters"]["total"]),
-                    f"{t['latency_ms_b1']:.1f}",
-                    f"{t['throughput_b32']:.1f}",
-                    "",
-                    f"{eces.get(run.name, {}).get('teacher', float('nan')):.4f}",
-                ]
+                _model_row(f"teacher ({Path(t['path']).name}){kind}", "teacher", t, "100.0", "", eces.get(run.name, {}).get("teacher", nan))
             )
         rel = run.eval["student_vs_teacher"]
-        rows.append(
-            [
-                run.name,
-                run.role,
-                f"{s['accuracy']:.4f}",
-                f"{s['macro_f1']:.4f}",
-                f"{rel['accuracy_pct_of_teacher']:.1f}",
-                _millions(s["parameters"]["total"]),
-                f"{s['latency_ms_b1']:.1f}",
-                f"{s['throughput_b32']:.1f}",
-                f"{run.eval['agreement']:.4f}",
-                f"{eces.get(run.name, {}).get('student', float('nan')):.4f}",
-            ]
-        )
+        pct = rel.get("main_pct_of_teacher", rel.get("accuracy_pct_of_teacher"))
+        rows.append(_model_row(run.name, run.role, s, pct, f"{run.eval['agreement']:.4f}", eces.get(run.name, {}).get("student", nan)))
     if rows:
         split = next(r.eval for r in runs if r.eval)
+        main = split.get("main_metric", "accuracy")
+        second = "RMSE" if split.get("task_type") == "regression" else "macro-F1"
         doc.text(
-            f"{split['split']} split, {split['examples']} examples. Latency: median ms at batch 1; throughput: sentences/s "
-            f"at batch 32; CPU, {split.get('threads', '?')} threads."
+            f"{split['split']} split, {split['examples']} examples, task {split.get('task_type', 'single_label_classification')}. "
+            f"Latency: median ms at batch 1; throughput: sentences/s at batch 32; CPU, {split.get('threads', '?')} threads. "
+            "A teacher given as outputs (distill --teacher-outputs) has no size or speed: those cells say external."
         )
         doc.table(
             [
                 "model",
                 "role",
-                "accuracy",
-                "macro-F1",
+                main,
+                second,
                 "% of teacher",
                 "params (M)",
                 "latency b=1 (ms)",
@@ -194,9 +216,10 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
     fig_dir.mkdir(parents=True, exist_ok=True)
     doc = Doc(fig_dir)
     evaluated = [r for r in runs if r.eval and r.predictions is not None]
+    single = [r for r in evaluated if r.task_type == SINGLE]
 
     rel_figs: dict[str, tuple[bytes, dict[str, float]]] = {}
-    for run in evaluated:
+    for run in single:
         rel_figs[run.name] = plots.reliability_diagram(run.predictions, f"reliability: teacher vs {run.name}", cfg.bins)
     _summary(doc, runs, {k: v[1] for k, v in rel_figs.items()})
 
@@ -213,15 +236,28 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
         doc.figure(f"training-{i}", plots.training_curves(run), f"{run.name}: each loss term, validation accuracy, learning rate")
 
     doc.section("confusion")
-    for i, run in enumerate(evaluated):
+    if len(single) < len(evaluated):
+        doc.text("Multi-label and regression runs have no confusion matrix: see per-label F1 and predicted vs true below.")
+    for i, run in enumerate(single):
         doc.figure(
             f"confusion-{i}",
             plots.confusion_matrices(run.predictions, run.label_names, f"confusion: teacher vs {run.name}"),
             f"{run.name}: rows true label, columns predicted label",
         )
 
+    doc.section("regression")
+    regression = [r for r in evaluated if r.task_type == REGRESSION]
+    for i, run in enumerate(regression):
+        doc.figure(
+            f"regression-{i}",
+            plots.regression_scatter(run.predictions, f"{run.name}: predicted vs true (top), residuals (bottom)"),
+            f"{run.name}: teacher (left) and student (right) on the test split",
+        )
+    if not regression:
+        doc.text("(no regression run)")
+
     doc.section("per-class-f1")
-    with_eval = [r for r in runs if r.eval]
+    with_eval = [r for r in runs if r.eval and r.task_type != REGRESSION]
     if with_eval:
         models = [("teacher", with_eval[0].eval["models"]["teacher"]["per_class"])]
         models += [(r.name, r.eval["models"]["student"]["per_class"]) for r in with_eval]
@@ -235,13 +271,14 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
         f"Expected calibration error (ECE): top-label confidence in {cfg.bins} equal-width bins, "
         "sum over bins of (share of rows) x |accuracy - mean confidence|; 0 is perfectly calibrated."
     )
-    for i, run in enumerate(evaluated):
+    for i, run in enumerate(single):
         data, eces = rel_figs[run.name]
         doc.figure(f"calibration-{i}", data, f"{run.name}: ECE teacher {eces['teacher']:.4f}, student {eces['student']:.4f}")
 
     doc.section("disagreements")
     doc.text(
-        "Rows ranked by the total variation distance between the teacher's and the student's probabilities (0 = identical, 1 = disjoint)."
+        "Rows ranked by the total variation distance between the teacher's and the student's probabilities (0 = identical, "
+        "1 = disjoint); multi-label: the mean per-label difference of probabilities; regression: the difference of the values."
     )
     for run in evaluated:
         names = run.label_names
@@ -249,9 +286,9 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
             [
                 f"{d['distance']:.3f}",
                 d["text"][:300] + ("..." if len(d["text"]) > 300 else ""),
-                names[d["label"]],
-                f"{names[d['teacher_pred']]} ({_fmt_probs(d['teacher_probs'], names)})",
-                f"{names[d['student_pred']]} ({_fmt_probs(d['student_probs'], names)})",
+                _gold(d["label"], names, run.task_type),
+                _shown(d, "teacher", names, run.task_type),
+                _shown(d, "student", names, run.task_type),
             ]
             for d in disagreements(run.predictions, cfg.top_k)
         ]

@@ -67,7 +67,7 @@ def training_curves(run: Run) -> bytes | None:
     if "eval_loss" in series:
         axes[0].plot(*series["eval_loss"], "k--", marker="x", label="validation CE")
     axes[0].set_title("loss terms (weighted sum = total)")
-    for name, style in (("eval_accuracy", "o-"), ("eval_macro_f1", "s--")):
+    for name, style in (("eval_accuracy", "o-"), ("eval_macro_f1", "s--"), ("eval_micro_f1", "d-"), ("eval_pearson", "^-")):
         if name in series:
             axes[1].plot(*series[name], style, label=name[len("eval_") :])
     axes[1].set_title("validation")
@@ -145,3 +145,30 @@ def reliability_diagram(pred: Predictions, title: str, n_bins: int = 10) -> tupl
         ax.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper left", framealpha=0.85)
     fig.suptitle(title)
     return png(fig), eces
+
+
+def regression_scatter(pred: Predictions, title: str) -> bytes:
+    """Regression: predicted against true value (with the diagonal) and residuals against the true
+    value, teacher and student side by side (2 x 2 panels)."""
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8), layout="constrained")
+    y = np.asarray(pred.labels, dtype=np.float64).ravel()
+    lo, hi = float(y.min()), float(y.max())
+    for col, (role, values) in enumerate((("teacher", pred.teacher_probs), ("student", pred.student_probs))):
+        p = np.asarray(values, dtype=np.float64)[:, 0]
+        ax = axes[0, col]
+        ax.scatter(y, p, s=8, alpha=0.5, color=COLORS[role])
+        ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="predicted = true")
+        ax.set_xlabel("true value")
+        ax.set_ylabel("predicted value")
+        rmse = float(np.sqrt(np.mean((p - y) ** 2)))
+        ax.set_title(f"{role}: RMSE {rmse:.3f}")
+        ax.legend(fontsize=8)
+        ax = axes[1, col]
+        ax.scatter(y, p - y, s=8, alpha=0.5, color=COLORS[role])
+        ax.axhline(0, color="k", lw=1, ls="--")
+        ax.set_xlabel("true value")
+        ax.set_ylabel("residual (predicted - true)")
+        for a in axes[:, col]:
+            a.grid(alpha=0.3)
+    fig.suptitle(title)
+    return png(fig)
