@@ -51,6 +51,12 @@ def _augment(cfg: Any, args: argparse.Namespace) -> None:
     _json(augment(cfg))
 
 
+def _label(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.commands.label import label
+
+    _json(label(cfg))
+
+
 def _evaluate(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.evaluate import evaluate, format_table
 
@@ -139,6 +145,7 @@ COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]]
     "finetune": (C.FinetuneConfig, _finetune, "fine-tune an encoder for classification (makes a teacher)"),
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
     "augment": (C.AugmentConfig, _augment, "enlarge the training set with augmented, teacher-labelled copies"),
+    "label": (C.LabelConfig, _label, "zero-shot teacher: label texts by embedding similarity, write --teacher-outputs"),
     "evaluate": (C.EvaluateConfig, _evaluate, "teacher vs student: quality, size, latency"),
     "predict": (C.PredictConfig, _predict, "label texts with a saved model (JSON lines)"),
     "export": (C.ExportConfig, _export, "export a classifier: HF copy, checked ONNX, ORT-optimised, int8 (scored)"),

@@ -67,3 +67,60 @@ def test_soft_term_gradient_points_student_towards_teacher():
     losses.soft_label_kl(student, logits_of(0.9, 0.1), temperature=1.0).backward()
     # d KL / d s = q - p = [0.8 - 0.9, 0.2 - 0.1]: gradient descent raises class 0
     assert student.grad[0].tolist() == pytest.approx([-0.1, 0.1], abs=1e-6)
+
+
+# -- task types (issue 15): values worked out by hand -------------------------------------------
+
+
+def test_temperature_on_probabilities_by_hand():
+    # [0.9, 0.1] at T = 2: sqrt -> [0.948683, 0.316228] (ratio 3 : 1), renormalised -> [0.75, 0.25]
+    out = losses.sharpen_probs(torch.tensor([[0.9, 0.1]]), 2.0)
+    assert out.tolist()[0] == pytest.approx([0.75, 0.25], abs=1e-6)
+    # T = 1 leaves probabilities as they are; zeros stay zero
+    assert losses.sharpen_probs(torch.tensor([[0.7, 0.3, 0.0]]), 1.0).tolist()[0] == pytest.approx([0.7, 0.3, 0.0], abs=1e-6)
+    # and it equals softmax(log p / T): a teacher given as probabilities softens like one given as logits
+    from distilkit.teacher.targets import soft_targets
+
+    p = torch.tensor([[0.6, 0.3, 0.1]])
+    assert soft_targets(torch.log(p), 3.0).tolist()[0] == pytest.approx(losses.sharpen_probs(p, 3.0).tolist()[0], abs=1e-6)
+
+
+def _logit(p: float, temperature: float = 1.0) -> float:
+    return temperature * math.log(p / (1 - p))
+
+
+def test_binary_kl_by_hand():
+    # label 1: teacher 0.8, student 0.6: 0.8 ln(0.8/0.6) + 0.2 ln(0.2/0.4) = 0.230146 - 0.138629 = 0.091516
+    # label 2: teacher 0.5, student 0.5: 0. Mean over the 2 labels: 0.045758
+    student = torch.tensor([[_logit(0.6), _logit(0.5)]])
+    target = torch.tensor([[0.8, 0.5]])
+    assert losses.binary_kl_to_target(student, target, 1.0).item() == pytest.approx(0.045758, abs=1e-5)
+    # T = 2, same softened probabilities: T^2 = 4 times the value
+    student_t2 = torch.tensor([[_logit(0.6, 2.0), _logit(0.5, 2.0)]])
+    assert losses.binary_kl_to_target(student_t2, target, 2.0).item() == pytest.approx(4 * 0.045758, abs=1e-5)
+    assert losses.binary_kl_to_target(torch.tensor([[_logit(0.8)]]), torch.tensor([[0.8]])).item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_multi_label_bce_skips_unlabelled_rows_by_hand():
+    # row 1: labels [1, 0], probabilities [0.8, 0.4]: -(ln 0.8 + ln 0.6) / 2 = (0.223144 + 0.510826) / 2 = 0.366985
+    student = torch.tensor([[_logit(0.8), _logit(0.4)], [5.0, -5.0]])
+    labels = torch.tensor([[1.0, 0.0], [-100.0, -100.0]])
+    assert losses.multi_label_bce(student, labels).item() == pytest.approx(0.366985, abs=1e-5)
+    only_unlabelled = losses.multi_label_bce(student[1:], labels[1:])
+    assert only_unlabelled.item() == 0.0
+
+
+def test_regression_terms_by_hand():
+    # KD: student [1, 3], teacher [0, 1]: (1 + 4) / 2 = 2.5
+    assert losses.mse_to_target(torch.tensor([[1.0], [3.0]]), torch.tensor([[0.0], [1.0]])).item() == pytest.approx(2.5)
+    # gold: NaN rows are unlabelled: student [1, 3, 5], labels [0, NaN, 4]: (1 + 1) / 2 = 1
+    assert losses.regression_mse(torch.tensor([[1.0], [3.0], [5.0]]), torch.tensor([0.0, float("nan"), 4.0])).item() == pytest.approx(1.0)
+    assert losses.regression_mse(torch.tensor([[1.0]]), torch.tensor([float("nan")])).item() == 0.0
+
+
+def test_gold_loss_dispatches_on_the_task_type():
+    logits = torch.tensor([[_logit(0.8), _logit(0.4)]])
+    assert losses.gold_loss("multi_label_classification", logits, torch.tensor([[1.0, 0.0]])).item() == pytest.approx(0.366985, abs=1e-5)
+    assert losses.gold_loss("regression", torch.tensor([[2.0]]), torch.tensor([0.0])).item() == pytest.approx(4.0)
+    ce = losses.gold_loss("single_label_classification", logits_of(0.8, 0.2), torch.tensor([0]))
+    assert ce.item() == pytest.approx(-math.log(0.8), abs=1e-6)

@@ -7,6 +7,7 @@ from distilkit.config.commands import (
     DistillConfig,
     EvaluateConfig,
     FinetuneConfig,
+    LabelConfig,
     PredictConfig,
 )
 from distilkit.config.data import AUGMENT_METHODS, AugmentOptions, CorpusConfig, TaskDataConfig, TrainingDataConfig, TransferDataConfig
@@ -40,6 +41,7 @@ __all__ = [
     "FinetuneConfig",
     "FreshStudentConfig",
     "GeneralDistillConfig",
+    "LabelConfig",
     "LoadTestConfig",
     "ModelAccessConfig",
     "OptimizerConfig",

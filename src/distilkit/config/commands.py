@@ -138,6 +138,39 @@ class PredictConfig:
 
 
 @dataclass
+class LabelConfig(ModelAccessConfig):
+    """``distilkit label``: a zero-shot teacher. Labels unlabelled texts by embedding similarity to label
+    descriptions and writes the ``distill --teacher-outputs`` format (the text column + p_<label>)."""
+
+    model: str = opt("mpnet-base", "sentence encoder (zoo name, local dir, hub id): mean-pooled embeddings")
+    labels: list[str] = opt(["positive", "negative"], 'label names, e.g. --labels positive negative or --labels "positive,negative"')
+    label_descriptions: list[str] | None = opt(
+        None, "one description per label, embedded instead of the bare name (e.g. 'a positive movie review')"
+    )
+    data: str = opt("texts.txt", "texts to label: a .txt file (one a line), a CSV/TSV/JSONL/Parquet table, or a built-in name")
+    text_column: str = opt("text", "text column of a table (the output keeps this name)")
+    output: str = opt("runs/teacher_outputs.csv", "where the outputs go (.csv or .jsonl)")
+    temperature: float = opt(0.05, "softmax temperature on the cosine similarities (0.05: all-mpnet-base-v2's training scale 20)")
+    max_length: int = opt(128, "truncate texts to this many tokens")
+    batch_size: int = opt(32, "batch size")
+    overwrite: bool = opt(False, "replace an existing output file")
+    threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
+
+    def validate(self) -> None:
+        if len(self.labels) == 1 and "," in self.labels[0]:
+            self.labels = [x.strip() for x in self.labels[0].split(",")]
+        self.labels = [x.strip() for x in self.labels if x.strip()]
+        require(len(self.labels) >= 2, f"labels={self.labels}: give at least two labels")
+        require(len(set(self.labels)) == len(self.labels), f"labels={self.labels}: each label once")
+        require(
+            self.label_descriptions is None or len(self.label_descriptions) == len(self.labels),
+            f"{len(self.label_descriptions or [])} label descriptions for {len(self.labels)} labels: give one per label",
+        )
+        require(self.temperature > 0, f"temperature={self.temperature} must be > 0")
+        require(self.max_length >= 8, f"max_length={self.max_length} is too short: use at least 8")
+
+
+@dataclass
 class DemoConfig:
     """``distilkit demo``: the whole chain on built-in defaults."""
 

@@ -19,6 +19,10 @@ from distilkit.errors import DistilkitError
 SEPARATOR_CANDIDATES = (",", ";", "|", "/", "+")
 
 
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def split_multi_label(value: str, separator: str) -> list[str]:
     """The labels of one multi-label cell (JSON list or ``separator``-joined), stripped, blanks dropped, sorted."""
     if value.startswith("["):
@@ -37,7 +41,7 @@ def parse_multi_labels(labels: pd.Series, separator: str, source: str) -> pd.Ser
     A cell holding another separator candidate while no cell uses ``separator`` is refused with
     the row number: the labels would otherwise be read as one strange label.
     """
-    cells = [(i, v) for i, v in enumerate(labels) if v is not None and not str(v).startswith("[")]
+    cells = [(i, v) for i, v in enumerate(labels) if not _blank(v) and not str(v).startswith("[")]
     if cells and not any(separator in v for _, v in cells):
         for i, v in cells:
             other = next((c for c in SEPARATOR_CANDIDATES if c != separator and c in v), None)
@@ -46,14 +50,14 @@ def parse_multi_labels(labels: pd.Series, separator: str, source: str) -> pd.Ser
                     f"{source}: the label in row {i + 1} ({v[:60]!r}) holds {other!r}, but no row uses the separator {separator!r}: "
                     f"set --label-separator {other!r} (or give a JSON list)"
                 )
-    return labels.map(lambda v: None if v is None else split_multi_label(str(v), separator))
+    return pd.Series([None if _blank(v) else split_multi_label(str(v), separator) for v in labels], index=labels.index, dtype=object)
 
 
 def parse_numbers(labels: pd.Series, source: str) -> pd.Series:
     """Each labelled cell as a float (None stays None); a cell that is not a finite number is refused with its row."""
     out = []
     for i, v in enumerate(labels):
-        if v is None:
+        if _blank(v):
             out.append(None)
             continue
         try:

@@ -116,7 +116,7 @@ def prepare_task(
         frame = load_table(source, cfg.text_column, cfg.label_column if labels else None, cfg.text_pair_column, cfg.label_columns)
         if labels and task_type == MULTI:
             parsed = parse_multi_labels(frame["label"], cfg.label_separator, source)
-            frame["label"] = parsed.map(lambda v: None if v is None else json.dumps(v))
+            frame["label"] = pd.Series([None if v is None else json.dumps(v) for v in parsed], index=frame.index, dtype=object)
         elif labels and task_type == REGRESSION:
             frame["label"] = parse_numbers(frame["label"], source)
         return frame

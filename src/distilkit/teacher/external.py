@@ -99,7 +99,7 @@ class ExternalTeacher:
             architectures=["ExternalTeacherForSequenceClassification"],
             distilkit_outputs_file=self.path,
             distilkit_hard_labels=self.kind == "hard labels",
-            **label_maps(names, task_type),
+            **label_maps(names, task_type if len(names) > 1 or task_type != SINGLE else None),  # one hard label: set by align()
         )
         self.fingerprint = file_sha256(Path(path))[:16]
 
