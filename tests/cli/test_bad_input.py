@@ -421,3 +421,90 @@ def test_long_line_is_truncated_quickly(assets, tmp_path, capsys):
     labels = [json.loads(line)["label"] for line in out.strip().splitlines()]
     assert labels == ["neg", "pos"]
     assert elapsed < 30, elapsed
+
+
+# ---------------------------------------------------------------------------------------------- task types and teacher outputs (issue 15)
+
+
+def _outputs_file(tmp_path: Path, data: Path, **columns) -> Path:
+    texts = pd.read_csv(data)["text"]
+    path = tmp_path / "outputs.csv"
+    pd.DataFrame({"text": texts, **{k: [v] * len(texts) for k, v in columns.items()}}).to_csv(path, index=False)
+    return path
+
+
+def _teacher_outputs_args(assets, tmp_path, outputs: Path, data: Path | None = None) -> list[str]:
+    return distill_args(
+        assets["teacher"], data or assets["data"], tmp_path / "out", "--teacher-outputs", str(outputs), "--student", str(assets["encoder"])
+    )
+
+
+def test_teacher_probabilities_not_summing_to_one(assets, tmp_path, capsys):
+    outputs = _outputs_file(tmp_path, assets["data"], p_neg=0.7, p_pos=0.7)
+    rc, _, err = run_cli(_teacher_outputs_args(assets, tmp_path, outputs), capsys)
+    assert_one_line_error(rc, err, "distill", "do not sum to 1", "row 1", "--normalise-teacher-probs")
+    assert not (tmp_path / "out").exists()
+
+
+def test_teacher_outputs_label_missing_from_the_data(assets, tmp_path, capsys):
+    outputs = _outputs_file(tmp_path, assets["data"], p_neg=0.5, p_pos=0.3, p_meh=0.2)
+    rc, _, err = run_cli(_teacher_outputs_args(assets, tmp_path, outputs), capsys)
+    assert_one_line_error(rc, err, "distill", "label(s) ['meh'] in the teacher outputs are not in the data's labels")
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_text_missing_from_teacher_outputs(assets, tmp_path, capsys):
+    outputs = _outputs_file(tmp_path, assets["data"], p_neg=0.5, p_pos=0.5)
+    table = pd.read_csv(outputs)
+    table.iloc[3:].to_csv(outputs, index=False)  # the teacher never saw the first three texts
+    first = pd.read_csv(assets["data"])["text"].iloc[:3].tolist()
+    rc, _, err = run_cli(_teacher_outputs_args(assets, tmp_path, outputs), capsys)
+    line = assert_one_line_error(rc, err, "distill", "not in the teacher outputs", "label them with the teacher too")
+    assert any(t[:40] in line for t in first) and "text(s) of the data" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_regression_label_not_a_number(assets, tmp_path, capsys):
+    path = tmp_path / "scores.csv"
+    pd.DataFrame({"text": ["a good film", "dull", "fine", "great"] * 5, "label": ["4.5", "1", "high", "5"] * 5}).to_csv(path, index=False)
+    rc, _, err = run_cli(finetune_args(assets["encoder"], path, tmp_path / "out", "--task-type", "regression"), capsys)
+    assert_one_line_error(rc, err, "finetune", "the label in row 3 ('high') is not a number")
+    assert not (tmp_path / "out").exists()
+
+
+def test_multi_label_row_with_an_unknown_separator(assets, tmp_path, capsys):
+    path = tmp_path / "tags.csv"
+    pd.DataFrame({"text": ["a good film", "dull", "fine"] * 5, "label": ["pos", "neg;dull", "pos"] * 5}).to_csv(path, index=False)
+    rc, _, err = run_cli(finetune_args(assets["encoder"], path, tmp_path / "out", "--task-type", "multi_label"), capsys)
+    assert_one_line_error(rc, err, "finetune", "row 2", "holds ';'", "--label-separator ';'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_pair_column_half_empty(assets, tmp_path, capsys):
+    path = tmp_path / "pairs.csv"
+    pd.DataFrame(
+        {"premise": ["a good film", "", "dull"], "hypothesis": ["it is good", "it is bad", "boring"], "label": ["yes", "no", "yes"]}
+    ).to_csv(path, index=False)
+    rc, _, err = run_cli(
+        finetune_args(assets["encoder"], path, tmp_path / "out", "--text-column", "premise", "--text-pair-column", "hypothesis"), capsys
+    )
+    assert_one_line_error(rc, err, "finetune", "have a 'hypothesis' but no 'premise'", "row 2", "fill them in")
+
+
+def test_serve_texts_to_a_pair_model_and_pairs_to_a_single_text_model(assets, tmp_path, capsys):
+    """HTTP 422 with the fix in the message (and exit 2 from predict, the same check)."""
+    from fastapi.testclient import TestClient
+
+    from distilkit.deploy.server import create_app
+    from distilkit.inference import Predictor
+
+    single = Predictor.from_dir(assets["teacher"], 16)
+    with TestClient(create_app(single)) as client:
+        resp = client.post("/predict", json={"pairs": [["a good film", "it is good"]]})
+    assert resp.status_code == 422 and "reads single texts, not pairs" in resp.json()["detail"]
+    single.pairs = True  # the same model, as if trained on pairs
+    with TestClient(create_app(single)) as client:
+        resp = client.post("/predict", json={"texts": ["a good film"]})
+    assert resp.status_code == 422 and '{"pairs": [[first, second], ...]}' in resp.json()["detail"]
+    rc, _, err = run_cli(["predict", "--model", str(assets["teacher"]), "a good film", "--text-pair", "it is good"], capsys)
+    assert_one_line_error(rc, err, "predict", "reads single texts, not pairs")

@@ -91,14 +91,18 @@ def test_multi_label_from_separator_json_and_columns(tmp_path):
     task_b = prepare_task(_cfg(tmp_path / "b.jsonl", task_type="multi_label", label_column="tags"))
     assert task_b.label_names == ["neg", "pos"]
     assert [0.0, 0.0] in [v for name in ("train", "validation", "test") for v in task_b.splits[name]["label"]]  # an empty list: no label on
-    cols = pd.DataFrame({"text": [r[0] for r in rows], "pos": [int("pos" in r[1]) for r in rows], "neg": [int("neg" in r[1]) for r in rows]})
+    cols = pd.DataFrame(
+        {"text": [r[0] for r in rows], "pos": [int("pos" in r[1]) for r in rows], "neg": [int("neg" in r[1]) for r in rows]}
+    )
     cols.to_csv(tmp_path / "c.csv", index=False)
     task_c = prepare_task(_cfg(tmp_path / "c.csv", label_columns=["pos", "neg"]))
     assert task_c.task_type == MULTI and task_c.label_names == ["neg", "pos"]
 
 
 def test_regression_labels_and_scale(tmp_path):
-    pd.DataFrame({"text": [f"text {i}" for i in range(20)], "score": [float(i % 5) for i in range(20)]}).to_csv(tmp_path / "r.csv", index=False)
+    pd.DataFrame({"text": [f"text {i}" for i in range(20)], "score": [float(i % 5) for i in range(20)]}).to_csv(
+        tmp_path / "r.csv", index=False
+    )
     task = prepare_task(_cfg(tmp_path / "r.csv", task_type="regression", label_column="score"))
     assert task.task_type == REGRESSION and task.label_names == ["score"]
     train = np.asarray(task.splits["train"]["label"])

@@ -12,7 +12,9 @@ from distilkit.modeling.heads import PAIR_KEY, SCALE_KEY, THRESHOLDS_KEY, finish
 
 def _model(num_labels: int, problem_type: str) -> BertForSequenceClassification:
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, num_labels=num_labels)
+    config = BertConfig(
+        vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, num_labels=num_labels
+    )
     config.problem_type = problem_type
     return BertForSequenceClassification(config).eval()
 

@@ -77,6 +77,7 @@ def distill(cfg: DistillConfig) -> RunResult:
     task = task_for_teacher(cfg, plan.primary.config)
     if isinstance(plan.primary, ExternalTeacher):
         plan.primary.align(task.label_names)
+        plan.primary.require_all(task.splits["train"], task.splits["validation"])
     objective.use_task(task.task_type)
     plan.use_task(task.task_type, task.label_scale)
     args.metric_for_best_model = main_metric(task.task_type)

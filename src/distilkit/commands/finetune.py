@@ -12,6 +12,7 @@ from distilkit.config import FinetuneConfig
 from distilkit.data import prepare_task
 from distilkit.data.task import standardised, task_type_of
 from distilkit.data.tokenize import tokenize_dataset
+from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.runtime.distributed import main_process_first
@@ -37,6 +38,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
     args = epoch_arguments(cfg, out.path, cfg.seed, metric=main_metric(task_type))
     _ = args.device  # under torchrun / accelerate launch this sets up the process group
     task = prepare_task(cfg, task_type=task_type, max_train_samples=cfg.max_train_samples)
+    require(len(task.splits["train"]) > 0, f"{cfg.data}: no row has a label in column {cfg.label_column!r}: set --label-column")
     tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
     model = load_classifier(
         cfg.model,

@@ -123,9 +123,9 @@ def prepare_task(
 
     df = load(cfg.data)
     labelled, unlabelled = df[df["label"].notna()], df[df["label"].isna()]
-    # Without a labelled row, only distill (unlabelled rows kept) with labelled validation and test files can go on:
-    # the student then learns from the teacher alone (e.g. a zero-shot teacher's outputs).
-    only_unlabelled = len(labelled) == 0 and with_unlabeled and bool(cfg.validation_data) and bool(cfg.test_data)
+    # Without a labelled row, labelled validation and test files still make a task: distill then learns from the
+    # teacher alone (e.g. a zero-shot teacher's outputs), evaluate scores the test file; finetune refuses it.
+    only_unlabelled = len(labelled) == 0 and bool(cfg.validation_data) and bool(cfg.test_data)
     require(len(labelled) > 0 or only_unlabelled, f"{cfg.data}: no row has a label in column {cfg.label_column!r}: set --label-column")
     given = {"validation": cfg.validation_data, "test": cfg.test_data}
     extra = {k: load(v) for k, v in given.items() if v}

@@ -83,7 +83,7 @@ def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any) -> TaskData:
     """The task with label ids in the teacher's order (label sets must match exactly), unlabelled
     rows and ``cfg.unlabeled_data`` kept as soft-target-only rows of the training split."""
     task_type = task_type_of(cfg, teacher_config)
-    data_names = prepare_task(cfg, task_type=task_type, max_train_samples=cfg.max_train_samples).label_names
+    data_names = prepare_task(cfg, task_type=task_type, with_unlabeled=True).label_names
     names = teacher_label_names(teacher_config, data_names)
     unknown = [] if task_type == REGRESSION else sorted(set(data_names) - set(names))
     if unknown:

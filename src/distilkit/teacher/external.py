@@ -233,6 +233,12 @@ class ExternalTeacher:
             )
         return self.outputs[[self.rows[k] for k in keys]]
 
+    def require_all(self, *splits: datasets.Dataset) -> None:
+        """Refuse, before anything runs, data whose texts (in any of ``splits``) the file lacks (count + first example)."""
+        texts = [t for split in splits for t in split["text"]]
+        pairs = [p for split in splits for p in split["text_pair"]] if "text_pair" in splits[0].column_names else None
+        self.lookup(texts, pairs)
+
     def logits_for(
         self, texts: Sequence[str], pairs: Sequence[str] | None, max_length: int, cache_dir: str | None, batch_size: int = 64
     ) -> CachedLogits:

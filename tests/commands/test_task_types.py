@@ -1,0 +1,243 @@
+"""Every command knows the task type: multi-label, regression on sentence pairs, and a teacher given
+as outputs (zero-shot), end to end through the CLI on tiny BERTs (a few seconds each)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import transformers
+
+from conftest import NEGATIVE, NEUTRAL, POSITIVE, make_encoder, sentiment_rows
+from distilkit.cli import main
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+TINY = ["--max-length", "16", "--threads", "1", "--batch-size", "16", "--learning-rate", "3e-3", "--early-stopping-patience", "0"]
+
+
+def _multi_rows(n: int, seed: int = 0) -> pd.DataFrame:
+    """Tags: pos when a positive word is in the text, neg when a negative one is (both, or none)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        n_pos, n_neg = rng.randint(0, 2), rng.randint(0, 2)
+        words = rng.sample(NEUTRAL, 4) + rng.sample(POSITIVE, n_pos) + rng.sample(NEGATIVE, n_neg)
+        rng.shuffle(words)
+        tags = (["pos"] if n_pos else []) + (["neg"] if n_neg else [])
+        rows.append({"text": " ".join(words), "tags": ";".join(tags) if tags else "[]", "n": n_pos - n_neg})
+    return pd.DataFrame(rows)
+
+
+def _pair_rows(n: int, seed: int = 0) -> pd.DataFrame:
+    """Pairs scored by how many sentiment words the second text adds (a regression on pairs)."""
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        k = rng.randint(0, 3)
+        rows.append(
+            {
+                "first": " ".join(rng.sample(NEUTRAL, 4)),
+                "second": " ".join(rng.sample(NEUTRAL, 2) + rng.sample(POSITIVE, k)),
+                "sim": k + 0.1 * rng.random(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tasks")
+    make_encoder(root / "enc", layers=2, hidden=32)
+    _multi_rows(200).to_csv(root / "multi.csv", index=False)
+    _pair_rows(200).to_csv(root / "pairs.csv", index=False)
+    return root
+
+
+def _run(*argv: str) -> None:
+    assert main([str(a) for a in argv]) == 0, argv
+
+
+@pytest.fixture(scope="module")
+def multi(root: Path) -> dict[str, Path]:
+    data = ["--data", root / "multi.csv", "--label-column", "tags", "--label-separator", ";", "--task-type", "multi_label"]
+    _run("finetune", "--model", root / "enc", *data, "--output-dir", root / "m-teacher", "--epochs", "30", *TINY)
+    _run(
+        "distill",
+        "--teacher",
+        root / "m-teacher",
+        *data,
+        "--output-dir",
+        root / "m-student",
+        "--student-layers",
+        "1",
+        "--epochs",
+        "15",
+        *TINY,
+    )
+    _run("evaluate", "--student", root / "m-student", *data, "--max-length", "16", "--latency-runs", "2")
+    return {"teacher": root / "m-teacher", "student": root / "m-student"}
+
+
+@pytest.fixture(scope="module")
+def pairs(root: Path) -> dict[str, Path]:
+    data = [
+        "--data",
+        root / "pairs.csv",
+        "--text-column",
+        "first",
+        "--text-pair-column",
+        "second",
+        "--label-column",
+        "sim",
+        "--task-type",
+        "regression",
+    ]
+    _run("finetune", "--model", root / "enc", *data, "--output-dir", root / "p-teacher", "--epochs", "15", *TINY)
+    _run(
+        "distill",
+        "--teacher",
+        root / "p-teacher",
+        *data,
+        "--output-dir",
+        root / "p-student",
+        "--student-layers",
+        "1",
+        "--epochs",
+        "10",
+        *TINY,
+    )
+    _run("evaluate", "--student", root / "p-student", *data, "--max-length", "16", "--latency-runs", "2")
+    return {"teacher": root / "p-teacher", "student": root / "p-student", "data": data}
+
+
+def test_multi_label_end_to_end(multi, root, capsys):
+    config = json.loads((multi["student"] / "config.json").read_text())
+    assert config["problem_type"] == "multi_label_classification" and set(config["distilkit_label_thresholds"]) == {"neg", "pos"}
+    run = json.loads((multi["student"] / "distilkit_run.json").read_text())
+    assert run["teacher_check"]["metric"] == "micro_f1" and run["teacher_check"]["passed"]
+    assert run["objective"]["weights"] == {"bkd": 0.5, "bce": 0.5}
+    assert any("loss_bkd" in json.loads(line) for line in (multi["student"] / "train_log.jsonl").read_text().splitlines())
+    results = json.loads((multi["student"] / "eval_results.json").read_text())
+    s = results["models"]["student"]
+    assert results["main_metric"] == "micro_f1" and s["micro_f1"] > 0.85 and 0 <= s["subset_accuracy"] <= 1
+    assert set(s["per_class"]) == {"neg", "pos"}
+    capsys.readouterr()
+    texts = ["good great superb", "awful dull", "good and awful", "the plot"]
+    assert main(["predict", "--model", str(multi["student"]), *texts]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["labels"] for r in rows[:3]] == [["pos"], ["neg"], ["neg", "pos"]]
+    # plain transformers sees the same per-label probabilities (sigmoid, from problem_type)
+    pipe = transformers.pipeline("text-classification", model=str(multi["student"]), device="cpu", top_k=None)
+    theirs = {d["label"]: d["score"] for d in pipe(texts[2:3])[0]}
+    assert theirs == pytest.approx(rows[2]["probs"], abs=1e-5)
+
+
+def test_regression_on_pairs_end_to_end(pairs, root, capsys):
+    config = json.loads((pairs["student"] / "config.json").read_text())
+    assert config["problem_type"] == "regression" and config["distilkit_text_pair"] is True and config["id2label"] == {"0": "sim"}
+    results = json.loads((pairs["student"] / "eval_results.json").read_text())
+    t, s = results["models"]["teacher"], results["models"]["student"]
+    assert results["main_metric"] == "pearson" and t["pearson"] > 0.8 and s["pearson"] > 0.8
+    assert s["rmse"] < 0.7  # the labels span 0..3.1 (std ~1.1): predictions come back in the labels' units
+    run = json.loads((pairs["student"] / "distilkit_run.json").read_text())
+    assert run["teacher_check"]["metric"] == "rmse" and run["teacher_check"]["accuracy"] < run["teacher_check"]["majority_baseline"]
+    capsys.readouterr()
+    first = " ".join(NEUTRAL[:4])
+    assert main(["predict", "--model", str(pairs["student"]), first, first, "--text-pair", "the a", "good great superb"]) == 0
+    low, high = (json.loads(line)["value"] for line in capsys.readouterr().out.splitlines())
+    assert high - low > 1.0  # three positive words more: about +3 in the labels
+    pipe = transformers.pipeline("text-classification", model=str(pairs["student"]), device="cpu")
+    assert pipe({"text": first, "text_pair": "good great superb"})["score"] == pytest.approx(high, abs=1e-4)
+    assert main(["predict", "--model", str(pairs["student"]), first]) == 2  # a pair model given single texts
+    assert "reads sentence pairs" in capsys.readouterr().err
+
+
+def test_pair_model_export_serve_bench(pairs, root):
+    from distilkit.commands.bench import time_predictor
+    from distilkit.deploy.server import create_app, serve_in_thread
+    from distilkit.inference import Predictor
+
+    out = root / "p-export"
+    _run("export", "--model", pairs["student"], *pairs["data"], "--output", out, "--max-length", "16", "--threads", "1")
+    manifest = json.loads((out / "distilkit_export.json").read_text())
+    assert manifest["task"]["problem_type"] == "regression" and manifest["task"]["text_pair"] is True
+    assert manifest["validation"]["metric"] == "pearson" and manifest["backends"]["onnx-fp32"]["check"] == "passed"
+    predictor = Predictor.from_dir(out, 16, threads=1)
+    assert predictor.backend == "onnx-int8" and predictor.pairs is True
+    timing = time_predictor(predictor, ["a film", "the plot"], 2, 4, passes=1, pairs=["good", "bad"])
+    assert timing["throughput"] > 0
+    with serve_in_thread(create_app(predictor, max_wait_ms=1)) as url:
+        ok = httpx.post(f"{url}/predict", json={"pairs": [["the film", "good great"], ["the film", "the a"]]})
+        assert ok.status_code == 200 and [set(p) for p in ok.json()["predictions"]] == [{"label", "value"}] * 2
+        wrong = httpx.post(f"{url}/predict", json={"texts": ["the film"]})
+        assert wrong.status_code == 422 and "reads sentence pairs" in wrong.json()["detail"]
+        schema = httpx.get(f"{url}/openapi.json").json()["components"]["schemas"]["PredictRequest"]
+        assert "pairs" in schema["properties"]
+
+
+def test_reports_fit_the_task(multi, pairs, root):
+    _run("report", multi["student"], pairs["student"], "--output", root / "report")
+    md = (root / "report" / "report.md").read_text()
+    assert "regression-0.png" in md and "per-class-f1.png" in md and "confusion-0.png" not in md
+    assert "micro_f1" in md and "pearson" in md
+
+
+def test_zero_shot_teacher_outputs_to_student(root, capsys):
+    rows = sentiment_rows(200)
+    rows[["text"]].to_csv(root / "texts.csv", index=False)
+    train, held = rows.iloc[:120], rows.iloc[120:]
+    train[["text"]].to_csv(root / "unlabelled.csv", index=False)
+    held.iloc[:40].to_csv(root / "val.csv", index=False)
+    held.iloc[40:].to_csv(root / "test.csv", index=False)
+    # the tiny random encoder is a poor zero-shot teacher; sharpen it with descriptions made of the label words
+    _run(
+        "label",
+        "--model",
+        root / "enc",
+        "--labels",
+        "neg,pos",
+        "--label-descriptions",
+        " ".join(NEGATIVE),
+        " ".join(POSITIVE),
+        "--data",
+        root / "texts.csv",
+        "--output",
+        root / "zs.csv",
+        "--max-length",
+        "16",
+        "--temperature",
+        "0.02",
+    )
+    outputs = pd.read_csv(root / "zs.csv")
+    assert list(outputs.columns) == ["text", "p_neg", "p_pos"] and np.allclose(outputs[["p_neg", "p_pos"]].sum(1), 1, atol=1e-5)
+    common = ["--data", root / "unlabelled.csv", "--validation-data", root / "val.csv", "--test-data", root / "test.csv"]
+    _run(
+        "distill",
+        "--teacher-outputs",
+        root / "zs.csv",
+        "--student",
+        root / "enc",
+        *common,
+        "--output-dir",
+        root / "zs-student",
+        "--alpha",
+        "1",
+        "--epochs",
+        "6",
+        "--force",
+        *TINY,
+    )
+    run = json.loads((root / "zs-student" / "distilkit_run.json").read_text())
+    assert run["teacher_outputs"] == str(root / "zs.csv") and run["teacher_path"] is None and run["transfer_rows"] == 120
+    capsys.readouterr()
+    _run("evaluate", "--student", root / "zs-student", *common, "--max-length", "16", "--latency-runs", "2")
+    printed = capsys.readouterr().out
+    assert "external" in printed
+    results = json.loads((root / "zs-student" / "eval_results.json").read_text())
+    teacher = results["models"]["teacher"]
+    assert teacher["backend"] == "external" and teacher["latency_ms_b1"] == "external" and 0 <= teacher["accuracy"] <= 1
