@@ -3,6 +3,7 @@ as outputs (zero-shot), end to end through the CLI on tiny BERTs (a few seconds 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from pathlib import Path
@@ -159,6 +160,7 @@ def test_regression_on_pairs_end_to_end(pairs, root, capsys):
 
 def test_pair_model_export_serve_bench(pairs, root):
     from distilkit.commands.bench import time_predictor
+    from distilkit.deploy.loadtest import load_test
     from distilkit.deploy.server import create_app, serve_in_thread
     from distilkit.inference import Predictor
 
@@ -178,6 +180,8 @@ def test_pair_model_export_serve_bench(pairs, root):
         assert wrong.status_code == 422 and "reads sentence pairs" in wrong.json()["detail"]
         schema = httpx.get(f"{url}/openapi.json").json()["components"]["schemas"]["PredictRequest"]
         assert "pairs" in schema["properties"]
+        load = asyncio.run(load_test(url, ["the film", "a plot"], requests=4, concurrency=2, texts_per_request=2, pairs=["good", "bad"]))
+        assert load["succeeded"] == 4 and load["failures"] == 0
 
 
 def test_reports_fit_the_task(multi, pairs, root):
