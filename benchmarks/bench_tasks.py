@@ -198,7 +198,7 @@ def table(results: dict[str, Any], quick: bool, command: str) -> str:
         ]
         t = r["kd"]["results"]["models"]["teacher"]
         lines.append(
-            f"| teacher MPNet-base | "
+            "| teacher MPNet-base | "
             + " | ".join(_fmt(t[m]) for m in metrics)
             + f" | 100 | {_fmt(t['latency_ms_b1'], '{:.1f}')} | {_fmt(t['throughput_b32'], '{:.1f}')} | `{r['teacher']['train']['command']}` |"
         )
