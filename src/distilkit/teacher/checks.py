@@ -54,10 +54,13 @@ def teacher_label_names(teacher: Any, data_label_names: list[str] | None = None)
     return names
 
 
-def judge_teacher(logits: np.ndarray, labels: np.ndarray, force: bool = False, task_type: str = SINGLE) -> TeacherCheck:
+def judge_teacher(
+    logits: np.ndarray, labels: np.ndarray, force: bool = False, task_type: str = SINGLE, thresholds: list[float] | None = None
+) -> TeacherCheck:
     """Refuse (unless ``force``) a teacher no better than a model that learned nothing (see
     :class:`TeacherCheck`): distilling from it teaches noise. ``logits`` (N, C) (regression: values
-    in the labels' units), ``labels`` (N,) or (N, C); rows without a gold label are skipped."""
+    in the labels' units), ``labels`` (N,) or (N, C); rows without a gold label are skipped;
+    ``thresholds``: a multi-label teacher's own per-label thresholds (default 0.5)."""
     keep = labelled_rows(task_type, labels)
     logits, labels = np.asarray(logits)[keep], np.asarray(labels)[keep]
     metric, baseline = majority_baseline(task_type, labels)
@@ -66,7 +69,8 @@ def judge_teacher(logits: np.ndarray, labels: np.ndarray, force: bool = False, t
         passed = score < baseline - 1e-9
         what = f"an RMSE of {score:.4g} on validation, no better than always predicting the mean ({baseline:.4g})"
     else:
-        score = float(quality(task_type, logits, labels, [str(i) for i in range(logits.shape[1])])[metric])
+        names = [str(i) for i in range(logits.shape[1])]
+        score = float(quality(task_type, logits, labels, names, thresholds if thresholds is not None else 0.5)[metric])
         passed = score > baseline + 1e-9
         guess = "the majority class" if task_type == SINGLE else "the most common label set"
         what = f"{score:.1%} on validation{'' if metric == 'accuracy' else ' (' + metric + ')'}, no better than always guessing {guess} ({baseline:.1%})"

@@ -25,9 +25,10 @@ import datasets
 import numpy as np
 import torch
 
-from distilkit.data.task_types import SINGLE
+from distilkit.data.task_types import MULTI, SINGLE
 from distilkit.data.tokenize import MODEL_INPUTS, tokenize_dataset
 from distilkit.errors import DistilkitError
+from distilkit.modeling.heads import thresholds_of
 from distilkit.runtime.distributed import main_process_first
 from distilkit.teacher.alignment import require_alignment
 from distilkit.teacher.checks import TeacherCheck, judge_teacher
@@ -97,7 +98,8 @@ class TeacherPlan:
                 logits = teacher.logits(validation, max_length, cache_dir).logits
             if i:
                 logits = logits[:, self.orders[i - 1]]
-            checks.append(judge_teacher(logits, labels, force, self.task_type))
+            thresholds = thresholds_of(teacher.config, self._label_names()) if self.task_type == MULTI else None
+            checks.append(judge_teacher(logits, labels, force, self.task_type, thresholds))
             log.info(
                 "teacher validation %s %.4f (baseline %.4f): %s",
                 checks[-1].metric,
