@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 
 from distilkit.config import LabelConfig
 from distilkit.data.builtin import BUILTIN_DATASETS
@@ -39,6 +40,8 @@ def label(cfg: LabelConfig) -> dict[str, Any]:
         raise DistilkitError(f"{cfg.data}: no text to label")
     tokenizer = load_tokenizer(cfg.model, cfg.trust_remote_code)
     model = load_encoder(cfg.model, cfg.allow_pickle, cfg.trust_remote_code)
+    if torch.cuda.is_available():  # labelling a large set is the teacher's whole cost: use the GPU when there is one
+        model = model.to("cuda")
     start = time.perf_counter()
     label_vectors = embed(model, tokenizer, cfg.label_descriptions or cfg.labels, cfg.max_length)
     probs = similarity_probs(embed(model, tokenizer, texts, cfg.max_length, cfg.batch_size, progress=True), label_vectors, cfg.temperature)

@@ -25,14 +25,15 @@ class MeanPooler:
 
     def __init__(self, model: PreTrainedModel) -> None:
         self.model = model.eval()
+        self.device = next(model.parameters()).device
 
     @torch.inference_mode()
     def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        feed = {k: torch.from_numpy(v) for k, v in batch.items()}
+        feed = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
         hidden = self.model(**feed).last_hidden_state  # (B, L, D)
         mask = feed["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1e-9)
-        return torch.nn.functional.normalize(pooled, dim=-1).float().numpy()
+        return torch.nn.functional.normalize(pooled, dim=-1).float().cpu().numpy()
 
 
 def embed(
