@@ -15,6 +15,7 @@ from distilkit.distillation.capture import disable_attention_dropout
 from distilkit.distillation.presets import build_objective
 from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
 from distilkit.distillation.trainer import DistillationTrainer
+from distilkit.distillation.watch import TeacherWatch
 from distilkit.modeling.student import build_student, count_parameters
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
@@ -35,6 +36,11 @@ def _with_lengths(ds: datasets.Dataset) -> datasets.Dataset:
     return ds.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True, desc="lengths")
 
 
+def is_no_kd(cfg: DistillConfig) -> bool:
+    """alpha 0 with the logits objective: no distillation, the student learns from the labels alone."""
+    return cfg.alpha == 0 and cfg.loss_terms is None and cfg.preset == "logits" and not cfg.teachers
+
+
 def distill(cfg: DistillConfig) -> RunResult:
     """Distil ``cfg.teacher`` (or ``cfg.teachers``) into a student on ``cfg.data``."""
     cfg.validate()
@@ -51,11 +57,19 @@ def distill(cfg: DistillConfig) -> RunResult:
     plan = TeacherPlan(
         teachers, online=needs.teacher_online, logits_stage=not objective.needs_at(1.0).teacher_online, weights=cfg.teacher_weights
     )
-    task = task_for_teacher(cfg, plan.primary.config)
-    if cfg.augment_copies > 0:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
+    no_kd = is_no_kd(cfg)
+    if no_kd:  # alpha 0: labels alone; the teacher is only scored on validation (for the watch)
+        plan.cached = False
+    with main_process_first():  # rank 0 streams the unlabelled text into its Arrow file once; the others read it
+        task = task_for_teacher(cfg, plan.primary.config, with_unlabeled=not no_kd)
+    if cfg.augment_copies > 0 and not no_kd:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
         with main_process_first():
             task.splits["train"] = augmented_transfer_set(task.splits["train"], plan.primary, cfg)
     check = plan.check(task.splits["validation"], cfg.max_length, cfg.cache_dir, cfg.force)
+    backend = plan.choose_backend(
+        task.splits["validation"], cfg.max_length, cfg.teacher_backend, cfg.teacher_int8_max_kl, cfg.threads, rows=len(task.splits["train"])
+    )
+    watch = TeacherWatch(check.accuracy)
 
     student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head)
     if needs.attentions:
@@ -86,7 +100,7 @@ def distill(cfg: DistillConfig) -> RunResult:
         data_collator=MultiTokenizerCollator(student_tok, plan.primary.tokenizer if plan.online else None),
         processing_class=student_tok,
         compute_metrics=compute_metrics,
-        callbacks=early_stopping(cfg),
+        callbacks=[*early_stopping(cfg), watch],
         objective=objective,
         plan=plan,
     )
@@ -105,6 +119,11 @@ def distill(cfg: DistillConfig) -> RunResult:
         teacher_cache_key=plan.cache_key,
         teacher_mode=plan.mode,
         transfer_rows=len(train),
+        labelled_rows=task.labelled_rows,
+        unlabelled_rows=len(train) - (task.labelled_rows or 0),
+        unlabelled=asdict(task.unlabelled) if task.unlabelled else None,
+        teacher_backend=backend.describe() if backend else None,
+        teacher_watch=watch.facts(),
         teacher_check=asdict(check),
         student_init=asdict(info),
         objective=objective.describe(),

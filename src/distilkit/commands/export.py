@@ -21,7 +21,7 @@ import torch
 from distilkit.config import ExportConfig
 from distilkit.data import prepare_task
 from distilkit.data.tokenize import tokenize_texts
-from distilkit.deploy.onnx_graph import export_onnx, optimize_onnx, quantize_onnx_int8
+from distilkit.inference.onnx import export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.errors import DistilkitError, require
 from distilkit.inference.backends import (
     BACKEND_ORDER,

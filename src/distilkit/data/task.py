@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -13,6 +14,7 @@ from sklearn.model_selection import train_test_split
 
 from distilkit.config import TaskDataConfig
 from distilkit.data.sources import load_table
+from distilkit.data.unlabelled import UnlabelledStats, build_unlabelled_set, text_key
 from distilkit.errors import DistilkitError, require
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -26,6 +28,8 @@ class TaskData:
     splits: datasets.DatasetDict  # train (may include unlabelled rows), validation, test
     label_names: list[str]
     fingerprint: str
+    unlabelled: UnlabelledStats | None = None  # what happened to the unlabelled texts (with_unlabeled only)
+    labelled_rows: int | None = None  # training rows with a gold label
 
     @property
     def has_pairs(self) -> bool:
@@ -73,13 +77,16 @@ def prepare_task(
     max_train_samples: int | None = None,
     with_unlabeled: bool = False,
     unlabeled_data: str | None = None,
+    split_sentences: bool = False,
 ) -> TaskData:
     """Load ``cfg.data`` (plus optional separate splits) and return seeded stratified splits.
 
     ``label_names`` fixes the id order (e.g. the teacher's ``id2label``); labels outside it are an
     error. ``max_train_samples`` keeps a seeded, stratified sample of the training split. Unlabelled
-    rows (and the texts of ``unlabeled_data``) join ``train`` with label :data:`IGNORE_INDEX` only
-    when ``with_unlabeled`` is set, otherwise they are dropped.
+    rows (and the texts of ``unlabeled_data``, see :mod:`distilkit.data.unlabelled`: streamed,
+    optionally sentence-split, deduplicated, and without any text of the validation or test split)
+    join ``train`` with label :data:`IGNORE_INDEX` only when ``with_unlabeled`` is set, otherwise
+    they are dropped.
     """
 
     def load(source: str, labels: bool = True) -> pd.DataFrame:
@@ -133,13 +140,28 @@ def prepare_task(
         frame = frame.drop(columns="__split__", errors="ignore").copy()
         frame["label"] = frame["label"].map(label_to_id).astype(np.int64)
         frames[name] = frame.reset_index(drop=True)
-    if with_unlabeled:
-        pool = [unlabelled.drop(columns="__split__", errors="ignore")]
-        if unlabeled_data:
-            pool.append(load(unlabeled_data, labels=False))
-        pool_df = pd.concat(pool, ignore_index=True)
-        if len(pool_df):
-            pool_df = pool_df.assign(label=IGNORE_INDEX)
-            frames["train"] = pd.concat([frames["train"], pool_df[frames["train"].columns]], ignore_index=True)
     splits = datasets.DatasetDict({k: datasets.Dataset.from_pandas(v, preserve_index=False) for k, v in frames.items()})
-    return TaskData(splits=splits, label_names=list(label_names), fingerprint=_fingerprint(frames, list(label_names)))
+    fingerprint = _fingerprint(frames, list(label_names))
+    stats = None
+    if with_unlabeled:
+        pool = unlabelled.drop(columns="__split__", errors="ignore")
+        pairs_of = lambda f: f["text_pair"].tolist() if "text_pair" in f.columns else [None] * len(f)
+        keys = lambda f: {text_key(t, p) for t, p in zip(f["text"], pairs_of(f))}
+        unl, stats = build_unlabelled_set(
+            [unlabeled_data] if unlabeled_data else [],
+            list(zip(pool["text"].tolist(), pairs_of(pool))),
+            keys(frames["train"]),
+            keys(frames["validation"]) | keys(frames["test"]),
+            text_column=cfg.text_column,
+            pair_column=cfg.text_pair_column,
+            label_column=cfg.label_column,
+            split_sentences=split_sentences,
+            features=splits["train"].features,
+            label_value=IGNORE_INDEX,
+        )
+        if unl is not None:
+            splits["train"] = datasets.concatenate_datasets([splits["train"], unl])
+            fingerprint = hashlib.sha256(f"{fingerprint}|{Path(unl.cache_files[0]['filename']).parent.name}".encode()).hexdigest()[:16]
+    return TaskData(
+        splits=splits, label_names=list(label_names), fingerprint=fingerprint, unlabelled=stats, labelled_rows=len(frames["train"])
+    )

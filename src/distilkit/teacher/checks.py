@@ -61,9 +61,10 @@ def judge_teacher(logits: np.ndarray, labels: np.ndarray, force: bool = False) -
     return TeacherCheck(accuracy, baseline, passed)
 
 
-def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any) -> TaskData:
+def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any, with_unlabeled: bool = True) -> TaskData:
     """The task with label ids in the teacher's order (label sets must match exactly), unlabelled
-    rows and ``cfg.unlabeled_data`` kept as soft-target-only rows of the training split."""
+    rows and ``cfg.unlabeled_data`` kept as soft-target-only rows of the training split (dropped
+    with ``with_unlabeled=False``: the no-KD twin learns from labels alone)."""
     data_names = prepare_task(cfg, max_train_samples=cfg.max_train_samples).label_names
     names = teacher_label_names(teacher_config, data_names)
     unknown = sorted(set(data_names) - set(names))
@@ -73,5 +74,10 @@ def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any) -> TaskData:
             "use a teacher fine-tuned on this task's labels"
         )
     return prepare_task(
-        cfg, label_names=names, max_train_samples=cfg.max_train_samples, with_unlabeled=True, unlabeled_data=cfg.unlabeled_data
+        cfg,
+        label_names=names,
+        max_train_samples=cfg.max_train_samples,
+        with_unlabeled=with_unlabeled,
+        unlabeled_data=cfg.unlabeled_data if with_unlabeled else None,
+        split_sentences=cfg.split_sentences,
     )
