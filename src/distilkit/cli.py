@@ -40,6 +40,11 @@ def _distill(cfg: Any, args: argparse.Namespace) -> None:
             "output_dir": result.output_dir,
             "teacher_check": result.facts["teacher_check"],
             "validation_accuracy": result.metrics.get("eval_accuracy"),
+            "labelled_rows": result.facts["labelled_rows"],
+            "unlabelled_rows": result.facts["unlabelled_rows"],
+            "unlabelled": result.facts["unlabelled"],
+            "teacher_backend": result.facts["teacher_backend"],
+            "teacher_watch": result.facts["teacher_watch"],
         }
     )
 
@@ -48,6 +53,23 @@ def _augment(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.augment import augment
 
     _json(augment(cfg))
+
+
+def _tune(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.commands.tune import tune
+
+    result = tune(cfg)
+    print(f"{'trial':>5}  {'state':<8} {'T':>4} {'alpha':>5} {'lr':>9} {'epochs':>6} {'warmup':>6}  validation acc")
+    for r in result["trials"]:
+        acc = "" if r["validation_accuracy"] is None else f"{r['validation_accuracy']:.4f}"
+        lr = "" if r["learning_rate"] is None else f"{r['learning_rate']:.2e}"
+        print(
+            f"{r['trial']:>5}  {r['state']:<8} {r['temperature']!s:>4} {r['alpha']!s:>5} {lr:>9} {r['epochs']!s:>6} {r['warmup_ratio']!s:>6}  {acc}"
+        )
+    print(f"best trial {result['best_trial']}: validation accuracy {result['best_validation_accuracy']:.4f} {result['best_params']}")
+    if result["no_kd_validation_accuracy"] is not None:
+        print(f"no-KD twin (alpha 0): {result['no_kd_validation_accuracy']:.4f}; teacher: {result['teacher_validation_accuracy']:.4f}")
+    print(f"best recipe: {result['files']['recipe']} (distilkit distill --config {result['files']['recipe']})")
 
 
 def _evaluate(cfg: Any, args: argparse.Namespace) -> None:
@@ -137,6 +159,7 @@ def _report(cfg: Any, args: argparse.Namespace) -> None:
 COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]] = {
     "finetune": (C.FinetuneConfig, _finetune, "fine-tune an encoder for classification (makes a teacher)"),
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
+    "tune": (C.TuneConfig, _tune, "hyper-parameter search for distill on cached teacher outputs; writes the best recipe"),
     "augment": (C.AugmentConfig, _augment, "enlarge the training set with augmented, teacher-labelled copies"),
     "evaluate": (C.EvaluateConfig, _evaluate, "teacher vs student: quality, size, latency"),
     "predict": (C.PredictConfig, _predict, "label texts with a saved model (JSON lines)"),

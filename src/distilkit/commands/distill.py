@@ -3,25 +3,31 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import datasets
 import torch
+from transformers import PreTrainedModel
 
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
+from distilkit.data.task import TaskData
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.distillation.capture import disable_attention_dropout
+from distilkit.distillation.objective import Objective
 from distilkit.distillation.presets import build_objective
 from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
 from distilkit.distillation.trainer import DistillationTrainer
 from distilkit.distillation.watch import TeacherWatch
-from distilkit.modeling.student import build_student, count_parameters
+from distilkit.modeling.student import StudentInfo, build_student, count_parameters
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
-from distilkit.teacher.checks import task_for_teacher
+from distilkit.teacher.checks import TeacherCheck, task_for_teacher
+from distilkit.teacher.fast import TeacherBackendChoice
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.teacher.plan import TeacherPlan
 from distilkit.training.arguments import early_stopping, epoch_arguments
@@ -41,16 +47,28 @@ def is_no_kd(cfg: DistillConfig) -> bool:
     return cfg.alpha == 0 and cfg.loss_terms is None and cfg.preset == "logits" and not cfg.teachers
 
 
-def distill(cfg: DistillConfig) -> RunResult:
-    """Distil ``cfg.teacher`` (or ``cfg.teachers``) into a student on ``cfg.data``."""
-    cfg.validate()
-    set_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
+@dataclass
+class Prepared:
+    """Everything a training run of ``distill`` (or each trial of ``tune``) reads, built once."""
+
+    objective: Objective
+    plan: TeacherPlan
+    task: TaskData
+    check: TeacherCheck
+    backend: TeacherBackendChoice | None
+    train: datasets.Dataset  # tokenised for the student, with the teacher's logits where the plan caches them
+    val: datasets.Dataset
+    student: PreTrainedModel
+    student_tok: Any
+    info: StudentInfo
+    no_kd: bool
+
+
+def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prepared], None] | None = None) -> Prepared:
+    """Objective, teacher plan (checked on validation), task, student and the tokenised training set
+    with the teacher's logits (one teacher pass, cached). ``before_teacher_pass`` sees the prepared
+    run before the transfer set is labelled (``tune`` checks its time budget there)."""
     objective = build_objective(cfg)
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
-    args = epoch_arguments(cfg, out.path, cfg.seed)
-    _ = args.device  # under torchrun / accelerate launch this sets up the process group
-    device = args.device if args.device.type != "cpu" else None
     needs = objective.needs
     names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
     teachers = [TeacherHandle(name, cfg, eager=needs.attentions and i == 0, device=device) for i, name in enumerate(names)]
@@ -69,16 +87,13 @@ def distill(cfg: DistillConfig) -> RunResult:
     backend = plan.choose_backend(
         task.splits["validation"], cfg.max_length, cfg.teacher_backend, cfg.teacher_int8_max_kl, cfg.threads, rows=len(task.splits["train"])
     )
-    watch = TeacherWatch(check.accuracy)
-
     student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head)
-    if needs.attentions:
-        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
-        disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
-    if needs.teacher_online:
-        objective.bind(student, plan.primary.model)
     train = _with_lengths(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length))
-    train = plan.attach(
+    val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
+    prep = Prepared(objective, plan, task, check, backend, train, val, student, student_tok, info, no_kd)
+    if before_teacher_pass is not None:
+        before_teacher_pass(prep)
+    prep.train = plan.attach(
         train,
         task.splits["train"],
         student_tok,
@@ -87,28 +102,57 @@ def distill(cfg: DistillConfig) -> RunResult:
         objective.positionwise_terms,
         sorted(set(TERMS) - POSITIONWISE_TERMS),
     )
+    return prep
+
+
+def make_trainer(
+    cfg: DistillConfig, prep: Prepared, args: Any, student: PreTrainedModel, objective: Objective, callbacks: list
+) -> DistillationTrainer:
+    """The :class:`DistillationTrainer` of one training run over ``prep``'s data."""
+    if objective.needs.attentions:
+        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
+        disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
+    if objective.needs.teacher_online:
+        objective.bind(student, prep.plan.primary.model)
+    return DistillationTrainer(
+        model=student,
+        args=args,
+        train_dataset=prep.train,
+        eval_dataset=prep.val,
+        data_collator=MultiTokenizerCollator(prep.student_tok, prep.plan.primary.tokenizer if prep.plan.online else None),
+        processing_class=prep.student_tok,
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+        objective=objective,
+        plan=prep.plan,
+    )
+
+
+def distill(cfg: DistillConfig) -> RunResult:
+    """Distil ``cfg.teacher`` (or ``cfg.teachers``) into a student on ``cfg.data``."""
+    cfg.validate()
+    set_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
+    args = epoch_arguments(cfg, out.path, cfg.seed)
+    _ = args.device  # under torchrun / accelerate launch this sets up the process group
+    prep = prepare(cfg, args.device if args.device.type != "cpu" else None)
+    plan, task, check, backend, objective = prep.plan, prep.task, prep.check, prep.backend, prep.objective
     plan.release()  # training reads cached logits only: no teacher weights held through it
-    val = tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length)
+    watch = TeacherWatch(check.accuracy)
     with main_process_first() as main:  # every input checked: only now may an old output dir go
         if main:
             out.clear()
-    trainer = DistillationTrainer(
-        model=student,
-        args=args,
-        train_dataset=train,
-        eval_dataset=val,
-        data_collator=MultiTokenizerCollator(student_tok, plan.primary.tokenizer if plan.online else None),
-        processing_class=student_tok,
-        compute_metrics=compute_metrics,
-        callbacks=[*early_stopping(cfg), watch],
-        objective=objective,
-        plan=plan,
-    )
+    trainer = make_trainer(cfg, prep, args, prep.student, objective, [*early_stopping(cfg), watch])
     try:
         trainer.train(resume_from_checkpoint=out.resume_from)
     finally:
         objective.remove_hooks()
     metrics = best_eval_metrics(trainer)
+    names = [t.name for t in plan.teachers]
+    train = prep.train
+    info = prep.info
+    student_tok = prep.student_tok
     facts = run_info(
         "distill",
         asdict(cfg),

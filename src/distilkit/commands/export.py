@@ -21,7 +21,6 @@ import torch
 from distilkit.config import ExportConfig
 from distilkit.data import prepare_task
 from distilkit.data.tokenize import tokenize_texts
-from distilkit.inference.onnx import export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.errors import DistilkitError, require
 from distilkit.inference.backends import (
     BACKEND_ORDER,
@@ -36,6 +35,7 @@ from distilkit.inference.backends import (
     torch_state_size_mb,
 )
 from distilkit.inference.batching import run_batches
+from distilkit.inference.onnx import export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.inference.predictor import position_limit
 from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier, load_tokenizer, model_label_names
 from distilkit.modeling.student import count_parameters

@@ -24,6 +24,7 @@ from distilkit.config.training import (
     StudentConfig,
     TrainConfig,
 )
+from distilkit.config.tune import TuneConfig
 
 __all__ = [
     "AUGMENT_METHODS",
@@ -54,6 +55,7 @@ __all__ = [
     "TrainConfig",
     "TrainingDataConfig",
     "TransferDataConfig",
+    "TuneConfig",
     "add_config_arguments",
     "build_config",
     "coerce",

@@ -172,12 +172,7 @@ def iter_unlabelled_rows(
     """Every (text, pair) of ``source``, streamed; blank texts skipped. Raises a one-line error for a
     missing path, an unknown type, a binary or non-UTF-8 file, or a folder without text."""
     stats = stats if stats is not None else UnlabelledStats()
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise DistilkitError(
-            f"unlabelled data {source!r} not found: give a .txt file (one text a line), a folder of .txt files, "
-            "a .jsonl/.csv/.tsv/.parquet table or a saved HF dataset folder"
-        )
+    path = _existing(source)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.txt") if p.is_file())
         if files:
@@ -202,9 +197,19 @@ def iter_unlabelled_rows(
     yield from _rows_of_columns(_table_batches(path, TABLE_KINDS[suffix]), source, text_column, pair_column, label_column, stats)
 
 
+def _existing(source: str) -> Path:
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DistilkitError(
+            f"unlabelled data {source!r} not found: give a .txt file (one text a line), a folder of .txt files, "
+            "a .jsonl/.csv/.tsv/.parquet table or a saved HF dataset folder"
+        )
+    return path
+
+
 def _source_signature(source: str) -> list:
     """What identifies a source's content cheaply: each file's path, size and modification time."""
-    path = Path(source).expanduser()
+    path = _existing(source)
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     return [[str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
