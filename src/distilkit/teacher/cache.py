@@ -105,6 +105,7 @@ def cached_logits(key_parts: list[str], rows: int, compute: Shard, cache_dir: st
         idx = np.concatenate([c[0] for c in chunks]) if chunks else np.zeros(0, dtype=np.int64)
         vals = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros((0, 0), dtype=np.float32)
         tmp = part.with_name(part.name + ".tmp.npz")
+        part.parent.mkdir(parents=True, exist_ok=True)
         np.savez(tmp, idx=idx, logits=vals)
         os.replace(tmp, part)
         barrier()
