@@ -123,6 +123,14 @@ def _demo(cfg: Any, args: argparse.Namespace) -> None:
     results = demo(cfg)
     print()
     print(format_table(results))
+    labels, unl = results["labels_used"], results["unlabelled_used"]
+    models = {"teacher": results["models"]["teacher"], "no-kd": results["baseline"], "student": results["models"]["student"]}
+    print(f"\n{'model':<30} {'labels used':>11} {'unlabelled':>10} {'test acc':>8} {'macro-F1':>8} {'params':>7}")
+    for role, title in (("teacher", "teacher"), ("no-kd", "student fine-tuned, no KD"), ("student", "student distilled")):
+        m = models[role]
+        print(
+            f"{title:<30} {labels[role]:>11,} {unl[role]:>10,} {m['accuracy']:>8.4f} {m['macro_f1']:>8.4f} {m['parameters']['total'] / 1e6:>6.1f}M"
+        )
     print("\nstage times: " + ", ".join(f"{k[:-2]} {v:.0f}s" for k, v in results["timings"].items()))
     print(f"student model: {results['student_dir']}\nresults: {results['output']}\nreport: {results['report']['html']}")
 

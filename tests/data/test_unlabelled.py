@@ -59,7 +59,11 @@ def test_every_source_format_gives_the_same_texts(labelled, tmp_path, caplog):
 
 
 def test_split_sentences_uses_a_real_splitter(labelled, tmp_path):
-    assert split_into_sentences("Dr. Smith arrived at 5 p.m. on Monday. He left! Why?") == ["Dr. Smith arrived at 5 p.m. on Monday.", "He left!", "Why?"]
+    assert split_into_sentences("Dr. Smith arrived at 5 p.m. on Monday. He left! Why?") == [
+        "Dr. Smith arrived at 5 p.m. on Monday.",
+        "He left!",
+        "Why?",
+    ]
     (tmp_path / "docs.txt").write_text("One sentence here. And a second one.\nA third.\n")
     task = task_with(labelled, tmp_path / "docs.txt", split_sentences=True)
     assert (task.unlabelled.read, task.unlabelled.split_documents, task.unlabelled.kept) == (3, 1, 3)

@@ -12,7 +12,7 @@ from typing import Any
 
 from distilkit.config import ReportConfig
 from distilkit.report import plots
-from distilkit.report.data import Run, disagreements, load_run, pareto_points
+from distilkit.report.data import Run, disagreements, labels_used_by, load_run, pareto_points
 
 log = logging.getLogger(__name__)
 SECTIONS = {
@@ -23,6 +23,7 @@ SECTIONS = {
     "per-class-f1": "Per-class F1",
     "calibration": "Calibration",
     "disagreements": "Where student and teacher disagree most",
+    "tune": "Hyper-parameter search (distilkit tune)",
     "recipe": "Recipe, versions and fingerprints",
 }
 RECIPE_KEYS = (
@@ -109,10 +110,13 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
         t, s = run.eval["models"]["teacher"], run.eval["models"]["student"]
         if t["path"] not in teachers_done:
             teachers_done.add(t["path"])
+            t_labels = labels_used_by(t["path"])
             rows.append(
                 [
                     f"teacher ({Path(t['path']).name})",
                     "teacher",
+                    "-" if t_labels is None else f"{t_labels:,}",
+                    "0" if t_labels is not None else "-",
                     f"{t['accuracy']:.4f}",
                     f"{t['macro_f1']:.4f}",
                     "100.0",
@@ -124,10 +128,13 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
                 ]
             )
         rel = run.eval["student_vs_teacher"]
+        labelled, unlabelled = run.labels_used
         rows.append(
             [
                 run.name,
                 run.role,
+                "-" if labelled is None else f"{labelled:,}",
+                "-" if unlabelled is None else f"{unlabelled:,}",
                 f"{s['accuracy']:.4f}",
                 f"{s['macro_f1']:.4f}",
                 f"{rel['accuracy_pct_of_teacher']:.1f}",
@@ -148,6 +155,8 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
             [
                 "model",
                 "role",
+                "labels used",
+                "unlabelled used",
                 "accuracy",
                 "macro-F1",
                 "% of teacher",
@@ -160,6 +169,13 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
             rows,
         )
     for run in runs:
+        watch = run.info.get("teacher_watch") or {}
+        if watch.get("student_overtook_teacher"):
+            first = watch["first_overtaken"]
+            doc.text(
+                f"Warning: {run.name} overtook its teacher on validation ({first['student_accuracy']:.4f} vs "
+                f"{first['teacher_accuracy']:.4f} at step {first['step']}): {watch['message']}."
+            )
         for note in run.notes:
             doc.text(f"Note: {note}")
 
@@ -257,6 +273,23 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
         ]
         doc.text(f"{run.name}:")
         doc.table(["distance", "text", "gold", "teacher", "student"], rows)
+
+    tuned = [r for r in runs if r.info.get("command") == "tune"]
+    if tuned:
+        doc.section("tune")
+        for i, run in enumerate(tuned):
+            trials = run.info.get("trials") or []
+            doc.text(
+                f"{run.name}: best trial {run.info.get('best_trial')} with validation accuracy {run.info.get('best_validation_accuracy'):.4f} "
+                f"(teacher {run.info.get('teacher_validation_accuracy', float('nan')):.4f}; no-KD twin {run.info.get('no_kd_validation_accuracy')}); "
+                "selection on validation only."
+            )
+            doc.figure(f"tune-{i}", plots.trials_plot(trials), f"{run.name}: validation accuracy per trial, colour = alpha")
+            keys = ["trial", "state", "temperature", "alpha", "learning_rate", "epochs", "warmup_ratio", "validation_accuracy", "seconds"]
+            doc.table(
+                keys,
+                [[("-" if t.get(k) is None else f"{t[k]:.4g}" if isinstance(t.get(k), float) else t.get(k)) for k in keys] for t in trials],
+            )
 
     doc.section("recipe")
     for run in runs:
