@@ -115,6 +115,8 @@ class EvaluateConfig(TaskDataConfig):
     split: str = opt("test", "which split to score: test or validation")
     batch_size: int = opt(32, "batch size for scoring and the throughput figure")
     cache_dir: str | None = opt(None, "teacher-output cache, shared with distill (default: ~/.cache/distilkit/teacher_outputs)")
+    baseline: bool = opt(False, "also train (once) and score the no-KD twin: the student's own recipe with alpha 0, labels only")
+    baseline_dir: str | None = opt(None, "where the no-KD twin goes (default: <student>-no-kd beside the student)")
 
     def validate(self) -> None:
         TaskDataConfig.validate(self)
