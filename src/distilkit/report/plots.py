@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability
@@ -115,6 +115,7 @@ def trials_plot(rows: list[dict[str, Any]]) -> bytes:
             run.append(best if best >= 0 else float("nan"))
         ax.step(xs, run, where="post", color="#d9822b", label="best so far")
         fig.colorbar(sc, ax=ax, label="alpha (0 = no KD)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
     ax.set_ylabel("validation accuracy")
     ax.grid(alpha=0.3)
