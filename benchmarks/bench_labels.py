@@ -215,20 +215,17 @@ def run_job(job: Job, args_d: dict[str, Any]) -> dict[str, Any]:
 def write_rest(args: argparse.Namespace, dataset: str, data: str, max_length: int, labels: int) -> Path:
     """The training split minus its seeded ``labels``-row sample, as JSONL texts (no labels): the unlabelled rest."""
     from distilkit.config import TaskDataConfig
-    from distilkit.data import prepare_task
+    from distilkit.data.task import training_rest
 
     path = Path(args.out) / "unlabelled" / f"{dataset}-rest-{labels}.jsonl"
     if path.is_file():
         return path
-    cfg = TaskDataConfig(data=data, max_length=max_length, seed=42)
-    full = prepare_task(cfg, max_train_samples=args.train_rows or None).splits["train"]["text"]
-    sample = set(prepare_task(cfg, max_train_samples=labels).splits["train"]["text"])
+    rest = training_rest(TaskDataConfig(data=data, max_length=max_length, seed=42), labels, args.train_rows or None)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     with tmp.open("w", encoding="utf-8") as f:
-        for text in full:
-            if text not in sample:
-                f.write(json.dumps({"text": text}) + "\n")
+        for text in rest:
+            f.write(json.dumps({"text": text}) + "\n")
     os.replace(tmp, path)
     return path
 

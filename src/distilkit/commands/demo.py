@@ -17,7 +17,7 @@ from distilkit.commands.evaluate import evaluate
 from distilkit.commands.finetune import finetune
 from distilkit.commands.report import report
 from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig, ReportConfig, TaskDataConfig
-from distilkit.data import prepare_task
+from distilkit.data.task import training_rest
 from distilkit.runtime.host import cache_root
 from distilkit.training.output_dir import RUN_FILE
 
@@ -113,10 +113,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
 
 def unlabelled_rest(cfg: DemoConfig, out: Path) -> tuple[Path, int]:
     """The demo's training rows without the students' labelled sample, as JSONL texts (no labels), and their count."""
-    data = TaskDataConfig(data=DATA, max_length=cfg.max_length, seed=cfg.seed)
-    pool = prepare_task(data, max_train_samples=cfg.train_samples).splits["train"]["text"]
-    labelled = set(prepare_task(data, max_train_samples=cfg.labels).splits["train"]["text"])
-    rest = [t for t in pool if t not in labelled]
+    rest = training_rest(TaskDataConfig(data=DATA, max_length=cfg.max_length, seed=cfg.seed), cfg.labels, cfg.train_samples)
     path = out / "unlabelled.jsonl"
     out.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in rest), encoding="utf-8")

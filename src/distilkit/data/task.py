@@ -165,3 +165,11 @@ def prepare_task(
     return TaskData(
         splits=splits, label_names=list(label_names), fingerprint=fingerprint, unlabelled=stats, labelled_rows=len(frames["train"])
     )
+
+
+def training_rest(cfg: TaskDataConfig, labels: int, pool: int | None = None) -> list[str]:
+    """Texts of the training split (or of its seeded ``pool``-row sample) that are not in its seeded
+    ``labels``-row sample: the "rest" that a few-labels run gets as unlabelled text."""
+    texts = prepare_task(cfg, max_train_samples=pool).splits["train"]["text"]
+    labelled = set(prepare_task(cfg, max_train_samples=labels).splits["train"]["text"])
+    return [t for t in texts if t not in labelled]
