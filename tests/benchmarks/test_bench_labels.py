@@ -16,7 +16,7 @@ def test_tiny_protocol_runs_in_a_pool_and_resumes(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     cmd = [
         sys.executable, str(REPO / "benchmarks" / "bench_labels.py"), "--tiny", "--device", "cpu", "--workers", "2", "--threads", "1",
-        "--datasets", "rotten-tomatoes", "--students", "cut3", "--seeds", "2", "--epochs", "1", "--teacher-epochs", "3",
+        "--datasets", "rotten-tomatoes", "--students", "cut3", "--seeds", "2", "--epochs", "1", "--teacher-epochs", "8",
         "--batch-size", "16", "--out", str(out),
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "DISTILKIT_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}

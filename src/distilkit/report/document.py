@@ -275,8 +275,9 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
         doc.table(["distance", "text", "gold", "teacher", "student"], rows)
 
     tuned = [r for r in runs if r.info.get("command") == "tune"]
-    if tuned:
-        doc.section("tune")
+    doc.section("tune")
+    if not tuned:
+        doc.text("(no distilkit tune run among these: `distilkit report runs/tune` shows its trials here)")
         for i, run in enumerate(tuned):
             trials = run.info.get("trials") or []
             doc.text(
