@@ -7,7 +7,7 @@ they never change what it computes:
   to ``PATH.rank<R>`` (the data order).
 - ``DK_HANG_AT_STEP=N`` + ``DK_HANG_MARKER=PATH``: when training step N is about to run, write
   ``PATH`` and sleep, so a test can ``kill -9`` the process at a known point (after checkpoint N).
-- ``DK_TEACHER_CALLS=PATH``: count teacher passes over a split (cache misses) in ``PATH.rank<R>``.
+- ``DK_TEACHER_CALLS=PATH``: count teacher passes over a split (cache misses; each rank labels its share) in ``PATH.rank<R>``.
 - ``DK_KEEP_CHECKPOINTS=1``: keep ``checkpoints/`` after the final save (to compare the last one).
 """
 
@@ -52,14 +52,14 @@ def install_probes(env: dict[str, str] | None = None, patch: Any = setattr) -> N
 
     calls = env.get("DK_TEACHER_CALLS")
     if calls:
-        original_logits = cache.batched_logits
+        original_pass = cache.teacher_pass
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             path = Path(f"{calls}.rank{_rank()}")
             path.write_text(str(int(path.read_text()) + 1 if path.exists() else 1))
-            return original_logits(*args, **kwargs)
+            return original_pass(*args, **kwargs)
 
-        patch(cache, "batched_logits", counted)
+        patch(cache, "teacher_pass", counted)
 
     if env.get("DK_KEEP_CHECKPOINTS"):
         original_save = training.save_final

@@ -41,6 +41,11 @@ def _distill(cfg: Any, args: argparse.Namespace) -> None:
             "teacher_check": result.facts["teacher_check"],
             "validation_accuracy": result.metrics.get("eval_accuracy"),
             **{k: v for k, v in result.metrics.items() if k in ("eval_micro_f1", "eval_pearson", "eval_rmse")},
+            "labelled_rows": result.facts["labelled_rows"],
+            "unlabelled_rows": result.facts["unlabelled_rows"],
+            "unlabelled": result.facts["unlabelled"],
+            "teacher_backend": result.facts["teacher_backend"],
+            "teacher_watch": result.facts["teacher_watch"],
         }
     )
 
@@ -55,6 +60,23 @@ def _label(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.label import label
 
     _json(label(cfg))
+
+
+def _tune(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.commands.tune import tune
+
+    result = tune(cfg)
+    print(f"{'trial':>5}  {'state':<8} {'T':>4} {'alpha':>5} {'lr':>9} {'epochs':>6} {'warmup':>6}  validation acc")
+    for r in result["trials"]:
+        acc = "" if r["validation_accuracy"] is None else f"{r['validation_accuracy']:.4f}"
+        lr = "" if r["learning_rate"] is None else f"{r['learning_rate']:.2e}"
+        print(
+            f"{r['trial']:>5}  {r['state']:<8} {r['temperature']!s:>4} {r['alpha']!s:>5} {lr:>9} {r['epochs']!s:>6} {r['warmup_ratio']!s:>6}  {acc}"
+        )
+    print(f"best trial {result['best_trial']}: validation accuracy {result['best_validation_accuracy']:.4f} {result['best_params']}")
+    if result["no_kd_validation_accuracy"] is not None:
+        print(f"no-KD twin (alpha 0): {result['no_kd_validation_accuracy']:.4f}; teacher: {result['teacher_validation_accuracy']:.4f}")
+    print(f"best recipe: {result['files']['recipe']} (distilkit distill --config {result['files']['recipe']})")
 
 
 def _evaluate(cfg: Any, args: argparse.Namespace) -> None:
@@ -108,6 +130,14 @@ def _demo(cfg: Any, args: argparse.Namespace) -> None:
     results = demo(cfg)
     print()
     print(format_table(results))
+    labels, unl = results["labels_used"], results["unlabelled_used"]
+    models = {"teacher": results["models"]["teacher"], "no-kd": results["baseline"], "student": results["models"]["student"]}
+    print(f"\n{'model':<30} {'labels used':>11} {'unlabelled':>10} {'test acc':>8} {'macro-F1':>8} {'params':>7}")
+    for role, title in (("teacher", "teacher"), ("no-kd", "student fine-tuned, no KD"), ("student", "student distilled")):
+        m = models[role]
+        print(
+            f"{title:<30} {labels[role]:>11,} {unl[role]:>10,} {m['accuracy']:>8.4f} {m['macro_f1']:>8.4f} {m['parameters']['total'] / 1e6:>6.1f}M"
+        )
     print("\nstage times: " + ", ".join(f"{k[:-2]} {v:.0f}s" for k, v in results["timings"].items()))
     print(f"student model: {results['student_dir']}\nresults: {results['output']}\nreport: {results['report']['html']}")
 
@@ -144,6 +174,7 @@ def _report(cfg: Any, args: argparse.Namespace) -> None:
 COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]] = {
     "finetune": (C.FinetuneConfig, _finetune, "fine-tune an encoder for classification (makes a teacher)"),
     "distill": (C.DistillConfig, _distill, "distil a fine-tuned teacher into a smaller student"),
+    "tune": (C.TuneConfig, _tune, "hyper-parameter search for distill on cached teacher outputs; writes the best recipe"),
     "augment": (C.AugmentConfig, _augment, "enlarge the training set with augmented, teacher-labelled copies"),
     "label": (C.LabelConfig, _label, "zero-shot teacher: label texts by embedding similarity, write --teacher-outputs"),
     "evaluate": (C.EvaluateConfig, _evaluate, "teacher vs student: quality, size, latency"),

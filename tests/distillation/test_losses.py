@@ -124,3 +124,21 @@ def test_gold_loss_dispatches_on_the_task_type():
     assert losses.gold_loss("regression", torch.tensor([[2.0]]), torch.tensor([0.0])).item() == pytest.approx(4.0)
     ce = losses.gold_loss("single_label_classification", logits_of(0.8, 0.2), torch.tensor([0]))
     assert ce.item() == pytest.approx(-math.log(0.8), abs=1e-6)
+
+
+def test_unlabelled_rows_weigh_one_on_the_soft_label():
+    """Per row: labelled = alpha KD + (1 - alpha) CE, unlabelled = KD alone, batch mean. Worked by hand:
+    both rows have student [0.8, 0.2] and teacher [0.9, 0.1]; row 0 is labelled class 0 (CE = -ln 0.8)."""
+    from distilkit.distillation.objective import Objective
+    from distilkit.teacher.targets import soft_targets
+
+    student = torch.cat([logits_of(0.8, 0.2), logits_of(0.8, 0.2)])
+    targets = soft_targets(torch.cat([logits_of(0.9, 0.1), logits_of(0.9, 0.1)]), 1.0)
+    labels = torch.tensor([0, -100])
+    ce0 = -math.log(0.8)
+    for alpha in (0.25, 0.5, 1.0):
+        objective = Objective({"kd": alpha, "ce": 1 - alpha})
+        total, _ = objective(0.0, student_outputs=type("O", (), {"logits": student})(), labels=labels, targets=targets)
+        expected = ((alpha * KL_WORKED + (1 - alpha) * ce0) + KL_WORKED) / 2
+        assert total.item() == pytest.approx(expected, abs=1e-5), alpha
+    assert losses.hard_or_soft_ce(student, labels, None, 1.0).item() == pytest.approx(ce0, abs=1e-5)  # no targets: labelled rows only

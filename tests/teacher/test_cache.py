@@ -81,41 +81,45 @@ def test_cached_logits_equal_a_fresh_pass(tmp_path, tiny_teacher_dir):
 def test_stray_temp_file_is_never_read(tmp_path, tiny_teacher_dir):
     handle = TeacherHandle(str(tiny_teacher_dir), ModelAccessConfig())
     result = handle.logits_for(["good"], None, 32, str(tmp_path))
+    before = np.array(result.logits)  # the entry is memory-mapped: copy it before tearing the file in place
     result.path.write_bytes(result.path.read_bytes()[:20])  # a torn file under the final name
     again = handle.logits_for(["good"], None, 32, str(tmp_path))
     assert not again.hit
-    np.testing.assert_allclose(again.logits, result.logits)
+    np.testing.assert_allclose(again.logits, before)
 
 
 # ---------------------------------------------------------------------------------------------- crashes and damage
 
 
 def _compute(calls: list[int], logits: np.ndarray):
-    def compute():
+    """A teacher pass that yields ``logits`` in two batches (row indices, values), counting its calls."""
+
+    def compute(rank, world):
         calls.append(1)
-        return logits.copy()
+        half = len(logits) // 2
+        yield np.arange(half), logits[:half].copy()
+        yield np.arange(half, len(logits)), logits[half:].copy()
 
     return compute
 
 
-def test_cache_killed_mid_write_is_never_read(tmp_path, monkeypatch):
-    """A forked writer is SIGKILLed half-way through np.save; the entry stays absent (only a temp file
-    remains) and the next run recomputes it rather than reading the torn bytes."""
+def test_cache_killed_mid_write_is_never_read(tmp_path):
+    """A forked writer is SIGKILLed half-way through writing the entry (after the first batch went
+    into its memory map); the entry stays absent (only a temp file remains) and the next run
+    recomputes it rather than reading the torn bytes."""
     texts = [f"text {i}" for i in range(50)]
     truth = np.arange(100, dtype=np.float32).reshape(50, 2)
     args = dict(key_parts=["t", "texts", "k", "16"], rows=len(texts), cache_dir=tmp_path)
 
-    def torn_save(f, array):
-        data = array.tobytes()
-        f.write(b"\x93NUMPY" + data[: len(data) // 2])
-        f.flush()
+    def killed_mid_pass(rank, world):
+        yield np.arange(25), truth[:25].copy()
         os.kill(os.getpid(), signal.SIGKILL)
+        yield np.arange(25, 50), truth[25:].copy()
 
     pid = os.fork()
     if pid == 0:  # child: no torch work here, only numpy and files
         try:
-            monkeypatch.setattr(cache_mod.np, "save", torn_save)
-            cache_mod.cached_logits(compute=lambda: truth.copy(), **args)
+            cache_mod.cached_logits(compute=killed_mid_pass, **args)
         finally:
             os._exit(3)  # only reached if the kill did not happen
     _, status = os.waitpid(pid, 0)
@@ -139,6 +143,7 @@ def test_damaged_cache_entry_is_recomputed(tmp_path, monkeypatch, damage):
     args = dict(key_parts=["t", "texts", "k", "16"], rows=len(texts), cache_dir=tmp_path)
     calls: list[int] = []
     first = cache_mod.cached_logits(compute=_compute(calls, truth), **args)
+    del first.logits  # memory-mapped: release it before the file is damaged in place
     raw = first.path.read_bytes()
     if damage == "truncated":
         first.path.write_bytes(raw[: len(raw) - 30])

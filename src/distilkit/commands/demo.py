@@ -1,8 +1,12 @@
-"""``distilkit demo``: fine-tune a teacher (cached), distil a student, evaluate both, write a report."""
+"""``distilkit demo``: the few-labels story. A teacher fine-tuned on ``train_samples`` labelled reviews
+(cached); the same small student trained on ``labels`` of them without KD (the no-KD twin); and the
+student distilled from the teacher with those labels plus the other reviews as unlabelled text.
+All three are scored on the test split and shown side by side with the labels each used."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from pathlib import Path
@@ -12,7 +16,8 @@ from distilkit.commands.distill import distill
 from distilkit.commands.evaluate import evaluate
 from distilkit.commands.finetune import finetune
 from distilkit.commands.report import report
-from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig, ReportConfig
+from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig, ReportConfig, TaskDataConfig
+from distilkit.data.task import training_rest
 from distilkit.runtime.host import cache_root
 from distilkit.training.output_dir import RUN_FILE
 
@@ -30,15 +35,16 @@ def cached_teacher_dir(cfg: DemoConfig) -> Path:
 
 
 def demo(cfg: DemoConfig) -> dict[str, Any]:
-    """Run the whole chain on Rotten Tomatoes; returns the evaluation results with ``timings`` and ``report`` paths."""
+    """Run the whole chain on Rotten Tomatoes; returns the distilled student's evaluation results with the
+    no-KD twin's scores (``baseline``), ``labels_used`` / ``unlabelled_used``, ``timings`` and ``report`` paths."""
     timings: dict[str, float] = {}
     out = Path(cfg.output_dir)
     teacher_dir = cached_teacher_dir(cfg)
     start = time.perf_counter()
     if (teacher_dir / RUN_FILE).is_file():
-        log.info("[1/3] teacher: reusing the fine-tuned %s cached in %s", cfg.teacher_model, teacher_dir)
+        log.info("[1/4] teacher: reusing the fine-tuned %s cached in %s", cfg.teacher_model, teacher_dir)
     else:
-        log.info("[1/3] teacher: fine-tuning %s on %d Rotten Tomatoes reviews (cached for reruns)", cfg.teacher_model, cfg.train_samples)
+        log.info("[1/4] teacher: fine-tuning %s on %d Rotten Tomatoes reviews (cached for reruns)", cfg.teacher_model, cfg.train_samples)
         finetune(
             FinetuneConfig(
                 model=cfg.teacher_model,
@@ -54,41 +60,61 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
             )
         )
     timings["teacher_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    log.info("[2/3] student: distilling into %s", cfg.student or "3 layers copied from the teacher")
-    distill(
-        DistillConfig(
-            teacher=str(teacher_dir),
-            student=cfg.student,
-            data=DATA,
-            max_train_samples=cfg.train_samples,
-            epochs=cfg.student_epochs,
-            max_length=cfg.max_length,
-            output_dir=str(out / "student"),
-            seed=cfg.seed,
-            overwrite=True,
-            early_stopping_patience=None,
-        )
+    student_dir, baseline_dir = out / "student", out / "student-no-kd"
+    common = dict(
+        teacher=str(teacher_dir),
+        student=cfg.student,
+        data=DATA,
+        max_train_samples=cfg.labels,
+        epochs=cfg.student_epochs,
+        max_length=cfg.max_length,
+        seed=cfg.seed,
+        overwrite=True,
+        early_stopping_patience=None,
     )
+    start = time.perf_counter()
+    log.info("[2/4] no-KD twin: %s fine-tuned on %d labels alone", cfg.student or "3 teacher layers", cfg.labels)
+    distill(DistillConfig(**common, alpha=0.0, output_dir=str(baseline_dir)))
+    timings["no_kd_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    rest = unlabelled_rest(cfg, out)
+    log.info("[3/4] distilled student: the same %d labels + %s unlabelled reviews labelled by the teacher", cfg.labels, rest[1])
+    distill(DistillConfig(**common, unlabeled_data=str(rest[0]), output_dir=str(student_dir)))
     timings["distill_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    log.info("[3/3] evaluating teacher and student on the test split")
-    results = evaluate(
-        EvaluateConfig(
-            student=str(out / "student"),
-            teacher=str(teacher_dir),
-            data=DATA,
-            max_length=cfg.max_length,
-            seed=cfg.seed,
-            output=str(out / "eval_results.json"),
+    log.info("[4/4] evaluating teacher, no-KD twin and distilled student on the test split")
+    evals = {}
+    for name, model_dir in (("student", student_dir), ("no-kd", baseline_dir)):
+        evals[name] = str(out / f"eval_results-{name}.json")
+        results = evaluate(
+            EvaluateConfig(
+                student=str(model_dir), teacher=str(teacher_dir), data=DATA, max_length=cfg.max_length, seed=cfg.seed, output=evals[name]
+            )
         )
-    )
+        if name == "student":
+            main_results = results
+        else:
+            main_results["baseline"] = results["models"]["student"]
     timings["evaluate_s"] = time.perf_counter() - start
-    student_dir = str(out / "student")
-    results["report"] = report(
-        ReportConfig(runs=[student_dir], output=str(out / "report"), title="distilkit demo: Rotten Tomatoes"),
-        eval_results={student_dir: str(out / "eval_results.json")},
+    main_results["labels_used"] = {"teacher": cfg.train_samples, "no-kd": cfg.labels, "student": cfg.labels}
+    main_results["unlabelled_used"] = {"teacher": 0, "no-kd": 0, "student": rest[1]}
+    main_results["report"] = report(
+        ReportConfig(
+            runs=[str(baseline_dir), str(student_dir)],
+            output=str(out / "report"),
+            title="distilkit demo: Rotten Tomatoes, few labels + unlabelled text",
+        ),
+        eval_results={str(student_dir): evals["student"], str(baseline_dir): evals["no-kd"]},
     )
-    results["timings"] = timings
-    results["student_dir"] = student_dir
-    return results
+    main_results["timings"] = timings
+    main_results["student_dir"] = str(student_dir)
+    return main_results
+
+
+def unlabelled_rest(cfg: DemoConfig, out: Path) -> tuple[Path, int]:
+    """The demo's training rows without the students' labelled sample, as JSONL texts (no labels), and their count."""
+    rest = training_rest(TaskDataConfig(data=DATA, max_length=cfg.max_length, seed=cfg.seed), cfg.labels, cfg.train_samples)
+    path = out / "unlabelled.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in rest), encoding="utf-8")
+    return path, len(rest)

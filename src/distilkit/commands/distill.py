@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import datasets
 import torch
+from transformers import PreTrainedModel
 
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
 from distilkit.data.builtin import BUILTIN_DATASETS, BUILTIN_PAIR_SETS
-from distilkit.data.task import standardised, task_type_of
+from distilkit.data.task import TaskData, standardised, task_type_of
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.distillation.capture import disable_attention_dropout
+from distilkit.distillation.objective import Objective
 from distilkit.distillation.presets import build_objective
 from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
 from distilkit.distillation.trainer import DistillationTrainer
+from distilkit.distillation.watch import TeacherWatch
 from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
-from distilkit.modeling.student import build_student, count_parameters
+from distilkit.modeling.student import StudentInfo, build_student, count_parameters
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
-from distilkit.teacher.checks import task_for_teacher
+from distilkit.teacher.checks import TeacherCheck, task_for_teacher
 from distilkit.teacher.external import ExternalTeacher
+from distilkit.teacher.fast import TeacherBackendChoice
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.teacher.plan import TeacherPlan
 from distilkit.training.arguments import early_stopping, epoch_arguments
@@ -40,61 +46,88 @@ def _with_lengths(ds: datasets.Dataset) -> datasets.Dataset:
     return ds.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True, desc="lengths")
 
 
-def distill(cfg: DistillConfig) -> RunResult:
-    """Distil ``cfg.teacher`` (or ``cfg.teachers``) into a student on ``cfg.data``."""
-    cfg.validate()
-    set_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    objective = build_objective(cfg)
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
-    args = epoch_arguments(cfg, out.path, cfg.seed)
-    _ = args.device  # under torchrun / accelerate launch this sets up the process group
-    device = args.device if args.device.type != "cpu" else None
+def is_no_kd(cfg: DistillConfig) -> bool:
+    """alpha 0 with the logits objective: no distillation, the student learns from the labels alone."""
+    return cfg.alpha == 0 and cfg.loss_terms is None and cfg.preset == "logits" and not cfg.teachers
+
+
+@dataclass
+class Prepared:
+    """Everything a training run of ``distill`` (or each trial of ``tune``) reads, built once."""
+
+    objective: Objective
+    plan: TeacherPlan
+    task: TaskData
+    check: TeacherCheck
+    backend: TeacherBackendChoice | None
+    train: datasets.Dataset  # tokenised for the student, with the teacher's logits where the plan caches them
+    val: datasets.Dataset
+    student: PreTrainedModel
+    student_tok: Any
+    info: StudentInfo
+    no_kd: bool
+
+
+def _teachers(cfg: DistillConfig, objective: Objective, device: Any) -> list:
+    """The teacher(s): model handles, or outputs given as data (``--teacher-outputs``)."""
     needs = objective.needs
-    if cfg.teacher_outputs:
-        require(
-            not needs.teacher_online,
-            f"--teacher-outputs gives outputs only: the terms {objective.positionwise_terms or sorted(objective.weights)} need a teacher model",
-        )
-        require(cfg.augment_copies == 0, "--teacher-outputs covers the given texts only: augmented copies would have no teacher output")
-        names = [cfg.teacher_outputs]
-        teachers: list = [
-            ExternalTeacher(
-                cfg.teacher_outputs,
-                "text" if cfg.data in BUILTIN_DATASETS else cfg.text_column,
-                cfg.text_pair_column or ("text_pair" if cfg.data in BUILTIN_PAIR_SETS else None),
-                task_type_of(cfg),
-                cfg.label_separator,
-                cfg.normalise_teacher_probs,
-            )
-        ]
-    else:
+    if not cfg.teacher_outputs:
         names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
-        teachers = [TeacherHandle(name, cfg, eager=needs.attentions and i == 0, device=device) for i, name in enumerate(names)]
-    plan = TeacherPlan(
-        teachers, online=needs.teacher_online, logits_stage=not objective.needs_at(1.0).teacher_online, weights=cfg.teacher_weights
+        return [TeacherHandle(name, cfg, eager=needs.attentions and i == 0, device=device) for i, name in enumerate(names)]
+    require(
+        not needs.teacher_online,
+        f"--teacher-outputs gives outputs only: the terms {objective.positionwise_terms or sorted(objective.weights)} need a teacher model",
     )
-    task = task_for_teacher(cfg, plan.primary.config)
+    require(cfg.augment_copies == 0, "--teacher-outputs covers the given texts only: augmented copies would have no teacher output")
+    return [
+        ExternalTeacher(
+            cfg.teacher_outputs,
+            "text" if cfg.data in BUILTIN_DATASETS else cfg.text_column,
+            cfg.text_pair_column or ("text_pair" if cfg.data in BUILTIN_PAIR_SETS else None),
+            task_type_of(cfg),
+            cfg.label_separator,
+            cfg.normalise_teacher_probs,
+        )
+    ]
+
+
+def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prepared], None] | None = None) -> Prepared:
+    """Objective, teacher plan (checked on validation), task, student and the tokenised training set
+    with the teacher's outputs (one teacher pass, cached). ``before_teacher_pass`` sees the prepared
+    run before the transfer set is labelled (``tune`` checks its time budget there)."""
+    objective = build_objective(cfg)
+    teachers = _teachers(cfg, objective, device)
+    plan = TeacherPlan(
+        teachers,
+        online=objective.needs.teacher_online,
+        logits_stage=not objective.needs_at(1.0).teacher_online,
+        weights=cfg.teacher_weights,
+    )
+    no_kd = is_no_kd(cfg)
+    if no_kd:  # alpha 0: labels alone; the teacher is only scored on validation (for the watch)
+        plan.cached = False
+    with main_process_first():  # rank 0 streams the unlabelled text into its Arrow file once; the others read it
+        task = task_for_teacher(cfg, plan.primary.config, with_unlabeled=not no_kd)
     if isinstance(plan.primary, ExternalTeacher):
         plan.primary.align(task.label_names)
         plan.primary.require_all(task.splits["train"], task.splits["validation"])
     objective.use_task(task.task_type)
     plan.use_task(task.task_type, task.label_scale)
-    args.metric_for_best_model = main_metric(task.task_type)
-    if cfg.augment_copies > 0:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
+    if cfg.augment_copies > 0 and not no_kd:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
         with main_process_first():
             task.splits["train"] = augmented_transfer_set(task.splits["train"], plan.primary, cfg)
     check = plan.check(task.splits["validation"], cfg.max_length, cfg.cache_dir, cfg.force)
-
+    backend = plan.choose_backend(
+        task.splits["validation"], cfg.max_length, cfg.teacher_backend, cfg.teacher_int8_max_kl, cfg.threads, rows=len(task.splits["train"])
+    )
     student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head, task.task_type)
     to_training_space(student)
-    if needs.attentions:
-        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
-        disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
-    if needs.teacher_online:
-        objective.bind(student, plan.primary.model)
     train = _with_lengths(standardised(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length), task))
-    train = plan.attach(
+    val = standardised(tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length), task)
+    prep = Prepared(objective, plan, task, check, backend, train, val, student, student_tok, info, no_kd)
+    if before_teacher_pass is not None:
+        before_teacher_pass(prep)
+    prep.train = plan.attach(
         train,
         task.splits["train"],
         student_tok,
@@ -103,29 +136,59 @@ def distill(cfg: DistillConfig) -> RunResult:
         objective.positionwise_terms,
         sorted(set(TERMS) - POSITIONWISE_TERMS),
     )
-    plan.release()  # training reads cached logits only: no teacher weights held through it
-    val = standardised(tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length), task)
-    with main_process_first() as main:  # every input checked: only now may an old output dir go
-        if main:
-            out.clear()
-    trainer = DistillationTrainer(
+    return prep
+
+
+def make_trainer(
+    cfg: DistillConfig, prep: Prepared, args: Any, student: PreTrainedModel, objective: Objective, callbacks: list
+) -> DistillationTrainer:
+    """The :class:`DistillationTrainer` of one training run over ``prep``'s data; the best model is kept
+    by the task's main validation metric."""
+    if objective.needs.attentions:
+        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
+        disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
+    if objective.needs.teacher_online:
+        objective.bind(student, prep.plan.primary.model)
+    task = prep.task
+    args.metric_for_best_model = main_metric(task.task_type)
+    return DistillationTrainer(
         model=student,
         args=args,
-        train_dataset=train,
-        eval_dataset=val,
-        data_collator=MultiTokenizerCollator(student_tok, plan.primary.tokenizer if plan.online else None),
-        processing_class=student_tok,
+        train_dataset=prep.train,
+        eval_dataset=prep.val,
+        data_collator=MultiTokenizerCollator(prep.student_tok, prep.plan.primary.tokenizer if prep.plan.online else None),
+        processing_class=prep.student_tok,
         compute_metrics=metrics_for(task.task_type, task.label_names, task.label_scale),
-        callbacks=early_stopping(cfg),
+        callbacks=callbacks,
         objective=objective,
-        plan=plan,
+        plan=prep.plan,
     )
+
+
+def distill(cfg: DistillConfig) -> RunResult:
+    """Distil ``cfg.teacher`` (or ``cfg.teachers``, or outputs given as data) into a student on ``cfg.data``."""
+    cfg.validate()
+    set_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
+    args = epoch_arguments(cfg, out.path, cfg.seed)
+    _ = args.device  # under torchrun / accelerate launch this sets up the process group
+    prep = prepare(cfg, args.device if args.device.type != "cpu" else None)
+    plan, task, check, backend, objective = prep.plan, prep.task, prep.check, prep.backend, prep.objective
+    plan.release()  # training reads cached logits only: no teacher weights held through it
+    main = main_metric(task.task_type)
+    watch = TeacherWatch(check.accuracy, main) if check.metric == main else None  # comparable only on the same metric
+    with main_process_first() as is_main:  # every input checked: only now may an old output dir go
+        if is_main:
+            out.clear()
+    trainer = make_trainer(cfg, prep, args, prep.student, objective, [*early_stopping(cfg), *([watch] if watch else [])])
     try:
         trainer.train(resume_from_checkpoint=out.resume_from)
     finally:
         objective.remove_hooks()
-    metrics = best_eval_metrics(trainer, f"eval_{main_metric(task.task_type)}")
-    head = finish_head(trainer.model, task, tuned_thresholds(trainer, val, task.task_type))
+    metrics = best_eval_metrics(trainer, f"eval_{main}")
+    head = finish_head(trainer.model, task, tuned_thresholds(trainer, prep.val, task.task_type))
+    train = prep.train
     facts = run_info(
         "distill",
         asdict(cfg),
@@ -138,16 +201,20 @@ def distill(cfg: DistillConfig) -> RunResult:
         teacher_cache_key=plan.cache_key,
         teacher_mode=plan.mode,
         transfer_rows=len(train),
+        labelled_rows=task.labelled_rows,
+        unlabelled_rows=len(train) - (task.labelled_rows or 0),
+        unlabelled=asdict(task.unlabelled) if task.unlabelled else None,
+        teacher_backend=backend.describe() if backend else None,
+        teacher_watch=watch.facts() if watch else {"metric": main, "compared": False},
         teacher_check=asdict(check),
-        student_init=asdict(info),
+        student_init=asdict(prep.info),
         objective=objective.describe(),
-        teachers=names,
+        teachers=[t.name for t in plan.teachers] if not cfg.teacher_outputs else [cfg.teacher_outputs],
         teacher_weights=plan.weights,
         student_parameters=count_parameters(trainer.model),
         validation_metrics=metrics,
         world_size=args.world_size,
     )
-    save_run(trainer, trainer.model, student_tok, out.path, facts)
-    main = main_metric(task.task_type)
+    save_run(trainer, trainer.model, prep.student_tok, out.path, facts)
     log.info("student saved to %s (validation %s %.4f)", out.path, main, metrics.get(f"eval_{main}", float("nan")))
     return RunResult(str(out.path), metrics, facts)

@@ -8,6 +8,7 @@ disk) and CPU speed (batch-1 median latency in ms, batch-32 throughput in senten
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -102,6 +103,34 @@ def _external_teacher(path: str, cfg: EvaluateConfig, task: TaskData) -> Externa
     return teacher
 
 
+def no_kd_twin(student_dir: Path, baseline_dir: str | None) -> Path:
+    """The student's no-KD twin: its own recipe (from its run file) with alpha 0 (labels only, same student
+    initialisation, same data and schedule), trained once into ``baseline_dir`` (default ``<student>-no-kd``)."""
+    from distilkit.commands.distill import distill
+    from distilkit.config import DistillConfig, build_config
+
+    run_file = student_dir / RUN_FILE
+    require(run_file.is_file(), f"{str(student_dir)!r} has no {RUN_FILE}: --baseline needs a student made by distilkit distill")
+    info = json.loads(run_file.read_text(encoding="utf-8"))
+    require(info.get("command") == "distill", f"{str(student_dir)!r} was not made by distilkit distill: --baseline needs its recipe")
+    fields = {f.name for f in dataclasses.fields(DistillConfig)}
+    out = Path(baseline_dir) if baseline_dir else student_dir.with_name(student_dir.name + "-no-kd")
+    recipe = {k: v for k, v in info["config"].items() if k in fields} | {
+        "alpha": 0.0,
+        "output_dir": str(out),
+        "overwrite": True,
+        "resume": False,
+    }
+    if (out / RUN_FILE).is_file():
+        done = json.loads((out / RUN_FILE).read_text(encoding="utf-8")).get("config", {})
+        if all(done.get(k) == v for k, v in recipe.items() if k not in ("overwrite", "resume")):
+            log.info("no-KD twin read from %s", out)
+            return out
+    log.info("training the no-KD twin (the student's recipe with alpha 0) into %s", out)
+    distill(build_config(DistillConfig, recipe))
+    return out
+
+
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     """Score teacher and student on ``cfg.split`` with the task's metrics; writes JSON (and prediction
     rows) and returns the results. A teacher given as data (``--teacher-outputs``) is scored from its
@@ -156,6 +185,16 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
         )
         row.update(speed(pred, list(texts), cfg.latency_runs, cfg.batch_size, list(pairs) if pairs is not None else None))
         results["models"][role] = row
+    if cfg.baseline:
+        base_dir = no_kd_twin(student_dir, cfg.baseline_dir)
+        base = Predictor.from_dir(base_dir, cfg.max_length, cfg.batch_size)
+        base_out = base.logits(texts, pairs, progress=True)
+        results["models"]["baseline"] = {
+            **quality(task.task_type, base_out, labels, base.label_names, base.thresholds),
+            "path": str(base_dir),
+        }
+        main = MAIN_METRIC[task.task_type]
+        results["kd_gain_points"] = 100 * (results["models"]["student"][main] - results["models"]["baseline"][main])
     t, s = results["models"]["teacher"], results["models"]["student"]
     results["agreement"] = agreement(task.task_type, outputs["teacher"], outputs["student"], (thresholds["teacher"], thresholds["student"]))
     external = t["backend"] == "external"
@@ -223,6 +262,9 @@ def format_table(results: dict[str, Any]) -> str:
             rows.append((f"F1 {name}", f"{t['per_class'][name]['f1']:.4f}", f"{s['per_class'][name]['f1']:.4f}", ""))
     what = "Pearson r of their outputs" if task_type == REGRESSION else "agreement"
     rows.append((f"teacher-student {what}", "", f"{results['agreement']:.4f}", ""))
+    if "baseline" in results["models"]:
+        b = results["models"]["baseline"]
+        rows.append(("no-KD twin " + main, "", f"{b[main]:.4f}", f"KD gain {results['kd_gain_points']:+.2f} pts"))
     widths = [max(len(r[i]) for r in rows + [("metric", "teacher", "student", "")]) for i in range(4)]
     fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
     lines = [fmt.format("metric", "teacher", "student", ""), fmt.format(*("-" * w for w in widths))]

@@ -23,7 +23,6 @@ from distilkit.data import prepare_task
 from distilkit.data.task import task_type_of
 from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, multi_hot, quality
 from distilkit.data.tokenize import tokenize_texts
-from distilkit.deploy.onnx_graph import export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.errors import DistilkitError, require
 from distilkit.inference.backends import (
     BACKEND_ORDER,
@@ -38,6 +37,7 @@ from distilkit.inference.backends import (
     torch_state_size_mb,
 )
 from distilkit.inference.batching import run_batches
+from distilkit.inference.onnx import export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.inference.predictor import position_limit
 from distilkit.modeling.heads import task_facts
 from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier, load_tokenizer, model_label_names

@@ -75,6 +75,8 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
         task=head,
         validation_metrics=metrics,
         base_model=cfg.model,
+        labelled_rows=len(task.splits["train"]),
+        unlabelled_rows=0,
         world_size=args.world_size,
     )
     save_run(trainer, trainer.model, tokenizer, out.path, facts)

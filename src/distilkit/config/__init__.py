@@ -25,6 +25,7 @@ from distilkit.config.training import (
     StudentConfig,
     TrainConfig,
 )
+from distilkit.config.tune import TuneConfig
 
 __all__ = [
     "AUGMENT_METHODS",
@@ -56,6 +57,7 @@ __all__ = [
     "TrainConfig",
     "TrainingDataConfig",
     "TransferDataConfig",
+    "TuneConfig",
     "add_config_arguments",
     "build_config",
     "coerce",

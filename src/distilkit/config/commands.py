@@ -31,7 +31,17 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
     teacher: str = opt("runs/teacher", "fine-tuned teacher: local HF dir, zoo name or hub id")
     output_dir: str = opt("runs/student", "where the student goes")
     temperature: float = opt(2.0, "softmax temperature T for the soft-label term")
-    alpha: float = opt(0.5, "weight of the soft-label term; (1 - alpha) weighs the hard-label cross-entropy")
+    alpha: float = opt(
+        0.5,
+        "weight of the soft-label term on labelled rows; (1 - alpha) weighs their cross-entropy. Rows without a label learn "
+        "from the soft label alone (weight 1). alpha 0: no distillation at all (unlabelled rows unused: the no-KD twin)",
+    )
+    teacher_backend: str = opt(
+        "auto", "teacher pass over the transfer set: auto (CPU: int8/fp32 ONNX if it passes its check), torch, onnx-fp32, onnx-int8"
+    )
+    teacher_int8_max_kl: float = opt(
+        0.01, "int8 teacher allowed only if its validation soft labels are within this mean KL (nats) of torch fp32"
+    )
     preset: str = opt("logits", "distillation objective preset: logits, distilbert, tinybert, minilm, minilmv2, pkd")
     loss_terms: dict[str, float] | None = opt(
         None, "weighted loss terms replacing the preset's (final stage), e.g. kd=0.5 ce=0.5 hidden_mse=1"
@@ -65,6 +75,11 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
         AugmentOptions.validate(self)
         require(self.temperature > 0, f"temperature={self.temperature} must be > 0")
         require(0 <= self.alpha <= 1, f"alpha={self.alpha} must be in [0, 1]")
+        require(self.teacher_int8_max_kl >= 0, f"teacher_int8_max_kl={self.teacher_int8_max_kl} must be >= 0")
+        require(
+            self.teacher_backend in ("auto", "torch", "onnx-fp32", "onnx-int8"),
+            f"teacher_backend={self.teacher_backend!r}: use auto, torch, onnx-fp32 or onnx-int8",
+        )
         require(self.stage1_fraction is None or 0 <= self.stage1_fraction < 1, f"stage1_fraction={self.stage1_fraction} must be in [0, 1)")
         require(
             self.temperature_schedule in TEMPERATURE_SCHEDULES,
@@ -116,6 +131,8 @@ class EvaluateConfig(TaskDataConfig):
     split: str = opt("test", "which split to score: test or validation")
     batch_size: int = opt(32, "batch size for scoring and the throughput figure")
     cache_dir: str | None = opt(None, "teacher-output cache, shared with distill (default: ~/.cache/distilkit/teacher_outputs)")
+    baseline: bool = opt(False, "also train (once) and score the no-KD twin: the student's own recipe with alpha 0, labels only")
+    baseline_dir: str | None = opt(None, "where the no-KD twin goes (default: <student>-no-kd beside the student)")
 
     def validate(self) -> None:
         TaskDataConfig.validate(self)
@@ -177,7 +194,8 @@ class DemoConfig:
     output_dir: str = opt("runs/demo", "where the demo writes its models and results")
     teacher_model: str = opt("mpnet-base", "base model fine-tuned as the teacher")
     student: str | None = opt("minilm-l6", "student checkpoint (None: 3 layers copied from the teacher)")
-    train_samples: int = opt(2000, "labelled training rows used by the demo")
+    train_samples: int = opt(2000, "training rows of the demo: the teacher learns from all their labels")
+    labels: int = opt(200, "labels the students get; the other training rows are given to the distilled student without labels")
     teacher_epochs: float = opt(1.0, "teacher fine-tuning epochs")
     student_epochs: float = opt(3.0, "distillation epochs")
     max_length: int = opt(64, "truncate texts to this many tokens")

@@ -63,7 +63,12 @@ class TrainingDataConfig(TaskDataConfig):
 class TransferDataConfig(TrainingDataConfig):
     """:class:`TrainingDataConfig` plus unlabelled text, which joins the transfer set as soft targets only."""
 
-    unlabeled_data: str | None = opt(None, "extra text without labels: soft targets only (distill)")
+    unlabeled_data: str | None = opt(
+        None,
+        "text without labels, soft targets only: a .txt file (one text a line), a folder of .txt files, a .jsonl/.csv/.parquet "
+        "table (a label column is ignored) or a saved HF dataset; deduplicated, and texts equal to a validation/test text are dropped",
+    )
+    split_sentences: bool = opt(False, "cut unlabelled texts into sentences first (sentencex) before they join the transfer set")
 
 
 @dataclass

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -17,6 +18,7 @@ from distilkit.data.builtin import BUILTIN_TASK_TYPES
 from distilkit.data.labels import parse_multi_labels, parse_numbers
 from distilkit.data.sources import load_table
 from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, model_task_type, resolve_task_type
+from distilkit.data.unlabelled import UnlabelledStats, build_unlabelled_set, text_key
 from distilkit.errors import DistilkitError, require
 
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -35,6 +37,8 @@ class TaskData:
     fingerprint: str
     task_type: str = SINGLE
     label_scale: tuple[float, float] | None = None
+    unlabelled: UnlabelledStats | None = None  # what happened to the unlabelled texts (with_unlabeled only)
+    labelled_rows: int | None = None  # training rows with a gold label
 
     @property
     def has_pairs(self) -> bool:
@@ -101,14 +105,17 @@ def prepare_task(
     max_train_samples: int | None = None,
     with_unlabeled: bool = False,
     unlabeled_data: str | None = None,
+    split_sentences: bool = False,
 ) -> TaskData:
     """Load ``cfg.data`` (plus optional separate splits) and return seeded splits (stratified for
     single-label tasks) of the task type ``task_type`` (default: :func:`task_type_of`).
 
     ``label_names`` fixes the id order (e.g. the teacher's ``id2label``); labels outside it are an
-    error. ``max_train_samples`` keeps a seeded sample of the training split. Unlabelled rows (and
-    the texts of ``unlabeled_data``) join ``train`` as unlabelled rows only when ``with_unlabeled``
-    is set, otherwise they are dropped.
+    error. ``max_train_samples`` keeps a seeded, stratified sample of the training split. Unlabelled
+    rows (and the texts of ``unlabeled_data``, see :mod:`distilkit.data.unlabelled`: streamed,
+    optionally sentence-split, deduplicated, and without any text of the validation or test split)
+    join ``train`` with label :data:`IGNORE_INDEX` only when ``with_unlabeled`` is set, otherwise
+    they are dropped.
     """
     task_type = task_type or task_type_of(cfg)
 
@@ -168,21 +175,36 @@ def prepare_task(
     if task_type == REGRESSION:
         y = frames["train" if len(frames["train"]) else "validation"]["label"].to_numpy(dtype=np.float64)
         scale = (float(y.mean()), float(max(y.std(), 1e-6)))
-    if with_unlabeled:
-        pool = [unlabelled.drop(columns="__split__", errors="ignore")]
-        if unlabeled_data:
-            pool.append(load(unlabeled_data, labels=False))
-        pool_df = pd.concat(pool, ignore_index=True)
-        if len(pool_df):
-            pool_df["label"] = [unlabelled_value(task_type, len(label_names))] * len(pool_df)
-            frames["train"] = pd.concat([frames["train"], pool_df[frames["train"].columns]], ignore_index=True)
     splits = datasets.DatasetDict({k: datasets.Dataset.from_pandas(v, preserve_index=False) for k, v in frames.items()})
+    fingerprint = _fingerprint(frames, list(label_names))
+    stats = None
+    if with_unlabeled:
+        pool = unlabelled.drop(columns="__split__", errors="ignore")
+        pairs_of = lambda f: f["text_pair"].tolist() if "text_pair" in f.columns else [None] * len(f)
+        keys = lambda f: {text_key(t, p) for t, p in zip(f["text"], pairs_of(f))}
+        unl, stats = build_unlabelled_set(
+            [unlabeled_data] if unlabeled_data else [],
+            list(zip(pool["text"].tolist(), pairs_of(pool))),
+            keys(frames["train"]),
+            keys(frames["validation"]) | keys(frames["test"]),
+            text_column=cfg.text_column,
+            pair_column=cfg.text_pair_column,
+            label_column=cfg.label_column,
+            split_sentences=split_sentences,
+            features=splits["train"].features,
+            label_value=unlabelled_value(task_type, len(label_names)),
+        )
+        if unl is not None:
+            splits["train"] = datasets.concatenate_datasets([splits["train"], unl])
+            fingerprint = hashlib.sha256(f"{fingerprint}|{Path(unl.cache_files[0]['filename']).parent.name}".encode()).hexdigest()[:16]
     return TaskData(
         splits=splits,
         label_names=list(label_names),
-        fingerprint=_fingerprint(frames, list(label_names)),
+        fingerprint=fingerprint,
         task_type=task_type,
         label_scale=scale,
+        unlabelled=stats,
+        labelled_rows=len(frames["train"]),
     )
 
 
@@ -238,3 +260,11 @@ def standardised(ds: datasets.Dataset, task: TaskData) -> datasets.Dataset:
         return ds
     mean, std = task.label_scale
     return ds.map(lambda b: {"label": [(y - mean) / std for y in b["label"]]}, batched=True, desc="standardising labels")
+
+
+def training_rest(cfg: TaskDataConfig, labels: int, pool: int | None = None) -> list[str]:
+    """Texts of the training split (or of its seeded ``pool``-row sample) that are not in its seeded
+    ``labels``-row sample: the "rest" that a few-labels run gets as unlabelled text."""
+    texts = prepare_task(cfg, max_train_samples=pool).splits["train"]["text"]
+    labelled = set(prepare_task(cfg, max_train_samples=labels).splits["train"]["text"])
+    return [t for t in texts if t not in labelled]

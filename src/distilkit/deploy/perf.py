@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from distilkit.deploy.onnx_graph import quantize_onnx_int8
 from distilkit.inference.backends import has_onnxruntime, ort_session
+from distilkit.inference.onnx import quantize_onnx_int8
 
 PEAK_SHAPES = ((2048, 384, 1536), (2048, 1536, 384), (1024, 1024, 1024))  # (M, K, N): a 6x384 student's FFN at 32x64, and square
 

@@ -37,6 +37,24 @@ def hard_label_ce(student_logits: torch.Tensor, labels: torch.Tensor) -> torch.T
     return F.cross_entropy(student_logits.float(), labels, ignore_index=IGNORE_INDEX)
 
 
+def hard_or_soft_ce(
+    student_logits: torch.Tensor, labels: torch.Tensor, target_probs: torch.Tensor | None, temperature: float
+) -> torch.Tensor:
+    """The hard term of the logits objective, one value per row, mean over the batch (B,):
+    cross-entropy for a row with a gold label, and for a row without one (label -100) the soft-label
+    term ``T^2 KL(target || softmax(s/T))`` in its place, so an unlabelled row's soft weight is
+    ``w_kd + w_ce`` (= 1 for the logits preset at any alpha). Without ``target_probs`` unlabelled
+    rows are skipped (:func:`hard_label_ce`)."""
+    unlabelled = labels == IGNORE_INDEX
+    if target_probs is None or not bool(unlabelled.any()):
+        return hard_label_ce(student_logits, labels)
+    ce = F.cross_entropy(student_logits.float(), labels.masked_fill(unlabelled, 0), reduction="none")
+    log_q = F.log_softmax(student_logits.float() / temperature, dim=-1)
+    p = target_probs.float()
+    kl = (p * (torch.log(p.clamp_min(1e-12)) - log_q)).sum(-1) * temperature**2
+    return torch.where(unlabelled, kl, ce).mean()
+
+
 def kd_loss(
     student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, temperature: float, alpha: float
 ) -> torch.Tensor:

@@ -161,7 +161,11 @@ _HIDDEN = Needs(hidden=True, pairs=True, positionwise=True, projected=True)
 _LAST_RELATION = dict(qkv=frozenset("v"), positionwise=True)
 TERMS: dict[str, Term] = {
     "kd": Term(_kd, Needs(soft_targets=True), "T^2 KL(teacher || student) of temperature-softened distributions (Hinton et al.)"),
-    "ce": Term(lambda x: losses.hard_label_ce(x.student_logits, x.labels), Needs(labels=True), "cross-entropy on gold labels"),
+    "ce": Term(
+        lambda x: losses.hard_or_soft_ce(x.student_logits, x.labels, x.targets, x.temperature),
+        Needs(labels=True),
+        "cross-entropy on gold labels; a row without one takes the soft-label term instead (its soft weight is kd + ce = 1)",
+    ),
     "bkd": Term(
         lambda x: losses.binary_kl_to_target(x.student_logits, _targets(x), x.temperature),
         Needs(soft_targets=True),

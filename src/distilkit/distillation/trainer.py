@@ -45,7 +45,9 @@ class DistillationTrainer(DistilkitTrainer):
         run_teacher = self.plan.online and (needs.teacher_online or (needs.soft_targets and not cached))
         outputs = model(**model_inputs, output_hidden_states=needs.hidden or None, output_attentions=needs.attentions or None)
         teacher_outputs = self.plan.forward(inputs, needs.attentions) if run_teacher else None
-        targets = self.plan.targets(inputs, teacher_outputs, self.objective.temperature_at(progress)) if needs.soft_targets else None
+        # Cached targets are read even when no term asks for them: the ce term uses them for unlabelled rows.
+        wants_targets = needs.soft_targets or cached or getattr(teacher_outputs, "logits", None) is not None
+        targets = self.plan.targets(inputs, teacher_outputs, self.objective.temperature_at(progress)) if wants_targets else None
         loss, parts = self.objective(
             progress,
             student_outputs=outputs,

@@ -44,8 +44,14 @@ class Run:
 
     @property
     def role(self) -> str:
-        """ "student" for a distilled model, "baseline (no KD)" for a plain fine-tune."""
-        return "student" if self.info.get("command") == "distill" else "baseline (no KD)"
+        """ "student" for a distilled model, "baseline (no KD)" for a plain fine-tune or a distill run with alpha 0."""
+        distilled = self.info.get("command") == "distill" and (self.info.get("config") or {}).get("alpha", 0.5) != 0
+        return "student" if distilled else "baseline (no KD)"
+
+    @property
+    def labels_used(self) -> tuple[int | None, int | None]:
+        """(labelled, unlabelled) training rows, as the run file records them (None when it does not)."""
+        return self.info.get("labelled_rows"), self.info.get("unlabelled_rows")
 
     @property
     def task_type(self) -> str:
@@ -93,6 +99,8 @@ def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run
     info = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
     log_file = path / LOG_FILE
     run = Run(path=path, name=path.name, info=info, log=_read_jsonl(log_file) if log_file.is_file() else [])
+    if info.get("command") == "tune":  # a study, not a model: its trials are the report's content
+        return run
     if not run.log:
         run.notes.append(f"no {LOG_FILE} in {path}: training curves are missing")
     eval_path = Path(eval_results) if eval_results else path / EVAL_FILE
@@ -106,6 +114,14 @@ def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run
     else:
         run.notes.append(f"{path} was not evaluated: run `distilkit evaluate --student {path}` for the quality sections")
     return run
+
+
+def labels_used_by(model_dir: str | Path) -> int | None:
+    """Labelled training rows of the model in ``model_dir`` (from its run file), or None."""
+    path = Path(model_dir) / RUN_FILE
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text(encoding="utf-8")).get("labelled_rows")
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray, n_bins: int = 10) -> dict[str, Any]:

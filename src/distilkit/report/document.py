@@ -13,7 +13,7 @@ from typing import Any
 from distilkit.config import ReportConfig
 from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
 from distilkit.report import plots
-from distilkit.report.data import Run, disagreements, load_run, pareto_points
+from distilkit.report.data import Run, disagreements, labels_used_by, load_run, pareto_points
 
 log = logging.getLogger(__name__)
 SECTIONS = {
@@ -25,6 +25,7 @@ SECTIONS = {
     "per-class-f1": "Per-class F1",
     "calibration": "Calibration",
     "disagreements": "Where student and teacher disagree most",
+    "tune": "Hyper-parameter search (distilkit tune)",
     "recipe": "Recipe, versions and fingerprints",
 }
 RECIPE_KEYS = (
@@ -122,12 +123,21 @@ def _fmt(value: Any, fmt: str) -> str:
     return value if isinstance(value, str) else fmt.format(value)
 
 
-def _model_row(name: str, role: str, m: dict[str, Any], pct: Any, agreement: str, ece: float) -> list[Any]:
+def _count(n: int | None) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def _model_row(
+    name: str, role: str, m: dict[str, Any], pct: Any, agreement: str, ece: float, labels: tuple[int | None, int | None]
+) -> list[Any]:
+    """One summary row: the model, its labelled/unlabelled training rows, main and second metric, size, speed."""
     params = "external" if isinstance(m["parameters"], str) else _millions(m["parameters"]["total"])
     second = m.get("macro_f1", m.get("rmse"))
     return [
         name,
         role,
+        _count(labels[0]),
+        _count(labels[1]),
         f"{m.get('main', m.get('accuracy')):.4f}",
         f"{second:.4f}" if second is not None else "",
         _fmt(pct, "{:.1f}"),
@@ -151,12 +161,24 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
         if t["path"] not in teachers_done:
             teachers_done.add(t["path"])
             kind = " (outputs given as data)" if t.get("backend") == "external" else ""
-            rows.append(
-                _model_row(f"teacher ({Path(t['path']).name}){kind}", "teacher", t, "100.0", "", eces.get(run.name, {}).get("teacher", nan))
+            t_labels = labels_used_by(t["path"])
+            t_row = _model_row(
+                f"teacher ({Path(t['path']).name}){kind}",
+                "teacher",
+                t,
+                "100.0",
+                "",
+                eces.get(run.name, {}).get("teacher", nan),
+                (t_labels, 0 if t_labels is not None else None),
             )
+            rows.append(t_row)
         rel = run.eval["student_vs_teacher"]
         pct = rel.get("main_pct_of_teacher", rel.get("accuracy_pct_of_teacher"))
-        rows.append(_model_row(run.name, run.role, s, pct, f"{run.eval['agreement']:.4f}", eces.get(run.name, {}).get("student", nan)))
+        rows.append(
+            _model_row(
+                run.name, run.role, s, pct, f"{run.eval['agreement']:.4f}", eces.get(run.name, {}).get("student", nan), run.labels_used
+            )
+        )
     if rows:
         split = next(r.eval for r in runs if r.eval)
         main = split.get("main_metric", "accuracy")
@@ -170,6 +192,8 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
             [
                 "model",
                 "role",
+                "labels used",
+                "unlabelled used",
                 main,
                 second,
                 "% of teacher",
@@ -182,6 +206,13 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
             rows,
         )
     for run in runs:
+        watch = run.info.get("teacher_watch") or {}
+        if watch.get("student_overtook_teacher"):
+            first = watch["first_overtaken"]
+            doc.text(
+                f"Warning: {run.name} overtook its teacher on validation ({first['student_accuracy']:.4f} vs "
+                f"{first['teacher_accuracy']:.4f} at step {first['step']}): {watch['message']}."
+            )
         for note in run.notes:
             doc.text(f"Note: {note}")
 
@@ -294,6 +325,24 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
         ]
         doc.text(f"{run.name}:")
         doc.table(["distance", "text", "gold", "teacher", "student"], rows)
+
+    tuned = [r for r in runs if r.info.get("command") == "tune"]
+    doc.section("tune")
+    if not tuned:
+        doc.text("(no distilkit tune run among these: `distilkit report runs/tune` shows its trials here)")
+        for i, run in enumerate(tuned):
+            trials = run.info.get("trials") or []
+            doc.text(
+                f"{run.name}: best trial {run.info.get('best_trial')} with validation accuracy {run.info.get('best_validation_accuracy'):.4f} "
+                f"(teacher {run.info.get('teacher_validation_accuracy', float('nan')):.4f}; no-KD twin {run.info.get('no_kd_validation_accuracy')}); "
+                "selection on validation only."
+            )
+            doc.figure(f"tune-{i}", plots.trials_plot(trials), f"{run.name}: validation accuracy per trial, colour = alpha")
+            keys = ["trial", "state", "temperature", "alpha", "learning_rate", "epochs", "warmup_ratio", "validation_accuracy", "seconds"]
+            doc.table(
+                keys,
+                [[("-" if t.get(k) is None else f"{t[k]:.4g}" if isinstance(t.get(k), float) else t.get(k)) for k in keys] for t in trials],
+            )
 
     doc.section("recipe")
     for run in runs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 from typing import Any
 
 import matplotlib
@@ -10,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
 from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability
@@ -27,31 +28,99 @@ def png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+def _log_axis(ax: Any, values: list[float]) -> None:
+    """A log x axis over ``values`` with a few readable plain-number ticks (no overlapping minor labels)
+    and room for the point labels on both sides."""
+    lo, hi = min(values), max(values)
+    lo, hi = (lo / 1.5, hi * 1.5) if hi / lo > 1.01 else (lo / 2, hi * 2)
+    ax.set_xscale("log")
+    ax.set_xlim(lo / 1.3, hi * 1.6)
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if lo / 1.3 <= t <= hi * 1.6]
+    if len(ticks) < 2:
+        ticks = sorted({float(f"{v:.2g}") for v in values})
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def pareto_plot(points: list[Point]) -> bytes:
-    """Accuracy vs parameters (left) and vs batch-1 latency (right), Pareto fronts dashed."""
+    """Accuracy vs parameters (left) and vs batch-1 latency (right), Pareto fronts dashed; each point labelled
+    inside the frame (labels of points on the right half go to their left)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+    accs = [p.accuracy for p in points]
+    pad = max(0.01, (max(accs) - min(accs)) * 0.15)
     for ax, cost, xlabel in (
         (axes[0], "params_m", "parameters (millions, log scale)"),
         (axes[1], "latency_ms", "CPU latency at batch 1 (ms, median, log scale)"),
     ):
+        xs = [getattr(p, cost) for p in points]
+        _log_axis(ax, xs)
+        ax.set_ylim(min(accs) - pad, max(accs) + pad)
+        mid = math.sqrt(min(xs) * max(xs))
         for p in points:
-            ax.scatter(
-                getattr(p, cost), p.accuracy, s=70, color=COLORS.get(p.role, "k"), marker=MARKERS.get(p.role, "o"), label=p.role, zorder=3
+            x = getattr(p, cost)
+            ax.scatter(x, p.accuracy, s=70, color=COLORS.get(p.role, "k"), marker=MARKERS.get(p.role, "o"), label=p.role, zorder=3)
+            right = x > mid
+            ax.annotate(
+                p.name,
+                (x, p.accuracy),
+                textcoords="offset points",
+                xytext=(-7 if right else 7, 6),
+                ha="right" if right else "left",
+                fontsize=8,
             )
-            ax.annotate(p.name, (getattr(p, cost), p.accuracy), textcoords="offset points", xytext=(5, 5), fontsize=8)
         front = pareto_front(points, cost)
         ax.plot([getattr(p, cost) for p in front], [p.accuracy for p in front], "--", color="#999999", zorder=2, label="Pareto front")
-        ax.set_xscale("log")
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("test accuracy")
         ax.grid(alpha=0.3)
         handles, labels = ax.get_legend_handles_labels()
         uniq = dict(zip(labels, handles))
-        ax.legend(uniq.values(), uniq.keys(), fontsize=8, loc="lower right")
+        ax.legend(uniq.values(), uniq.keys(), fontsize=8, loc="best")
     fig.suptitle("Accuracy vs size vs speed (up and to the left is better)")
+    return png(fig)
+
+
+def trials_plot(rows: list[dict[str, Any]]) -> bytes:
+    """``tune`` trials: validation accuracy per trial (colour: alpha; hollow: pruned) and the running best."""
+    fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
+    done = [r for r in rows if r.get("validation_accuracy") is not None]
+    if done:
+        xs = [r["trial"] for r in done]
+        ys = [r["validation_accuracy"] for r in done]
+        alphas = [r.get("alpha") or 0.0 for r in done]
+        full = [r["state"] == "COMPLETE" for r in done]
+        sc = ax.scatter(
+            [x for x, f in zip(xs, full) if f],
+            [y for y, f in zip(ys, full) if f],
+            c=[a for a, f in zip(alphas, full) if f],
+            cmap="viridis",
+            vmin=0,
+            vmax=1,
+            s=50,
+            zorder=3,
+            label="finished",
+        )
+        ax.scatter(
+            [x for x, f in zip(xs, full) if not f],
+            [y for y, f in zip(ys, full) if not f],
+            facecolors="none",
+            edgecolors="#888888",
+            s=50,
+            label="pruned (best before the stop)",
+        )
+        best, run = -1.0, []
+        for y, f in zip(ys, full):
+            best = max(best, y) if f else best
+            run.append(best if best >= 0 else float("nan"))
+        ax.step(xs, run, where="post", color="#d9822b", label="best so far")
+        fig.colorbar(sc, ax=ax, label="alpha (0 = no KD)")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("trial")
+    ax.set_ylabel("validation accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title("tune: trials (selection on validation only)")
     return png(fig)
 
 

@@ -83,11 +83,12 @@ def judge_teacher(
     return TeacherCheck(score, baseline, passed, metric)
 
 
-def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any) -> TaskData:
+def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any, with_unlabeled: bool = True) -> TaskData:
     """The task with label ids in the teacher's order (label sets must match exactly), unlabelled
-    rows and ``cfg.unlabeled_data`` kept as soft-target-only rows of the training split."""
+    rows and ``cfg.unlabeled_data`` kept as soft-target-only rows of the training split (dropped
+    with ``with_unlabeled=False``: the no-KD twin learns from labels alone)."""
     task_type = task_type_of(cfg, teacher_config)
-    data_names = prepare_task(cfg, task_type=task_type, with_unlabeled=True).label_names
+    data_names = prepare_task(cfg, task_type=task_type, max_train_samples=cfg.max_train_samples).label_names
     names = teacher_label_names(teacher_config, data_names)
     unknown = [] if task_type == REGRESSION else sorted(set(data_names) - set(names))
     if unknown:
@@ -100,6 +101,7 @@ def task_for_teacher(cfg: TransferDataConfig, teacher_config: Any) -> TaskData:
         label_names=names,
         task_type=task_type,
         max_train_samples=cfg.max_train_samples,
-        with_unlabeled=True,
-        unlabeled_data=cfg.unlabeled_data,
+        with_unlabeled=with_unlabeled,
+        unlabeled_data=cfg.unlabeled_data if with_unlabeled else None,
+        split_sentences=cfg.split_sentences,
     )

@@ -243,7 +243,12 @@ class ExternalTeacher:
         self, texts: Sequence[str], pairs: Sequence[str] | None, max_length: int, cache_dir: str | None, batch_size: int = 64
     ) -> CachedLogits:
         key = [self.fingerprint, "external", self.task_type, self.kind, ",".join(self.label_names), texts_fingerprint(texts, pairs)]
-        return cached_logits(key, len(texts), lambda: self.lookup(texts, pairs), cache_dir)
+
+        def shard(rank: int, world: int) -> list[tuple[np.ndarray, np.ndarray]]:  # each process looks up its share of the rows
+            idx = np.arange(rank, len(texts), world)
+            return [(idx, self.lookup([texts[i] for i in idx], [pairs[i] for i in idx] if pairs is not None else None))]
+
+        return cached_logits(key, len(texts), shard, cache_dir)
 
     def logits(self, split: datasets.Dataset, max_length: int, cache_dir: str | None, batch_size: int = 64) -> CachedLogits:
         pairs = split["text_pair"] if "text_pair" in split.column_names else None

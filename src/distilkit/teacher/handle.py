@@ -10,22 +10,27 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 import torch
+from tqdm.auto import tqdm
 from transformers import PreTrainedModel
 
 from distilkit.config import ModelAccessConfig
-from distilkit.inference.predictor import batched_logits
+from distilkit.data.tokenize import tokenize_texts
+from distilkit.inference.backends import TorchBackend
+from distilkit.inference.batching import iter_batches
 from distilkit.modeling.loading import load_classifier, load_config, load_encoder, load_tokenizer
 from distilkit.modeling.zoo import resolve_model
 from distilkit.teacher.cache import CachedLogits, cached_logits
 from distilkit.teacher.fingerprint import model_fingerprint, texts_fingerprint, tokenizer_fingerprint
 
 log = logging.getLogger(__name__)
+CHUNK_ROWS = 8192  # texts tokenised and length-sorted together in the teacher pass (bounds its memory)
 
 
 class TeacherHandle:
@@ -71,20 +76,81 @@ class TeacherHandle:
         _ = self.fingerprint
         self.__dict__.pop("model", None)
 
-    def logits(self, split: datasets.Dataset, max_length: int, cache_dir: str | None, batch_size: int = 64) -> CachedLogits:
-        """The teacher's logits (N, C) over ``split`` (columns ``text``, [``text_pair``]) through the cache."""
-        pairs = split["text_pair"] if "text_pair" in split.column_names else None
-        return self.logits_for(split["text"], pairs, max_length, cache_dir, batch_size)
+    def logits(
+        self, split: datasets.Dataset, max_length: int, cache_dir: str | None, batch_size: int = 64, backend: Any = None
+    ) -> CachedLogits:
+        """The teacher's logits (N, C) over ``split`` (columns ``text``, [``text_pair``]) through the cache,
+        read in chunks (a memory-mapped split of millions of rows is never loaded whole)."""
+        pairs = "text_pair" in split.column_names
+
+        def chunks() -> Iterator[tuple[list[str], list[str] | None]]:
+            for batch in split.select_columns(["text"] + (["text_pair"] if pairs else [])).iter(batch_size=CHUNK_ROWS):
+                yield batch["text"], batch["text_pair"] if pairs else None
+
+        return self._cached(chunks, len(split), max_length, cache_dir, batch_size, backend)
 
     def logits_for(
-        self, texts: Sequence[str], pairs: Sequence[str] | None, max_length: int, cache_dir: str | None, batch_size: int = 64
+        self,
+        texts: Sequence[str],
+        pairs: Sequence[str] | None,
+        max_length: int,
+        cache_dir: str | None,
+        batch_size: int = 64,
+        backend: Any = None,
     ) -> CachedLogits:
-        key = [self.fingerprint, texts_fingerprint(texts, pairs), tokenizer_fingerprint(self.tokenizer, max_length), str(max_length)]
+        """As :meth:`logits`, for in-memory ``texts`` (and ``pairs``)."""
 
-        def compute() -> Any:
-            with torch.inference_mode():
-                return batched_logits(
-                    self.model, self.tokenizer, texts, pairs, max_length, batch_size, progress=True, desc="teacher outputs (once)"
-                )
+        def chunks() -> Iterator[tuple[list[str], list[str] | None]]:
+            for start in range(0, len(texts), CHUNK_ROWS):
+                yield list(texts[start : start + CHUNK_ROWS]), list(pairs[start : start + CHUNK_ROWS]) if pairs is not None else None
 
-        return cached_logits(key, len(texts), compute, cache_dir)
+        return self._cached(chunks, len(texts), max_length, cache_dir, batch_size, backend)
+
+    def _cached(
+        self,
+        chunks: Callable[[], Iterator[tuple[list[str], list[str] | None]]],
+        rows: int,
+        max_length: int,
+        cache_dir: str | None,
+        batch_size: int,
+        backend: Any,
+    ) -> CachedLogits:
+        """Cache lookup (key: weights, texts, tokenisation, backend) and, on a miss, the teacher pass:
+        chunks of ``CHUNK_ROWS`` texts, length-bucketed batches inside each, batches shared out over
+        the processes of a torchrun / accelerate run. ``backend``: a :class:`~distilkit.teacher.fast.TeacherEngine`
+        (None: torch on this handle's device)."""
+        h = hashlib.sha256()
+        for texts, pairs in chunks():
+            h.update(texts_fingerprint(texts, pairs).encode())
+        name = getattr(backend, "name", "torch")
+        key = [self.fingerprint, h.hexdigest()[:16], tokenizer_fingerprint(self.tokenizer, max_length), str(max_length)]
+        if name != "torch":  # torch entries keep the key they always had
+            key.append(f"backend={name}")
+
+        def compute(rank: int, world: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            engine = backend if backend is not None else TorchBackend(self.model)
+            return teacher_pass(engine, self.tokenizer, chunks, rows, max_length, batch_size, (rank, world))
+
+        return cached_logits(key, rows, compute, cache_dir)
+
+
+def teacher_pass(
+    engine: Callable[[dict[str, np.ndarray]], np.ndarray],
+    tokenizer: Any,
+    chunks: Callable[[], Iterator[tuple[list[str], list[str] | None]]],
+    rows: int,
+    max_length: int,
+    batch_size: int,
+    shard: tuple[int, int] = (0, 1),
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(row indices, logits) of this process's share of every chunk (see :func:`iter_batches`)."""
+    start = 0
+    bar = tqdm(total=rows, desc="teacher outputs (once)", unit="text", disable=rows < 1000 and shard[1] == 1)
+    with torch.inference_mode():
+        for texts, pairs in chunks():
+            enc = tokenize_texts(tokenizer, texts, pairs, max_length)
+            for idx, logits in iter_batches(engine, tokenizer, enc, batch_size, shard=shard):
+                yield idx + start, logits
+            start += len(texts)
+            bar.update(len(texts))
+    bar.close()

@@ -29,9 +29,10 @@ from distilkit.data.task_types import MULTI, SINGLE
 from distilkit.data.tokenize import MODEL_INPUTS, tokenize_dataset
 from distilkit.errors import DistilkitError
 from distilkit.modeling.heads import thresholds_of
-from distilkit.runtime.distributed import main_process_first
 from distilkit.teacher.alignment import require_alignment
 from distilkit.teacher.checks import TeacherCheck, judge_teacher
+from distilkit.teacher.external import ExternalTeacher
+from distilkit.teacher.fast import TeacherBackendChoice, choose_teacher_backend
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.teacher.targets import column_order, ensemble_targets, normalised_weights, stack_teacher_logits, task_targets
 from distilkit.training.collate import ENSEMBLE_LOGITS, TEACHER_LOGITS, TEACHER_PREFIX
@@ -75,6 +76,8 @@ class TeacherPlan:
         self.cache_key: str | None = None
         self.task_type = SINGLE
         self.scale: tuple[float, float] | None = None  # regression: (mean, std) the student's targets are standardised with
+        self.validation_logits: np.ndarray | None = None  # the primary teacher's (torch fp32), from check()
+        self.backend: TeacherBackendChoice | None = None
 
     def use_task(self, task_type: str, scale: tuple[float, float] | None) -> None:
         """Targets for this task type (softmax, per-label sigmoid, standardised values)."""
@@ -94,8 +97,9 @@ class TeacherPlan:
         self.orders = [column_order(self._label_names(), t.config, t.name) for t in self.teachers[1:]]
         checks = []
         for i, teacher in enumerate(self.teachers):
-            with main_process_first():  # rank 0 runs the teacher once and caches; the other ranks read the cache
-                logits = teacher.logits(validation, max_length, cache_dir).logits
+            logits = teacher.logits(validation, max_length, cache_dir).logits  # every rank labels its share (cache.py)
+            if i == 0:
+                self.validation_logits = np.asarray(logits)
             if i:
                 logits = logits[:, self.orders[i - 1]]
             thresholds = thresholds_of(teacher.config, self._label_names()) if self.task_type == MULTI else None
@@ -108,6 +112,27 @@ class TeacherPlan:
                 teacher.name,
             )
         return checks[0]
+
+    def choose_backend(
+        self, validation: datasets.Dataset, max_length: int, requested: str, max_kl: float, threads: int | None, rows: int | None = None
+    ) -> TeacherBackendChoice | None:
+        """Pick the backend of the primary teacher's pass over the transfer set (see
+        :mod:`distilkit.teacher.fast`); None when no transfer-set pass is needed. Call after :meth:`check`."""
+        if not self.cached or isinstance(self.primary, ExternalTeacher):  # outputs given as data: nothing to run
+            return None
+        pairs = validation["text_pair"] if "text_pair" in validation.column_names else None
+        self.backend = choose_teacher_backend(
+            self.primary,
+            list(validation["text"]),
+            list(pairs) if pairs is not None else None,
+            self.validation_logits,
+            max_length,
+            requested,
+            max_kl,
+            threads,
+            rows=rows,
+        )
+        return self.backend
 
     def _label_names(self) -> list[str]:
         config = self.primary.config
@@ -140,8 +165,13 @@ class TeacherPlan:
             for col in t_train.column_names:
                 train = train.add_column(col, t_train[col])
         if self.cached:
-            with main_process_first():
-                per_teacher = [t.logits(transfer, max_length, cache_dir) for t in self.teachers]
+            engine = self.backend.engine if self.backend else None
+            per_teacher = [
+                t.logits(transfer, max_length, cache_dir)
+                if isinstance(t, ExternalTeacher)
+                else t.logits(transfer, max_length, cache_dir, backend=engine if i == 0 else None)
+                for i, t in enumerate(self.teachers)
+            ]
             self.cache_key = per_teacher[0].key
             if self.weights:
                 arrays = [per_teacher[0].logits] + [c.logits[:, order] for c, order in zip(per_teacher[1:], self.orders)]

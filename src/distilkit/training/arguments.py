@@ -51,19 +51,22 @@ def _common(cfg: OptimizerConfig, run: RunDirConfig, out: Path, seed: int) -> di
     )
 
 
-def epoch_arguments(cfg: TrainConfig, out: Path, seed: int, has_eval: bool = True, metric: str = "accuracy") -> TrainingArguments:
+def epoch_arguments(
+    cfg: TrainConfig, out: Path, seed: int, has_eval: bool = True, metric: str = "accuracy", save: bool = True
+) -> TrainingArguments:
     """Arguments of an epoch-counted run (``max_steps`` > 0 overrides ``epochs``); the best model is
-    kept by validation ``metric`` (the task's main metric, higher is better)."""
+    kept by validation ``metric`` (the task's main metric, higher is better). ``save=False``: no
+    checkpoints and no best-model restore (a ``tune`` trial only reports its validation scores)."""
     strategy = "steps" if cfg.eval_steps else "epoch"
     return TrainingArguments(
         **_common(cfg, cfg, out, seed),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
         eval_strategy=strategy if has_eval else "no",
-        save_strategy=strategy,
+        save_strategy=strategy if save else "no",
         eval_steps=cfg.eval_steps,
         save_steps=cfg.eval_steps,
-        load_best_model_at_end=has_eval,
+        load_best_model_at_end=has_eval and save,
         metric_for_best_model=metric,
         greater_is_better=True,
         label_names=["labels"],

@@ -1,4 +1,7 @@
-"""ONNX graph steps of ``distilkit export``: trace, fuse (ORT transformer optimiser), quantise to int8.
+"""ONNX graph steps (pure functions of a model and files): trace, fuse (ORT transformer optimiser), quantise to int8.
+
+Used by ``distilkit export`` (deploy) and by the teacher's fast pass over a transfer set (teacher/fast.py), so they
+live below both.
 
 The graph takes the tokenizer's inputs (``input_ids``, ``attention_mask`` [, ``token_type_ids``]),
 each int64 of shape (batch, sequence) with both axes dynamic, and returns ``logits`` (batch, C).

@@ -1,0 +1,184 @@
+"""Teacher-pass speed and fidelity (issue 14, item 2), and peak memory of a 1M-line transfer set.
+
+Part ``speed``: sentences/s of the torch teacher pass (``TeacherHandle.logits_for``: torch fp32,
+length-bucketed batches of 64) against the ONNX Runtime fp32 and int8 passes over the same Rotten
+Tomatoes texts, and the mean KL (nats) of each backend's soft labels from torch fp32, on the
+validation split and on the timed texts. Every pass goes through the teacher-output cache in a
+fresh folder (so it is computed, never read), one after another, same threads.
+
+Part ``rss``: peak resident memory of the whole data path for N unlabelled lines (written to a
+.txt file): streaming, dedup, leakage check, Arrow file, a teacher pass into the memory-mapped
+cache, and attaching the logits to the training set. The teacher there is a tiny random BERT
+classifier on MiniLM's tokenizer (the model's own memory is constant; what grows with N is the
+data path, which is what is measured). Run in a child process so the figure is its own.
+
+    PYTHONPATH=src python benchmarks/bench_teacher_pass.py --teacher runs/bench-tp/teacher --texts 2000 --rss-lines 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def speed(args: argparse.Namespace) -> dict:
+    import numpy as np
+    import torch
+
+    from distilkit.config import ModelAccessConfig, TaskDataConfig
+    from distilkit.data import prepare_task
+    from distilkit.teacher.fast import choose_teacher_backend, mean_kl
+    from distilkit.teacher.handle import TeacherHandle
+
+    torch.set_num_threads(args.threads)
+    task = prepare_task(TaskDataConfig(data="rotten-tomatoes", max_length=args.max_length))
+    texts = list(task.splits["train"]["text"][: args.texts])
+    val = list(task.splits["validation"]["text"])
+    handle = TeacherHandle(args.teacher, ModelAccessConfig())
+    out: dict = {"texts": len(texts), "validation_texts": len(val), "threads": args.threads, "max_length": args.max_length}
+    with tempfile.TemporaryDirectory() as cache:
+        start = time.perf_counter()
+        ref = np.array(handle.logits_for(texts, None, args.max_length, cache, args.batch_size).logits)
+        out["torch_s"] = time.perf_counter() - start
+        val_ref = np.array(handle.logits_for(val, None, args.max_length, cache, args.batch_size).logits)
+        start = time.perf_counter()
+        choice = choose_teacher_backend(
+            handle, val, None, val_ref, args.max_length, "auto", args.max_kl, args.threads, args.batch_size, rows=10**9
+        )
+        out["export_and_check_s"] = time.perf_counter() - start
+        out["validation_kl_nats"] = choice.kl_vs_torch
+        out["chosen"] = choice.name
+        for name in ("onnx-fp32", "onnx-int8"):
+            engine = choose_teacher_backend(
+                handle, val[:2], None, val_ref[:2], args.max_length, name, args.max_kl, args.threads, rows=10**9
+            ).engine
+            start = time.perf_counter()
+            got = np.array(handle.logits_for(texts, None, args.max_length, cache, args.batch_size, backend=engine).logits)
+            out[f"{name}_s"] = time.perf_counter() - start
+            out[f"{name}_kl_on_timed_texts"] = mean_kl(ref, got)
+            out[f"{name}_agreement"] = float((got.argmax(1) == ref.argmax(1)).mean())
+    for name in ("torch", "onnx-fp32", "onnx-int8"):
+        out[f"{name}_sentences_per_s"] = len(texts) / out[f"{name}_s"]
+    for name in ("onnx-fp32", "onnx-int8"):
+        out[f"{name}_speedup"] = out[f"{name}_sentences_per_s"] / out["torch_sentences_per_s"]
+    return out
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM, MB). Not ``ru_maxrss``: Linux carries that across
+    exec, so a child of a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_child(lines: int, work: Path) -> dict:
+    """Runs in a child process: the data path for ``lines`` unlabelled lines; returns counts, seconds, peak RSS."""
+    import numpy as np
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from distilkit.config import ModelAccessConfig, TransferDataConfig
+    from distilkit.data import prepare_task
+    from distilkit.data.builtin import load_builtin
+    from distilkit.data.tokenize import tokenize_dataset
+    from distilkit.modeling.zoo import resolve_model
+    from distilkit.teacher.handle import TeacherHandle
+    from distilkit.teacher.plan import add_teacher_logits
+
+    torch.set_num_threads(2)
+    base = load_builtin("rotten-tomatoes")["text"].tolist()
+    txt = work / "unlabelled.txt"
+    rng = np.random.default_rng(0)
+    with txt.open("w", encoding="utf-8") as f:  # real review texts, made distinct by a running number
+        for i in range(lines):
+            f.write(f"{base[int(rng.integers(len(base)))]} ({i})\n")
+    tok = AutoTokenizer.from_pretrained(resolve_model("minilm-l6"))
+    teacher = work / "tiny-teacher"
+    cfgm = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        id2label={0: "fresh", 1: "rotten"},
+        label2id={"fresh": 0, "rotten": 1},
+    )
+    BertForSequenceClassification(cfgm).save_pretrained(teacher)
+    tok.save_pretrained(teacher)
+    after_write = peak_rss_mb()
+    timings = {}
+    start = time.perf_counter()
+    cfg = TransferDataConfig(data="rotten-tomatoes", unlabeled_data=str(txt), max_length=64)
+    task = prepare_task(cfg, label_names=["fresh", "rotten"], with_unlabeled=True, unlabeled_data=str(txt))
+    timings["stream_dedup_arrow_s"] = time.perf_counter() - start
+    train = task.splits["train"]
+    start = time.perf_counter()
+    handle = TeacherHandle(str(teacher), ModelAccessConfig())
+    cached = handle.logits(train, 64, str(work / "cache"), batch_size=256)
+    timings["teacher_pass_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    tokenised = tokenize_dataset(train, tok, 64)
+    attached = add_teacher_logits(tokenised, cached.path)
+    timings["tokenise_attach_s"] = time.perf_counter() - start
+    return {
+        "lines": lines,
+        "transfer_rows": len(attached),
+        "unlabelled": vars(task.unlabelled),
+        "logits_file_mb": cached.path.stat().st_size / 1e6,
+        **timings,
+        "peak_rss_mb_before_data_path": after_write,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--part", choices=["speed", "rss", "all"], default="all")
+    p.add_argument("--teacher", default="runs/bench-tp/teacher", help="a fine-tuned MPNet-base teacher dir (speed part)")
+    p.add_argument("--texts", type=int, default=2000, help="Rotten Tomatoes training texts timed per backend")
+    p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--max-kl", type=float, default=0.01)
+    p.add_argument("--rss-lines", type=int, default=1_000_000)
+    p.add_argument("--json", default=None, help="write the results here")
+    p.add_argument("--_rss-child", dest="rss_child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.rss_child:
+        print(json.dumps(rss_child(args.rss_lines, Path(args.rss_child))))
+        return
+    results = {}
+    if args.part in ("speed", "all"):
+        results["speed"] = speed(args)
+        print(json.dumps(results["speed"], indent=2), flush=True)
+    if args.part in ("rss", "all"):
+        with tempfile.TemporaryDirectory() as work:
+            proc = subprocess.run(
+                [sys.executable, __file__, "--rss-lines", str(args.rss_lines), "--_rss-child", work],
+                capture_output=True,
+                text=True,
+                check=False,
+                env={**os.environ, "DISTILKIT_CACHE": work},
+            )
+            if proc.returncode:
+                raise SystemExit(proc.stderr[-3000:])
+            results["rss"] = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(json.dumps(results["rss"], indent=2), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
