@@ -276,7 +276,7 @@ def main() -> None:
     manifest = export(
         ExportConfig(
             model=args.model,
-            output=str(export_dir),
+            output_dir=str(export_dir),
             data="rotten-tomatoes",
             max_length=64,
             seed=42,

@@ -146,7 +146,7 @@ def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: py
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("export") / "model"
-    export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
+    export(ExportConfig(model=str(tiny_classifier), output_dir=str(out), data=str(sentiment_csv), max_length=64, threads=1))
     torch.set_num_threads(threads)
     return out
 

@@ -86,7 +86,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
     timings["evaluate_s"] = time.perf_counter() - start
     student_dir = str(out / "student")
     results["report"] = report(
-        ReportConfig(runs=[student_dir], output=str(out / "report"), title="distilkit demo: Rotten Tomatoes"),
+        ReportConfig(runs=[student_dir], output_dir=str(out / "report"), title="distilkit demo: Rotten Tomatoes"),
         eval_results={student_dir: str(out / "eval_results.json")},
     )
     results["timings"] = timings

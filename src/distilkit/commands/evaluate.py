@@ -21,7 +21,8 @@ from distilkit.errors import DistilkitError, require
 from distilkit.inference import Predictor, softmax
 from distilkit.inference.speed import latency, throughput
 from distilkit.teacher.handle import TeacherHandle
-from distilkit.training.output_dir import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE
+from distilkit.training.model_card import update_card
+from distilkit.training.output_dir import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE, finished_info
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     labels = np.asarray(split["label"])
     results: dict[str, Any] = {
         "split": cfg.split,
+        "data": cfg.data,
         "examples": len(texts),
         "label_names": student.label_names,
         "data_fingerprint": task.fingerprint,
@@ -138,6 +140,8 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
                 )
                 + "\n"
             )
+    card = update_card(student_dir, finished_info(student_dir), results)  # the model card's results section
+    results["card"] = str(card) if card else None
     results["output"] = str(output)
     return results
 

@@ -12,6 +12,7 @@ from distilkit.config import FinetuneConfig
 from distilkit.data import prepare_task
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.modeling.loading import load_classifier, load_tokenizer
+from distilkit.modeling.student import count_parameters
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
@@ -62,6 +63,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
         label_names=task.label_names,
         validation_metrics=metrics,
         base_model=cfg.model,
+        parameters=count_parameters(trainer.model),
         world_size=args.world_size,
     )
     save_run(trainer, trainer.model, tokenizer, out.path, facts)

@@ -1,28 +1,101 @@
-"""``distilkit predict``: labels and probabilities for texts, as JSON-ready records."""
+"""``distilkit predict``: labels and probabilities for texts, as JSON lines, streamed.
+
+Texts are read lazily and labelled in chunks of :data:`CHUNK` (length-bucketed batches inside each),
+so memory stays bounded whatever the input's size. With ``--output`` each chunk's rows are appended
+and flushed as they are made, under a progress bar; ``--resume`` continues an interrupted file after
+its last complete row (a row cut off mid-write is dropped first).
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from distilkit.config import PredictConfig
-from distilkit.data.sources import read_text_lines
-from distilkit.errors import DistilkitError
+from distilkit.data.sources import count_text_lines, iter_text_lines
+from distilkit.errors import DistilkitError, require
 from distilkit.inference import Predictor
 
+CHUNK = 1024  # texts per inference call: bounds memory, keeps length bucketing effective
 
-def predict(cfg: PredictConfig, texts: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """One record per text (``texts``, then the lines of ``cfg.input``): text, label, score, probs.
-    With ``cfg.output`` the records are also written there as JSON lines."""
-    texts = list(texts)
+
+def _texts(cfg: PredictConfig, texts: Sequence[str]) -> Iterator[str]:
+    yield from texts
     if cfg.input:
-        texts += read_text_lines(cfg.input, cfg.text_column)
-    if not texts:
+        yield from iter_text_lines(cfg.input, cfg.text_column)
+
+
+def _rows(predictor: Predictor, texts: Iterable[str]) -> Iterator[list[dict[str, Any]]]:
+    source = iter(texts)
+    while chunk := list(itertools.islice(source, CHUNK)):
+        yield [{"text": t, **r} for t, r in zip(chunk, predictor.predict(chunk).records())]
+
+
+def predict(cfg: PredictConfig, texts: Sequence[str] = ()) -> Iterator[dict[str, Any]]:
+    """One record per text (``texts``, then the lines of ``cfg.input``): text, label, score, probs;
+    yielded as they are made (a generator: nothing is held beyond one chunk)."""
+    source = _texts(cfg, texts)
+    first = next(source, None)
+    if first is None:
         raise DistilkitError("no text to label: give texts as arguments or --input FILE")
-    records = Predictor.from_dir(cfg.model, cfg.max_length, cfg.batch_size).predict(texts).records()
-    rows = [{"text": t, **r} for t, r in zip(texts, records)]
-    if cfg.output:
-        with open(cfg.output, "w", encoding="utf-8") as f:
-            f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    return rows
+    predictor = Predictor.from_dir(cfg.model, cfg.max_length, cfg.batch_size)
+    for rows in _rows(predictor, itertools.chain([first], source)):
+        yield from rows
+
+
+def complete_rows(path: Path) -> int:
+    """Rows of a JSON-lines file that were written to the end; a last line cut off mid-write is removed."""
+    if not path.is_file():
+        return 0
+    count, good_end = 0, 0
+    with path.open("rb") as f:
+        for line in f:
+            if not line.endswith(b"\n"):
+                break
+            count += 1
+            good_end += len(line)
+    if good_end != path.stat().st_size:
+        with path.open("r+b") as f:
+            f.truncate(good_end)
+    return count
+
+
+def predict_to_file(cfg: PredictConfig, texts: Sequence[str] = ()) -> dict[str, Any]:
+    """Label every text into ``cfg.output`` (JSON lines, appended chunk by chunk); returns the counts.
+
+    An existing non-empty output needs ``resume`` (skip the rows it holds) or ``overwrite``."""
+    require(bool(cfg.output), "predict_to_file needs --output FILE")
+    out = Path(cfg.output)
+    require(not out.is_dir(), f"--output {cfg.output!r} is a directory: give a file path (JSON lines)")
+    require(out.parent.is_dir(), f"--output {cfg.output!r}: folder {str(out.parent)!r} does not exist")
+    done = 0
+    if out.is_file() and out.stat().st_size:
+        if cfg.resume:
+            done = complete_rows(out)
+        elif not cfg.overwrite:
+            raise DistilkitError(
+                f"{cfg.output!r} already holds predictions: pass --resume to continue after them or --overwrite to start again"
+            )
+    in_file = count_text_lines(cfg.input) if cfg.input else 0
+    total = None if in_file is None else len(texts) + in_file
+    source = _texts(cfg, texts)
+    skipped = sum(1 for _ in itertools.islice(source, done))
+    require(skipped == done, f"{cfg.output!r} holds {done} rows but the input has only {skipped} texts: is it the output of another input?")
+    first = next(source, None)
+    if first is None and done == 0:
+        raise DistilkitError("no text to label: give texts as arguments or --input FILE")
+    written = 0
+    if first is not None:
+        predictor = Predictor.from_dir(cfg.model, cfg.max_length, cfg.batch_size)
+        with out.open("a" if done else "w", encoding="utf-8") as f, tqdm(total=total, initial=done, unit="text", desc="predicting") as bar:
+            for rows in _rows(predictor, itertools.chain([first], source)):
+                f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+                f.flush()
+                written += len(rows)
+                bar.update(len(rows))
+    return {"output": str(out), "written": written, "skipped": done, "rows": done + written}

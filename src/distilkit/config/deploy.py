@@ -14,7 +14,7 @@ class ExportConfig(TaskDataConfig):
     """``distilkit export``: HF copy, ONNX (checked against torch), ORT-optimised and int8 models, each scored on validation data."""
 
     model: str = opt("runs/student", "fine-tuned classifier dir (or zoo name / hub id) to export")
-    output: str = opt("runs/export", "folder to write (HF files, model.onnx, model.int8.onnx, distilkit_export.json)")
+    output_dir: str = opt("runs/export", "folder to write (HF files, model.onnx, model.int8.onnx, distilkit_export.json, README.md)")
     onnx: bool = opt(True, "write the ONNX fp32 and int8 graphs (--no-onnx: torch backends only)")
     torch_int8: bool = opt(True, "score torch dynamic int8 (quantised at load; needs no extra file)")
     tolerance: float = opt(1e-3, "fail when ONNX fp32 logits differ from torch by more than this (max abs)")
