@@ -173,3 +173,20 @@ def corpus_docs(n: int = 60, seed: int = 0) -> list[list[str]]:
             ]
         )
     return docs
+
+
+def slow_predictor(export_dir: Path, delay_s: float):
+    """The tiny export's predictor, each inference call made ``delay_s`` slower (a busy model)."""
+    import time
+
+    from distilkit.inference import Predictor
+
+    predictor = Predictor.from_dir(export_dir, max_length=64, threads=1)
+    fast = predictor.predict
+
+    def predict(texts, *args, **kwargs):
+        time.sleep(delay_s)
+        return fast(texts, *args, **kwargs)
+
+    predictor.predict = predict  # type: ignore[method-assign]
+    return predictor

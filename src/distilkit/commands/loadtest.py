@@ -17,7 +17,7 @@ def loadtest(cfg: LoadTestConfig) -> dict[str, Any]:
     cfg.validate()
     texts = list(prepare_task(cfg).splits["validation"]["text"])
     try:
-        results = asyncio.run(load_test(cfg.url, texts, cfg.requests, cfg.concurrency, cfg.texts_per_request, cfg.timeout_s))
+        results = asyncio.run(load_test(cfg.url, texts, cfg.requests, cfg.concurrency, cfg.texts_per_request, cfg.timeout_s, cfg.overload))
     except OSError as exc:
         raise DistilkitError(f"cannot reach {cfg.url}: {exc} (is distilkit serve running?)") from None
     if cfg.output:

@@ -68,9 +68,19 @@ class ServeConfig:
     max_texts: int = opt(64, "most texts one request may carry (more: HTTP 413)")
     max_text_chars: int = opt(10000, "longest text accepted, in characters (longer: HTTP 413)")
     threads: int | None = opt(None, "CPU threads for inference (default: torch's choice)")
+    device: str = opt("cpu", "cpu, or cuda (a GPU: the torch backend unless --backend names another)")
+    max_queue: int = opt(256, "requests that may wait for the micro-batcher (more: HTTP 503 with Retry-After)")
+    request_timeout_s: float = opt(30.0, "answer HTTP 504 to a request not answered within this many seconds")
+    max_body_bytes: int | None = opt(
+        None, "largest request body, checked before parsing (more: HTTP 413); default: what max_texts x max_text_chars needs"
+    )
+    shutdown_timeout_s: float = opt(30.0, "on shutdown, how long to keep answering requests already queued")
 
     def validate(self) -> None:
         require(0 < self.port < 65536, f"port={self.port} must be in 1..65535")
+        require(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), f"device={self.device!r}: use cpu or cuda")
+        require(self.max_queue > 0 and self.request_timeout_s > 0, "max_queue and request_timeout_s must be positive")
+        require(self.max_body_bytes is None or self.max_body_bytes >= 64, "max_body_bytes must be at least 64")
         require(
             self.max_batch > 0 and self.max_texts > 0 and self.max_text_chars > 0,
             "max_batch, max_texts and max_text_chars must be positive",
@@ -88,6 +98,10 @@ class LoadTestConfig(TaskDataConfig):
     concurrency: int = opt(8, "requests in flight at once")
     texts_per_request: int = opt(1, "texts per request (taken in turn from the validation split of --data)")
     timeout_s: float = opt(60.0, "per-request timeout in seconds")
+    overload: bool = opt(
+        False,
+        "overload mode: more requests in flight than the server's queue holds; counts 503s and reads the server's memory before and after",
+    )
     output: str | None = opt(None, "write the results as JSON here")
 
     def validate(self) -> None:

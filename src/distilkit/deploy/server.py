@@ -1,9 +1,14 @@
-"""The HTTP service behind ``distilkit serve``: a FastAPI JSON app over one :class:`~distilkit.infer.Predictor`.
+"""The HTTP service behind ``distilkit serve``: a FastAPI JSON app over one :class:`~distilkit.inference.Predictor`.
 
-``POST /predict`` takes ``{"texts": [...]}``; concurrent requests are micro-batched: a single worker
-takes the first queued request, keeps collecting for up to ``max_wait_ms`` or until ``max_batch``
-texts, runs them as one ``Predictor.predict`` call in a worker thread, and answers each request with
-its own slice. ``GET /health``, ``GET /metadata``, ``GET /stats``; OpenAPI docs at ``/docs``.
+``POST /predict`` takes ``{"texts": [...]}``. The body is capped before it is parsed (a
+``Content-Length`` over the limit, or a chunked body that grows past it while being read: HTTP 413),
+parsed with orjson and checked by hand (no pydantic model on the hot path). Concurrent requests are
+micro-batched: they wait in a bounded queue (full: HTTP 503 with ``Retry-After``); one worker takes
+the oldest, keeps collecting for up to ``max_wait_ms`` or ``max_batch`` texts, and runs tokenisation,
+inference and the JSON encoding of each answer in one worker thread, so the event loop only moves
+bytes. A request unanswered after ``request_timeout_s`` gets HTTP 504. On shutdown the server stops
+accepting connections and answers everything already queued before it exits.
+``GET /health``, ``GET /metadata``, ``GET /stats``, ``GET /metrics`` (Prometheus); docs at ``/docs``.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import socket
 import threading
 import time
@@ -18,79 +24,110 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 
 from distilkit.config import ServeConfig
+from distilkit.deploy.metrics import ServerMetrics
 from distilkit.inference import Predictor
 from distilkit.runtime.host import set_threads
 
 log = logging.getLogger(__name__)
+EXAMPLE = {"texts": ["a gripping, funny film", "dull and far too long"]}
+HINT = ' (expected JSON like {"texts": ["some text"]})'
 
 
-class PredictRequest(BaseModel):
-    """A batch of texts to label."""
+class Overloaded(Exception):
+    """The queue is full: answer 503 and ask the client to come back after ``retry_after`` seconds."""
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"texts": ["a gripping, funny film", "dull and far too long"]}]}
-    )
-    texts: list[str] = Field(..., description="texts to label (1..max_texts, each up to max_text_chars characters)")
-
-
-class Prediction(BaseModel):
-    label: str = Field(..., description="most probable label")
-    score: float = Field(..., description="probability of that label")
-    probs: dict[str, float] = Field(..., description="probability of every label")
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"queue full, retry after {retry_after}s")
+        self.retry_after = retry_after
 
 
-class PredictResponse(BaseModel):
-    predictions: list[Prediction]
-    backend: str
+class ShuttingDown(Exception):
+    """The server is draining its queue before it exits: no new work."""
 
 
 class MicroBatcher:
-    """Collects concurrent requests into one inference call (an asyncio queue drained by one worker).
+    """Collects concurrent requests into one inference call: a bounded asyncio queue drained by one worker.
 
     ``predict_fn`` maps a list of texts to one result per text; it runs in a single worker thread so
-    the event loop keeps accepting requests meanwhile. ``batch_sizes`` records texts per call.
+    the event loop keeps accepting requests meanwhile. ``max_queue`` requests may wait (more:
+    :class:`Overloaded`). ``on_batch(texts, requests, seconds)`` is called after each inference call.
     """
 
-    def __init__(self, predict_fn: Callable[[list[str]], Sequence[Any]], max_batch: int = 64, max_wait_ms: float = 5.0) -> None:
+    def __init__(
+        self,
+        predict_fn: Callable[[list[str]], Sequence[Any]],
+        max_batch: int = 64,
+        max_wait_ms: float = 5.0,
+        max_queue: int = 256,
+        on_batch: Callable[[int, int, float], None] | None = None,
+    ) -> None:
         self.predict_fn = predict_fn
-        self.max_batch = max_batch
-        self.max_wait_s = max_wait_ms / 1e3
-        self.batch_sizes: list[int] = []
-        self.requests_per_batch: list[int] = []
+        self.max_batch, self.max_wait_s, self.max_queue = max_batch, max_wait_ms / 1e3, max_queue
+        self.on_batch = on_batch
+        self.counts = {"batches": 0, "texts": 0, "requests": 0, "max_texts_per_batch": 0, "max_requests_per_batch": 0, "rejected": 0}
         self._queue: asyncio.Queue | None = None
         self._worker: asyncio.Task | None = None
         self._carry: tuple[list[str], asyncio.Future] | None = None
+        self._pending = 0  # submitted requests not yet answered
+        self._closing = False
+        self._seconds_per_request = 0.01  # moving average, for Retry-After
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="distilkit-infer")
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._queue = asyncio.Queue(self.max_queue)
+        self._closing = False
         self._worker = asyncio.create_task(self._run())
 
-    async def stop(self) -> None:
+    def depth(self) -> int:
+        """Requests waiting for the worker (not counting the batch running now)."""
+        return (self._queue.qsize() if self._queue is not None else 0) + (self._carry is not None)
+
+    def retry_after(self) -> int:
+        """Seconds until the queue has drained, by the recent time per request (at least 1)."""
+        return max(1, math.ceil(self.depth() * self._seconds_per_request))
+
+    async def stop(self, drain_timeout_s: float = 30.0) -> None:
+        """Refuse new work, answer what is queued (up to ``drain_timeout_s``), then stop the worker."""
+        self._closing = True
+        deadline = time.monotonic() + drain_timeout_s
+        while self._pending and time.monotonic() < deadline and self._worker is not None and not self._worker.done():
+            await asyncio.sleep(0.01)
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
         self._executor.shutdown(wait=False)
 
-    async def submit(self, texts: list[str]) -> list[Any]:
-        """Queue ``texts``; resolves to their results once the batch holding them has run."""
+    async def submit(self, texts: list[str], timeout_s: float | None = None) -> list[Any]:
+        """Queue ``texts``; resolves to their results once the batch holding them has run.
+
+        Raises :class:`Overloaded` when the queue is full, :class:`ShuttingDown` while stopping and
+        ``TimeoutError`` after ``timeout_s`` (the texts are then skipped if not started)."""
         assert self._queue is not None, "MicroBatcher.start() was not awaited"
+        if self._closing:
+            raise ShuttingDown("the server is shutting down")
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        await self._queue.put((texts, future))
-        return await future
+        try:
+            self._queue.put_nowait((texts, future))
+        except asyncio.QueueFull:
+            self.counts["rejected"] += 1
+            raise Overloaded(self.retry_after()) from None
+        self._pending += 1
+        try:
+            return await (asyncio.wait_for(future, timeout_s) if timeout_s else future)
+        finally:
+            self._pending -= 1
 
     async def _collect(self) -> list[tuple[list[str], asyncio.Future]]:
         """The next batch: the oldest request plus whatever arrives within ``max_wait`` while under ``max_batch`` texts.
 
         A request that would overflow the batch waits for the next one (a single request larger
-        than ``max_batch`` still runs, alone).
+        than ``max_batch`` still runs, alone). Requests that timed out meanwhile are dropped.
         """
         assert self._queue is not None
         loop = asyncio.get_running_loop()
@@ -109,15 +146,16 @@ class MicroBatcher:
                 break
             items.append(item)
             count += len(item[0])
-        return items
+        return [item for item in items if not item[1].done()]
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             items = await self._collect()
+            if not items:
+                continue
             texts = [t for item, _ in items for t in item]
-            self.batch_sizes.append(len(texts))
-            self.requests_per_batch.append(len(items))
+            start = time.perf_counter()
             try:
                 results = await loop.run_in_executor(self._executor, self.predict_fn, texts)
             except Exception as exc:  # hand the failure to every waiting request, keep serving
@@ -125,44 +163,128 @@ class MicroBatcher:
                     if not fut.done():
                         fut.set_exception(exc)
                 continue
-            start = 0
+            seconds = time.perf_counter() - start
+            self._record(len(texts), len(items), seconds)
+            start_i = 0
             for item, fut in items:
                 if not fut.done():
-                    fut.set_result(results[start : start + len(item)])
-                start += len(item)
+                    fut.set_result(results[start_i : start_i + len(item)])
+                start_i += len(item)
+
+    def _record(self, texts: int, requests: int, seconds: float) -> None:
+        c = self.counts
+        c["batches"] += 1
+        c["texts"] += texts
+        c["requests"] += requests
+        c["max_texts_per_batch"] = max(c["max_texts_per_batch"], texts)
+        c["max_requests_per_batch"] = max(c["max_requests_per_batch"], requests)
+        self._seconds_per_request = 0.9 * self._seconds_per_request + 0.1 * seconds / requests
+        if self.on_batch is not None:
+            self.on_batch(texts, requests, seconds)
 
     def stats(self) -> dict[str, Any]:
-        n = len(self.batch_sizes)
-        return {
-            "batches": n,
-            "texts": sum(self.batch_sizes),
-            "requests": sum(self.requests_per_batch),
-            "max_texts_per_batch": max(self.batch_sizes, default=0),
-            "max_requests_per_batch": max(self.requests_per_batch, default=0),
-            "mean_requests_per_batch": sum(self.requests_per_batch) / n if n else 0.0,
-        }
+        c = dict(self.counts)
+        c["mean_requests_per_batch"] = c["requests"] / c["batches"] if c["batches"] else 0.0
+        c["queue_depth"] = self.depth()
+        return c
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts) + ' (expected JSON like {"texts": ["some text"]})'
+class _Refused(Exception):
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.headers = status, detail, headers or {}
+
+
+def _json(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(content), status_code=status, headers=headers, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 before it is parsed: by ``Content-Length``, or while a chunked body is read."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _Refused(
+            413, f"request body of {int(declared)} bytes; the limit is {limit}: send fewer or shorter texts", {"Connection": "close"}
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(413, f"request body over {limit} bytes: send fewer or shorter texts", {"Connection": "close"})
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_texts(raw: bytes, max_texts: int, max_text_chars: int) -> list[str]:
+    """``{"texts": [...]}`` checked by hand: 422 for a malformed body, 413 over the limits."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise _Refused(422, f"body: not valid JSON ({exc})" + HINT) from None
+    if not isinstance(data, dict):
+        raise _Refused(422, "body: must be a JSON object" + HINT)
+    extra = sorted(set(data) - {"texts"})
+    if "texts" not in data or extra:
+        raise _Refused(422, (f"{extra[0]}: unknown field" if extra else "texts: field required") + HINT)
+    texts = data["texts"]
+    if not isinstance(texts, list):
+        raise _Refused(422, "texts: must be a list of strings" + HINT)
+    bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+    if bad is not None:
+        raise _Refused(422, f"texts.{bad}: must be a string" + HINT)
+    if not texts:
+        raise _Refused(422, "texts is empty: send at least one text")
+    if len(texts) > max_texts:
+        raise _Refused(413, f"{len(texts)} texts in one request; the limit is {max_texts}: split the request")
+    too_long = next((i for i, t in enumerate(texts) if len(t) > max_text_chars), None)
+    if too_long is not None:
+        raise _Refused(413, f"text {too_long} has {len(texts[too_long])} characters; the limit is {max_text_chars}")
+    return texts
+
+
+def default_body_limit(max_texts: int, max_text_chars: int) -> int:
+    """Bytes a largest valid request may take: 4 bytes per character (UTF-8) plus the JSON around them."""
+    return max_texts * (4 * max_text_chars + 8) + 1024
 
 
 def create_app(
-    predictor: Predictor, max_batch: int = 64, max_wait_ms: float = 5.0, max_texts: int = 64, max_text_chars: int = 10000
+    predictor: Predictor,
+    max_batch: int = 64,
+    max_wait_ms: float = 5.0,
+    max_texts: int = 64,
+    max_text_chars: int = 10000,
+    *,
+    max_queue: int = 256,
+    request_timeout_s: float = 30.0,
+    max_body_bytes: int | None = None,
+    drain_timeout_s: float = 30.0,
 ) -> FastAPI:
-    """The FastAPI app serving ``predictor`` (micro-batcher started and stopped with the app)."""
-    batcher = MicroBatcher(lambda texts: predictor.predict(texts).records(), max_batch, max_wait_ms)
+    """The FastAPI app serving ``predictor`` (micro-batcher started with the app, drained when it stops)."""
+    body_limit = max_body_bytes or default_body_limit(max_texts, max_text_chars)
+
+    def encode(texts: list[str]) -> list[bytes]:  # the worker thread: tokenise, infer, encode each answer
+        return [orjson.dumps(r) for r in predictor.predict(texts).records()]
+
+    batcher = MicroBatcher(encode, max_batch, max_wait_ms, max_queue)
+    metrics = ServerMetrics(batcher.depth)
+    batcher.on_batch = lambda texts, requests, seconds: (metrics.batch.observe(texts), metrics.texts.inc(texts))
     info = predictor.describe()
+    backend = orjson.dumps(predictor.backend)
+    limits = {
+        "max_texts": max_texts,
+        "max_text_chars": max_text_chars,
+        "max_batch": max_batch,
+        "max_wait_ms": max_wait_ms,
+        "max_queue": max_queue,
+        "request_timeout_s": request_timeout_s,
+        "max_body_bytes": body_limit,
+    }
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         await batcher.start()
         yield
-        await batcher.stop()
+        await batcher.stop(drain_timeout_s)
 
     app = FastAPI(
         title="distilkit classifier",
@@ -170,27 +292,64 @@ def create_app(
         lifespan=lifespan,
         description=f"Labels: {', '.join(predictor.label_names)}. Backend: {predictor.backend}.",
     )
-    app.state.batcher = batcher
+    app.state.batcher, app.state.metrics, app.state.limits = batcher, metrics, limits
 
-    @app.exception_handler(RequestValidationError)
-    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": _validation_message(exc)})
+    async def answer(request: Request) -> Response:
+        try:
+            texts = parse_texts(await read_body(request, body_limit), max_texts, max_text_chars)
+            parts = await batcher.submit(texts, request_timeout_s)
+        except _Refused as exc:
+            return _json(exc.status, {"detail": exc.detail}, exc.headers)
+        except Overloaded as exc:
+            detail = f"the queue is full ({max_queue} requests waiting): retry after {exc.retry_after}s"
+            return _json(503, {"detail": detail}, {"Retry-After": str(exc.retry_after)})
+        except ShuttingDown:
+            return _json(503, {"detail": "the server is shutting down: retry on another instance"}, {"Retry-After": "1"})
+        except TimeoutError:
+            return _json(504, {"detail": f"no answer within {request_timeout_s:g}s: the server is overloaded, retry later"})
+        except Exception as exc:  # the model failed on these texts: say so, keep serving
+            log.exception("inference failed")
+            return _json(500, {"detail": f"inference failed: {type(exc).__name__}: {exc}"})
+        return Response(b'{"predictions":[' + b",".join(parts) + b'],"backend":' + backend + b"}", media_type="application/json")
 
     @app.post(
         "/predict",
-        response_model=PredictResponse,
         summary="label a batch of texts",
-        responses={413: {"description": "too many texts, or a text too long"}, 422: {"description": "malformed request"}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["texts"],
+                            "additionalProperties": False,
+                            "properties": {"texts": {"type": "array", "items": {"type": "string"}, "description": "texts to label"}},
+                        },
+                        "example": EXAMPLE,
+                    }
+                },
+            }
+        },
+        responses={
+            200: {"description": "one {label, score, probs} per text, in order, and the backend"},
+            413: {"description": "body, text count or a text over the limits"},
+            422: {"description": "malformed request"},
+            503: {"description": "queue full (Retry-After says when to retry) or shutting down"},
+            504: {"description": "not answered within the request timeout"},
+        },
     )
-    async def predict(req: PredictRequest) -> dict[str, Any]:
-        if not req.texts:
-            raise HTTPException(422, "texts is empty: send at least one text")
-        if len(req.texts) > max_texts:
-            raise HTTPException(413, f"{len(req.texts)} texts in one request; the limit is {max_texts}: split the request")
-        too_long = [i for i, t in enumerate(req.texts) if len(t) > max_text_chars]
-        if too_long:
-            raise HTTPException(413, f"text {too_long[0]} has {len(req.texts[too_long[0]])} characters; the limit is {max_text_chars}")
-        return {"predictions": await batcher.submit(list(req.texts)), "backend": predictor.backend}
+    async def predict(request: Request) -> Response:
+        start = time.perf_counter()
+        metrics.inflight.inc()
+        try:
+            response = await answer(request)
+        finally:
+            metrics.inflight.dec()
+        metrics.requests.labels("/predict", str(response.status_code)).inc()
+        if response.status_code == 200:
+            metrics.latency.observe(time.perf_counter() - start)
+        return response
 
     @app.get("/health", summary="liveness")
     async def health() -> dict[str, str]:
@@ -198,21 +357,38 @@ def create_app(
 
     @app.get("/metadata", summary="labels, model size, backend and request limits")
     async def metadata() -> dict[str, Any]:
-        return {**info, "max_texts": max_texts, "max_text_chars": max_text_chars, "max_batch": max_batch, "max_wait_ms": max_wait_ms}
+        return {**info, **limits}
 
     @app.get("/stats", summary="micro-batching counters since start")
     async def stats() -> dict[str, Any]:
         return batcher.stats()
 
+    @app.get("/metrics", summary="Prometheus metrics: requests, latency, batch sizes, queue depth, process memory")
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
     return app
 
 
 def app_from_config(cfg: ServeConfig) -> FastAPI:
-    """The app ``cfg`` describes (model loaded, backend chosen)."""
+    """The app ``cfg`` describes (model loaded on ``cfg.device``, backend chosen)."""
     cfg.validate()
     set_threads(cfg.threads)
-    predictor = Predictor.from_dir(cfg.model, cfg.max_length, min(cfg.max_batch, 64), backend=cfg.backend, threads=cfg.threads)
-    return create_app(predictor, cfg.max_batch, cfg.max_wait_ms, cfg.max_texts, cfg.max_text_chars)
+    predictor = Predictor.from_dir(
+        cfg.model, cfg.max_length, min(cfg.max_batch, 64), backend=cfg.backend, threads=cfg.threads, device=cfg.device
+    )
+    return create_app(
+        predictor,
+        cfg.max_batch,
+        cfg.max_wait_ms,
+        cfg.max_texts,
+        cfg.max_text_chars,
+        max_queue=cfg.max_queue,
+        request_timeout_s=cfg.request_timeout_s,
+        max_body_bytes=cfg.max_body_bytes,
+        drain_timeout_s=cfg.shutdown_timeout_s,
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -224,11 +400,12 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.contextmanager
 def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int | None = None, timeout_s: float = 30.0) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a background thread; yields its base URL and stops it on exit."""
+    """Run ``app`` with uvicorn in a background thread; yields its base URL and stops it (gracefully) on exit."""
     import uvicorn
 
     port = port or free_port(host)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=timeout_s)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout_s
