@@ -10,14 +10,16 @@ from distilkit.errors import DistilkitError
 
 
 def test_loss_terms_from_a_yaml_mapping() -> None:
-    cfg = build_config(DistillConfig, {"loss_terms": {"kd": 1, "hidden_mse": 0.5}, "layer_map": "explicit", "layer_map_ids": [1, -1, 5]})
+    cfg = build_config(
+        DistillConfig, {"data": "d.csv", "loss_terms": {"kd": 1, "hidden_mse": 0.5}, "layer_map": "explicit", "layer_map_ids": [1, -1, 5]}
+    )
     assert cfg.loss_terms == {"kd": 1.0, "hidden_mse": 0.5} and isinstance(cfg.loss_terms["kd"], float)
     assert cfg.layer_map_ids == [1, -1, 5]
 
 
 def test_loss_terms_from_flags() -> None:
     args = build_parser().parse_args(
-        ["distill", "--loss-terms", "kd=0.5", "ce=0.5", "pkd=10", "--teachers", "a", "b", "--teacher-weights", "1", "2"]
+        ["distill", "--data", "d.csv", "--loss-terms", "kd=0.5", "ce=0.5", "pkd=10", "--teachers", "a", "b", "--teacher-weights", "1", "2"]
     )
     cfg = config_from_args(DistillConfig, args)
     assert cfg.loss_terms == {"kd": 0.5, "ce": 0.5, "pkd": 10.0}
@@ -37,7 +39,7 @@ def test_loss_terms_from_flags() -> None:
 )
 def test_bad_values_are_one_line_errors(values: dict, match: str) -> None:
     with pytest.raises(DistilkitError, match=match):
-        build_config(DistillConfig, values)
+        build_config(DistillConfig, {"data": "d.csv", **values})
 
 
 def test_example_recipes_load_and_build_their_objective() -> None:

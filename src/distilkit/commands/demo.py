@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,21 @@ def cached_teacher_dir(cfg: DemoConfig) -> Path:
     ]
     root = Path(cfg.cache_dir) if cfg.cache_dir else cache_root() / "demo"
     return root / f"teacher-{cfg.teacher_model}-{key}"
+
+
+def publish_teacher(teacher_dir: Path, link: Path) -> Path:
+    """Make the cached teacher reachable as ``link`` (``runs/demo/teacher``, what ``examples/*.yaml``
+    name): a symbolic link, or a copy where links are not allowed."""
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        link.symlink_to(teacher_dir.resolve(), target_is_directory=True)
+    except OSError:
+        shutil.copytree(teacher_dir, link)
+    return link
 
 
 def demo(cfg: DemoConfig) -> dict[str, Any]:
@@ -54,6 +70,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
             )
         )
     timings["teacher_s"] = time.perf_counter() - start
+    publish_teacher(teacher_dir, out / "teacher")
     start = time.perf_counter()
     log.info("[2/3] student: distilling into %s", cfg.student or "3 layers copied from the teacher")
     distill(
@@ -91,4 +108,5 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
     )
     results["timings"] = timings
     results["student_dir"] = student_dir
+    results["teacher_dir"] = str(out / "teacher")
     return results
