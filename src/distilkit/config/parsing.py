@@ -142,11 +142,12 @@ def build_config(cls: type, values: dict[str, Any]) -> Any:
         raise DistilkitError(
             f"unknown config key(s) {', '.join(map(repr, unknown))} for {cls.__name__}: {hint}valid keys: {', '.join(sorted(types_))}"
         )
+    checked = {k: coerce(k, v, types_[k]) if v is not None else v for k, v in values.items()}
     for f in dataclasses.fields(cls):
-        if f.metadata.get("required") and values.get(f.name) is None:
+        if f.metadata.get("required") and checked.get(f.name) is None:
             flag = "--" + f.name.replace("_", "-")
             raise DistilkitError(f"{flag} is required: {f.metadata.get('required_hint') or f.metadata.get('help', '')}")
-    cfg = cls(**{k: coerce(k, v, types_[k]) for k, v in values.items()})
+    cfg = cls(**{k: coerce(k, v, types_[k]) for k, v in checked.items()})
     if hasattr(cfg, "validate"):
         cfg.validate()
     return cfg
