@@ -13,15 +13,12 @@ accepting connections and answers everything already queued before it exits.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import math
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -29,6 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from distilkit.config import ServeConfig
+from distilkit.deploy.batcher import MicroBatcher, Overloaded, ShuttingDown
 from distilkit.deploy.metrics import ServerMetrics
 from distilkit.inference import Predictor
 from distilkit.runtime.host import set_threads
@@ -36,157 +34,6 @@ from distilkit.runtime.host import set_threads
 log = logging.getLogger(__name__)
 EXAMPLE = {"texts": ["a gripping, funny film", "dull and far too long"]}
 HINT = ' (expected JSON like {"texts": ["some text"]})'
-
-
-class Overloaded(Exception):
-    """The queue is full: answer 503 and ask the client to come back after ``retry_after`` seconds."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"queue full, retry after {retry_after}s")
-        self.retry_after = retry_after
-
-
-class ShuttingDown(Exception):
-    """The server is draining its queue before it exits: no new work."""
-
-
-class MicroBatcher:
-    """Collects concurrent requests into one inference call: a bounded asyncio queue drained by one worker.
-
-    ``predict_fn`` maps a list of texts to one result per text; it runs in a single worker thread so
-    the event loop keeps accepting requests meanwhile. ``max_queue`` requests may wait (more:
-    :class:`Overloaded`). ``on_batch(texts, requests, seconds)`` is called after each inference call.
-    """
-
-    def __init__(
-        self,
-        predict_fn: Callable[[list[str]], Sequence[Any]],
-        max_batch: int = 64,
-        max_wait_ms: float = 5.0,
-        max_queue: int = 256,
-        on_batch: Callable[[int, int, float], None] | None = None,
-    ) -> None:
-        self.predict_fn = predict_fn
-        self.max_batch, self.max_wait_s, self.max_queue = max_batch, max_wait_ms / 1e3, max_queue
-        self.on_batch = on_batch
-        self.counts = {"batches": 0, "texts": 0, "requests": 0, "max_texts_per_batch": 0, "max_requests_per_batch": 0, "rejected": 0}
-        self._queue: asyncio.Queue | None = None
-        self._worker: asyncio.Task | None = None
-        self._carry: tuple[list[str], asyncio.Future] | None = None
-        self._pending = 0  # submitted requests not yet answered
-        self._closing = False
-        self._seconds_per_request = 0.01  # moving average, for Retry-After
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="distilkit-infer")
-
-    async def start(self) -> None:
-        self._queue = asyncio.Queue(self.max_queue)
-        self._closing = False
-        self._worker = asyncio.create_task(self._run())
-
-    def depth(self) -> int:
-        """Requests waiting for the worker (not counting the batch running now)."""
-        return (self._queue.qsize() if self._queue is not None else 0) + (self._carry is not None)
-
-    def retry_after(self) -> int:
-        """Seconds until the queue has drained, by the recent time per request (at least 1)."""
-        return max(1, math.ceil(self.depth() * self._seconds_per_request))
-
-    async def stop(self, drain_timeout_s: float = 30.0) -> None:
-        """Refuse new work, answer what is queued (up to ``drain_timeout_s``), then stop the worker."""
-        self._closing = True
-        deadline = time.monotonic() + drain_timeout_s
-        while self._pending and time.monotonic() < deadline and self._worker is not None and not self._worker.done():
-            await asyncio.sleep(0.01)
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-        self._executor.shutdown(wait=False)
-
-    async def submit(self, texts: list[str], timeout_s: float | None = None) -> list[Any]:
-        """Queue ``texts``; resolves to their results once the batch holding them has run.
-
-        Raises :class:`Overloaded` when the queue is full, :class:`ShuttingDown` while stopping and
-        ``TimeoutError`` after ``timeout_s`` (the texts are then skipped if not started)."""
-        assert self._queue is not None, "MicroBatcher.start() was not awaited"
-        if self._closing:
-            raise ShuttingDown("the server is shutting down")
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((texts, future))
-        except asyncio.QueueFull:
-            self.counts["rejected"] += 1
-            raise Overloaded(self.retry_after()) from None
-        self._pending += 1
-        try:
-            return await (asyncio.wait_for(future, timeout_s) if timeout_s else future)
-        finally:
-            self._pending -= 1
-
-    async def _collect(self) -> list[tuple[list[str], asyncio.Future]]:
-        """The next batch: the oldest request plus whatever arrives within ``max_wait`` while under ``max_batch`` texts.
-
-        A request that would overflow the batch waits for the next one (a single request larger
-        than ``max_batch`` still runs, alone). Requests that timed out meanwhile are dropped.
-        """
-        assert self._queue is not None
-        loop = asyncio.get_running_loop()
-        first, self._carry = (self._carry, None) if self._carry is not None else (await self._queue.get(), None)
-        items = [first]
-        count = len(first[0])
-        deadline = loop.time() + self.max_wait_s
-        while count < self.max_batch:
-            remaining = deadline - loop.time()
-            try:
-                item = self._queue.get_nowait() if remaining <= 0 else await asyncio.wait_for(self._queue.get(), remaining)
-            except (TimeoutError, asyncio.QueueEmpty):
-                break
-            if count + len(item[0]) > self.max_batch:
-                self._carry = item
-                break
-            items.append(item)
-            count += len(item[0])
-        return [item for item in items if not item[1].done()]
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            items = await self._collect()
-            if not items:
-                continue
-            texts = [t for item, _ in items for t in item]
-            start = time.perf_counter()
-            try:
-                results = await loop.run_in_executor(self._executor, self.predict_fn, texts)
-            except Exception as exc:  # hand the failure to every waiting request, keep serving
-                for _, fut in items:
-                    if not fut.done():
-                        fut.set_exception(exc)
-                continue
-            seconds = time.perf_counter() - start
-            self._record(len(texts), len(items), seconds)
-            start_i = 0
-            for item, fut in items:
-                if not fut.done():
-                    fut.set_result(results[start_i : start_i + len(item)])
-                start_i += len(item)
-
-    def _record(self, texts: int, requests: int, seconds: float) -> None:
-        c = self.counts
-        c["batches"] += 1
-        c["texts"] += texts
-        c["requests"] += requests
-        c["max_texts_per_batch"] = max(c["max_texts_per_batch"], texts)
-        c["max_requests_per_batch"] = max(c["max_requests_per_batch"], requests)
-        self._seconds_per_request = 0.9 * self._seconds_per_request + 0.1 * seconds / requests
-        if self.on_batch is not None:
-            self.on_batch(texts, requests, seconds)
-
-    def stats(self) -> dict[str, Any]:
-        c = dict(self.counts)
-        c["mean_requests_per_batch"] = c["requests"] / c["batches"] if c["batches"] else 0.0
-        c["queue_depth"] = self.depth()
-        return c
 
 
 class _Refused(Exception):
