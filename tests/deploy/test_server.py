@@ -218,3 +218,27 @@ def test_cuda_device_without_a_gpu_is_one_line(tiny_export: Path, capsys):
     assert main(["serve", "--model", str(tiny_export), "--device", "cuda"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no CUDA GPU" in err and "--device cpu" in err
+
+
+def test_two_workers_share_the_queue_and_lose_nothing():
+    calls: list[tuple[int, int]] = []
+
+    def worker(i: int):
+        def predict(texts: list[str]) -> list[str]:
+            time.sleep(0.02)
+            calls.append((i, len(texts)))
+            return [t.upper() for t in texts]
+
+        return predict
+
+    async def scenario() -> list[list[str]]:
+        batcher = MicroBatcher([worker(0), worker(1)], max_batch=5, max_wait_ms=5)
+        await batcher.start()
+        results = await asyncio.gather(*(batcher.submit([f"a{i}", f"b{i}", f"c{i}"]) for i in range(20)))
+        assert batcher.depth() == 0
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert results == [[f"A{i}", f"B{i}", f"C{i}"] for i in range(20)]  # 3 texts each, 5 per batch: every batch carries one over
+    assert {i for i, _ in calls} == {0, 1} and all(n <= 5 for _, n in calls) and sum(n for _, n in calls) == 60

@@ -20,6 +20,9 @@ class ExportConfig(TaskDataConfig):
     tolerance: float = opt(1e-3, "fail when ONNX fp32 logits differ from torch by more than this (max abs)")
     max_accuracy_drop: float = opt(1.0, "an int8 backend losing more validation accuracy (points) is kept but never auto-selected")
     max_eval_samples: int | None = opt(None, "score on at most this many validation rows (default: all)")
+    workers: int = opt(
+        2, "inference workers, each with its own model copy and threads/workers CPU threads: requests run in parallel (one on a GPU)"
+    )
     batch_size: int = opt(32, "batch size for scoring")
     threads: int | None = opt(None, "CPU threads for torch and ONNX Runtime (default: torch's choice)")
     overwrite: bool = opt(False, "replace an existing export folder")
@@ -65,6 +68,9 @@ class ServeConfig:
     max_length: int = opt(128, "truncate texts to this many tokens")
     max_batch: int = opt(64, "most texts the micro-batcher runs together")
     max_wait_ms: float = opt(5.0, "how long the micro-batcher waits for more requests before running a batch")
+    batch_size: int = opt(
+        8, "inference batch: a micro-batch is sorted by length and run in batches of this many texts (small ones waste less padding)"
+    )
     max_texts: int = opt(64, "most texts one request may carry (more: HTTP 413)")
     max_text_chars: int = opt(10000, "longest text accepted, in characters (longer: HTTP 413)")
     threads: int | None = opt(None, "CPU threads for inference (default: torch's choice)")
@@ -82,8 +88,8 @@ class ServeConfig:
         require(self.max_queue > 0 and self.request_timeout_s > 0, "max_queue and request_timeout_s must be positive")
         require(self.max_body_bytes is None or self.max_body_bytes >= 64, "max_body_bytes must be at least 64")
         require(
-            self.max_batch > 0 and self.max_texts > 0 and self.max_text_chars > 0,
-            "max_batch, max_texts and max_text_chars must be positive",
+            self.max_batch > 0 and self.max_texts > 0 and self.max_text_chars > 0 and self.batch_size > 0 and self.workers > 0,
+            "max_batch, batch_size, workers, max_texts and max_text_chars must be positive",
         )
         require(self.max_wait_ms >= 0, "max_wait_ms must be >= 0")
         require(self.max_length >= 8, f"max_length={self.max_length} is too short: use at least 8")

@@ -18,10 +18,11 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
+import torch
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
@@ -95,7 +96,7 @@ def default_body_limit(max_texts: int, max_text_chars: int) -> int:
 
 
 def create_app(
-    predictor: Predictor,
+    predictor: Predictor | Sequence[Predictor],
     max_batch: int = 64,
     max_wait_ms: float = 5.0,
     max_texts: int = 64,
@@ -106,13 +107,19 @@ def create_app(
     max_body_bytes: int | None = None,
     drain_timeout_s: float = 30.0,
 ) -> FastAPI:
-    """The FastAPI app serving ``predictor`` (micro-batcher started with the app, drained when it stops)."""
+    """The FastAPI app serving ``predictor`` (micro-batcher started with the app, drained when it stops);
+    several predictors (copies of one model): one inference worker each."""
     body_limit = max_body_bytes or default_body_limit(max_texts, max_text_chars)
+    predictors = list(predictor) if isinstance(predictor, (list, tuple)) else [predictor]
+    predictor = predictors[0]
 
-    def encode(texts: list[str]) -> list[bytes]:  # the worker thread: tokenise, infer, encode each answer
-        return [orjson.dumps(r) for r in predictor.predict(texts).records()]
+    def encoder(model: Predictor) -> Callable[[list[str]], list[bytes]]:
+        def encode(texts: list[str]) -> list[bytes]:  # a worker thread: tokenise, infer, encode each answer
+            return [orjson.dumps(r) for r in model.predict(texts).records()]
 
-    batcher = MicroBatcher(encode, max_batch, max_wait_ms, max_queue)
+        return encode
+
+    batcher = MicroBatcher([encoder(p) for p in predictors], max_batch, max_wait_ms, max_queue)
     metrics = ServerMetrics(batcher.depth)
     batcher.on_batch = lambda texts, requests, seconds: (metrics.batch.observe(texts), metrics.texts.inc(texts))
     info = predictor.describe()
@@ -125,6 +132,7 @@ def create_app(
         "max_queue": max_queue,
         "request_timeout_s": request_timeout_s,
         "max_body_bytes": body_limit,
+        "workers": len(predictors),
     }
 
     @contextlib.asynccontextmanager
@@ -222,11 +230,16 @@ def app_from_config(cfg: ServeConfig) -> FastAPI:
     """The app ``cfg`` describes (model loaded on ``cfg.device``, backend chosen)."""
     cfg.validate()
     set_threads(cfg.threads)
-    predictor = Predictor.from_dir(
-        cfg.model, cfg.max_length, min(cfg.max_batch, 64), backend=cfg.backend, threads=cfg.threads, device=cfg.device
-    )
+    workers = 1 if cfg.device != "cpu" else cfg.workers
+    threads = max(1, (cfg.threads or torch.get_num_threads()) // workers)
+    predictors = [
+        Predictor.from_dir(
+            cfg.model, cfg.max_length, min(cfg.batch_size, cfg.max_batch), backend=cfg.backend, threads=threads, device=cfg.device
+        )
+        for _ in range(workers)
+    ]
     return create_app(
-        predictor,
+        predictors,
         cfg.max_batch,
         cfg.max_wait_ms,
         cfg.max_texts,
