@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="accepted for the shared protocol")
     parser.add_argument("--lines", type=int, nargs="+", default=[100_000, 1_000_000], help="input sizes (lines)")
     parser.add_argument("--old-src", default=None, help="src/ of the previous release, for the before rows")
+    parser.add_argument("--old-lines", type=int, nargs="+", default=None, help="input sizes for the previous release (default: the largest)")
     parser.add_argument("--out", default="runs/bench-predict")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -105,8 +106,9 @@ def main() -> None:
     rows = []
     for n in args.lines:
         infile = make_input(work / f"in-{n}.txt", n)
+        old_sizes = args.old_lines or [max(args.lines)]
         for label, src in (("streaming (this release)", REPO / "src"), ("whole file (previous release)", args.old_src)):
-            if src is None:
+            if src is None or (src != REPO / "src" and n not in old_sizes):
                 continue
             target = work / f"out-{n}-{'new' if src == REPO / 'src' else 'old'}.jsonl"
             target.unlink(missing_ok=True)

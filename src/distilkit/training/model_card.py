@@ -10,6 +10,7 @@ so a finished folder always has its card; ``evaluate`` rewrites it with the test
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +24,24 @@ CARD_MARK = "<!-- written by distilkit: evaluate rewrites this card -->"
 PIPELINE_TAGS = {"pretrain": "fill-mask", "general-distill": "feature-extraction"}
 
 
-def _hub_base(name: str | None) -> str | None:
-    """The hub id a model came from: zoo name -> its hub id, hub id as is, a local dir -> its own card's base_model."""
-    if not name:
+def _hub_base(name: str | None, depth: int = 3) -> str | None:
+    """The hub id a model came from: zoo name -> its hub id, hub id as is, a local dir -> its own
+    card's ``base_model`` (or, without a card, what its run file says it was made from)."""
+    if not name or depth == 0:
         return None
     if name in ZOO_HUB_IDS:
         return ZOO_HUB_IDS[name]
     path = Path(name).expanduser()
     if path.exists():
         front = read_front_matter(path / CARD_FILE)
-        return front.get("base_model") if front else None
+        if front:
+            return front.get("base_model")
+        run = path / "distilkit_run.json"  # a folder made before model cards existed
+        try:
+            cfg = json.loads(run.read_text(encoding="utf-8")).get("config", {}) if run.is_file() else {}
+        except ValueError:
+            return None
+        return _hub_base(cfg.get("student") or cfg.get("model") or cfg.get("teacher"), depth - 1)
     return name if name.count("/") == 1 and not name.startswith((".", "/", "~")) else None
 
 
@@ -234,8 +243,8 @@ def render_card(model_dir: str | Path, info: dict[str, Any], evaluation: dict[st
         "",
         "## Task and labels",
         "",
-        (f"{len(labels)} labels: " + ", ".join(f"`{x}`" for x in labels)) if labels else "No classification head (an encoder).",
-        f"Data: `{f['data']}` (fingerprint `{f['data_fingerprint']}`).",
+        (f"- {len(labels)} labels: " + ", ".join(f"`{x}`" for x in labels)) if labels else "- no classification head (an encoder)",
+        f"- data: `{f['data']}` (fingerprint `{f['data_fingerprint']}`)",
         "",
         "## How it was built",
         "",
