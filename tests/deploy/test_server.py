@@ -242,3 +242,15 @@ def test_two_workers_share_the_queue_and_lose_nothing():
     results = asyncio.run(scenario())
     assert results == [[f"A{i}", f"B{i}", f"C{i}"] for i in range(20)]  # 3 texts each, 5 per batch: every batch carries one over
     assert {i for i, _ in calls} == {0, 1} and all(n <= 5 for _, n in calls) and sum(n for _, n in calls) == 60
+
+
+def test_app_from_config_runs_two_workers(tiny_export: Path):
+    from distilkit.config import ServeConfig
+    from distilkit.deploy.server import app_from_config
+
+    app = app_from_config(ServeConfig(model=str(tiny_export), max_length=64, workers=2, threads=1, batch_size=2))
+    with serve_in_thread(app) as url:
+        assert httpx.get(f"{url}/metadata").json()["workers"] == 2
+        body = {"texts": ["good great superb", "bad awful dull and boring", "the film"]}
+        labels = [p["label"] for p in httpx.post(f"{url}/predict", json=body).json()["predictions"]]
+    assert labels[:2] == ["pos", "neg"]

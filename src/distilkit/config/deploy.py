@@ -20,9 +20,6 @@ class ExportConfig(TaskDataConfig):
     tolerance: float = opt(1e-3, "fail when ONNX fp32 logits differ from torch by more than this (max abs)")
     max_accuracy_drop: float = opt(1.0, "an int8 backend losing more validation accuracy (points) is kept but never auto-selected")
     max_eval_samples: int | None = opt(None, "score on at most this many validation rows (default: all)")
-    workers: int = opt(
-        2, "inference workers, each with its own model copy and threads/workers CPU threads: requests run in parallel (one on a GPU)"
-    )
     batch_size: int = opt(32, "batch size for scoring")
     threads: int | None = opt(None, "CPU threads for torch and ONNX Runtime (default: torch's choice)")
     overwrite: bool = opt(False, "replace an existing export folder")
@@ -68,6 +65,9 @@ class ServeConfig:
     max_length: int = opt(128, "truncate texts to this many tokens")
     max_batch: int = opt(64, "most texts the micro-batcher runs together")
     max_wait_ms: float = opt(5.0, "how long the micro-batcher waits for more requests before running a batch")
+    workers: int = opt(
+        2, "inference workers, each with its own model copy and threads/workers CPU threads: requests run in parallel (one on a GPU)"
+    )
     batch_size: int = opt(
         8, "inference batch: a micro-batch is sorted by length and run in batches of this many texts (small ones waste less padding)"
     )

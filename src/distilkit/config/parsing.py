@@ -44,6 +44,8 @@ ALIASES: dict[str, str] = {
     "output": "output_dir",
 }
 DEPRECATED_ALIASES = frozenset({"output"})
+# Names that only mean something to a training command (one with a learning rate).
+TRAINING_ALIASES = frozenset({"num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size", "resume_from_checkpoint"})
 
 
 def opt(default: Any, help: str, **kw: Any) -> Any:
@@ -109,7 +111,12 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
 def aliases_of(cls: type) -> dict[str, str]:
     """The aliases that apply to ``cls``: alias -> field name (see :data:`ALIASES`)."""
     names = {f.name for f in dataclasses.fields(cls)}
-    return {alias: target for alias, target in ALIASES.items() if target in names and alias not in names}
+    training = "learning_rate" in names
+    return {
+        alias: target
+        for alias, target in ALIASES.items()
+        if target in names and alias not in names and (training or alias not in TRAINING_ALIASES)
+    }
 
 
 def canonical_keys(cls: type, values: dict[str, Any]) -> dict[str, Any]:
