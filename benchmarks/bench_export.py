@@ -461,8 +461,7 @@ def main() -> None:
     export_dir = out / "minilm-export"
     command = "flock /tmp/distilkit-cpu.lock env PYTHONPATH=src python benchmarks/bench_export.py " + " ".join(sys.argv[1:])
     if args.serving_only:
-        labels = read_manifest(export_dir)["labels"]
-        val = prepare_task(ExportConfig(data="rotten-tomatoes", max_length=64, seed=42), label_names=labels).splits["validation"]
+        val = prepare_task(ExportConfig(data="rotten-tomatoes", max_length=64, seed=42)).splits["validation"]
         s = serving(export_dir, list(val["text"][:n_texts]), args.threads, passes, args.seconds or (10 if args.quick else 20))
         (out / "serving.json").write_text(json.dumps(s, indent=2, default=str))
         machine = f"{platform.machine()}, {os.cpu_count()} cores"
