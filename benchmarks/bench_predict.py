@@ -94,7 +94,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1, help="accepted for the shared protocol")
     parser.add_argument("--lines", type=int, nargs="+", default=[100_000, 1_000_000], help="input sizes (lines)")
     parser.add_argument("--old-src", default=None, help="src/ of the previous release, for the before rows")
-    parser.add_argument("--old-lines", type=int, nargs="+", default=None, help="input sizes for the previous release (default: the largest)")
+    parser.add_argument(
+        "--old-lines", type=int, nargs="+", default=None, help="input sizes for the previous release (default: the largest)"
+    )
     parser.add_argument("--out", default="runs/bench-predict")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
