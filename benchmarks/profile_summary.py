@@ -3,6 +3,7 @@
 
 import collections
 import sys
+from pathlib import Path
 
 path = sys.argv[1]
 total = 0
