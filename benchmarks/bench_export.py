@@ -221,7 +221,7 @@ def run_python_client(url: str, texts: list[str], texts_per_request: int, concur
     }
 
 
-def serving(export_dir: Path, texts: list[str], threads: int, passes: int, seconds: int) -> dict:
+def serving(export_dir: Path, texts: list[str], threads: int, passes: int, seconds: int, serve_args: tuple[str, ...] = ()) -> dict:
     """Section 4: pipeline (defaults, batch 32), the in-process engine, and the server under load, side by side."""
     import shutil
 
@@ -251,7 +251,8 @@ def serving(export_dir: Path, texts: list[str], threads: int, passes: int, secon
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     log = open(export_dir.parent / "serve-issue16.log", "w")  # noqa: SIM115 (closed when the server stops)
     argv = [sys.executable, "-m", "distilkit.cli", "serve", "--model", str(export_dir), "--port", str(port), "--threads", str(threads)]
-    argv += ["--max-length", "64", "--max-batch", "64", "--max-texts", "32", "--max-queue", "32"]
+    argv += ["--max-length", "64", "--max-batch", "64", "--max-texts", "32", "--max-queue", "32", *serve_args]
+    result["serve_args"] = " ".join(argv[3:])
     proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     work = export_dir.parent
     try:
@@ -290,7 +291,7 @@ def render_serving(s: dict, command: str, date: str, machine: str, threads: int,
         f"Date: {date}; machine: {machine}, {threads} torch/ORT threads; load average {loads[0]:.1f} before, {loads[1]:.1f} after; "
         "run under the shared CPU lock; every row below was measured in this one run.  ",
         f"Texts: {s['texts']} of the seeded Rotten Tomatoes validation split (seed 42), max_length 64. "
-        f"Engine backend: {s['engine_backend']} (auto-selected); served backend: {s['served_backend']}.",
+        f"Engine backend: {s['engine_backend']} (auto-selected); served backend: {s['served_backend']}; server: `{s.get('serve_args', '')}`.",
         "",
         "| path | texts/request | clients | texts/s | p50 / p99 ms | client CPU (cores) | server CPU (cores) |",
         "|---|---|---|---|---|---|---|",
@@ -450,6 +451,7 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench-export")
     parser.add_argument("--serving-only", action="store_true", help="section 4 alone, on the export folder of an earlier run")
     parser.add_argument("--seconds", type=int, default=None, help="seconds per wrk run (default 10, full 20)")
+    parser.add_argument("--serve-args", default="", help="extra flags for distilkit serve in section 4, e.g. '--max-wait-ms 0'")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     passes = args.passes or (2 if args.quick else 3)
@@ -462,7 +464,14 @@ def main() -> None:
     command = "flock /tmp/distilkit-cpu.lock env PYTHONPATH=src python benchmarks/bench_export.py " + " ".join(sys.argv[1:])
     if args.serving_only:
         val = prepare_task(ExportConfig(data="rotten-tomatoes", max_length=64, seed=42)).splits["validation"]
-        s = serving(export_dir, list(val["text"][:n_texts]), args.threads, passes, args.seconds or (10 if args.quick else 20))
+        s = serving(
+            export_dir,
+            list(val["text"][:n_texts]),
+            args.threads,
+            passes,
+            args.seconds or (10 if args.quick else 20),
+            tuple(args.serve_args.split()),
+        )
         (out / "serving.json").write_text(json.dumps(s, indent=2, default=str))
         machine = f"{platform.machine()}, {os.cpu_count()} cores"
         md = render_serving(
@@ -506,7 +515,9 @@ def main() -> None:
     print("[3/3] length bucketing", flush=True)
     results["bucketing"] = bucketing(export_dir, texts, args.threads, passes)
     print("[4/4] serving, socket to model", flush=True)
-    results["serving"] = serving(export_dir, texts, args.threads, passes, args.seconds or (10 if args.quick else 20))
+    results["serving"] = serving(
+        export_dir, texts, args.threads, passes, args.seconds or (10 if args.quick else 20), tuple(args.serve_args.split())
+    )
     results["load_after"] = os.getloadavg()[0]
     (out / "export.json").write_text(json.dumps(results, indent=2, default=str))
     md = (
