@@ -64,7 +64,11 @@ class ServeConfig:
     backend: str = opt("auto", "auto (fastest usable), onnx-int8, onnx-fp32, torch-int8 or torch")
     max_length: int = opt(128, "truncate texts to this many tokens")
     max_batch: int = opt(64, "most texts the micro-batcher runs together")
-    max_wait_ms: float = opt(5.0, "how long the micro-batcher waits for more requests before running a batch")
+    max_wait_ms: float = opt(
+        0.0,
+        "how long a worker waits for more requests before running a batch (0: run what is queued; "
+        "batches still form from the requests that arrive while the workers are busy)",
+    )
     workers: int = opt(
         2, "inference workers, each with its own model copy and threads/workers CPU threads: requests run in parallel (one on a GPU)"
     )

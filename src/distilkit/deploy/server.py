@@ -98,7 +98,7 @@ def default_body_limit(max_texts: int, max_text_chars: int) -> int:
 def create_app(
     predictor: Predictor | Sequence[Predictor],
     max_batch: int = 64,
-    max_wait_ms: float = 5.0,
+    max_wait_ms: float = 0.0,
     max_texts: int = 64,
     max_text_chars: int = 10000,
     *,
