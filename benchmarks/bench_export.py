@@ -6,9 +6,16 @@
 2. ORT int8 achieved GOP/s of the 6x384 student at batch 32 vs the int8 matmul peak measured now
    (target >= 80%);
 3. length bucketing (length-sorted, per-batch padding) vs padding every text to 128 tokens on
-   realistic short texts (target >= 3x).
+   realistic short texts (target >= 3x);
+4. serving (issue 16), side by side: ``pipeline`` at its defaults and at batch 32, the in-process
+   engine (``Predictor``, ORT int8 auto-selected), and ``distilkit serve`` under a low-CPU load
+   generator (``wrk`` with a Lua script cycling through the texts, when installed; the Python
+   ``loadtest`` too, with the CPU it spent), at 32 texts/request and single-text requests from 8
+   clients; then ``loadtest --overload`` against the same server (503s, server RSS before/after).
+   Targets: served >= 80% of the engine at 32 texts/request; single-text >= 5x pipeline defaults.
 
-    PYTHONPATH=src python benchmarks/bench_export.py --quick --out runs/bench-export
+    flock /tmp/distilkit-cpu.lock env PYTHONPATH=src python benchmarks/bench_export.py --quick --out runs/bench-export
+    ... --serving-only   # section 4 alone, reusing the export folder of an earlier run
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from distilkit.inference import Predictor
 from distilkit.inference.backends import ONNX_INT8_FILE, read_manifest
 from distilkit.inference.speed import best_pass
 
-DEFAULT_MODEL = "/work/artifacts/minilm-rt-small"
+DEFAULT_MODEL = "runs/demo/student"  # the MiniLM-L6 student `distilkit demo` distils
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 300) -> None:
@@ -133,6 +140,192 @@ def served_vs_pipeline(
         "texts": len(texts),
         "requests_per_pass": n_req,
     }
+
+
+def _wrk_script(path: Path, bodies: list[str]) -> Path:
+    """A wrk Lua script that POSTs ``bodies`` (JSON strings) in turn, one list per connection thread."""
+    quoted = ",\n".join("[==[" + b + "]==]" for b in bodies)
+    path.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"local bodies = {{\n{quoted}\n}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #bodies + 1\n  return wrk.format(nil, '/predict', nil, bodies[i])\nend\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _parse_wrk(text: str) -> dict:
+    import re
+
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+    out = {"requests_per_s": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))}
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)", text)
+        out[f"p{pct}_ms"] = float(m.group(1)) * unit[m.group(2)] if m else float("nan")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors:.*", text)
+    out["non_2xx"] = int(bad.group(1)) if bad else 0
+    out["socket_errors"] = errors.group(0) if errors else ""
+    return out
+
+
+def _server_cpu_s(url: str) -> float:
+    import httpx
+
+    from distilkit.deploy.metrics import parse_metric
+
+    return parse_metric(httpx.get(f"{url}/metrics").text, "process_cpu_seconds_total") or float("nan")
+
+
+def run_wrk(url: str, bodies: list[str], texts_per_request: int, connections: int, seconds: int, work: Path) -> dict:
+    """wrk against ``url``/predict: texts/s, p50/p99, and the CPU wrk itself and the server used (cores)."""
+    script = _wrk_script(work / f"wrk-{texts_per_request}.lua", bodies)
+    cpu0 = _server_cpu_s(url)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url], stdout=subprocess.PIPE, text=True
+    )
+    text = proc.stdout.read()
+    _, _, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    row = _parse_wrk(text)
+    row.update(
+        client="wrk (C, 1 thread)",
+        texts_per_request=texts_per_request,
+        concurrency=connections,
+        texts_per_s=row["requests_per_s"] * texts_per_request,
+        client_cores=(usage.ru_utime + usage.ru_stime) / wall,
+        server_cores=(_server_cpu_s(url) - cpu0) / wall,
+    )
+    return row
+
+
+def run_python_client(url: str, texts: list[str], texts_per_request: int, concurrency: int, requests: int) -> dict:
+    """distilkit's own loadtest (httpx, asyncio) in this process, with the CPU it spent."""
+    import resource
+
+    cpu0, srv0 = resource.getrusage(resource.RUSAGE_SELF), _server_cpu_s(url)
+    r = asyncio.run(load_test(url, texts, requests=requests, concurrency=concurrency, texts_per_request=texts_per_request))
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    used = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+    return {
+        "client": "distilkit loadtest (Python)",
+        "texts_per_request": texts_per_request,
+        "concurrency": concurrency,
+        "texts_per_s": r["texts_per_s"],
+        "p50_ms": r["p50_ms"],
+        "p99_ms": float("nan"),
+        "non_2xx": r["failures"],
+        "client_cores": used / r["seconds"],
+        "server_cores": (_server_cpu_s(url) - srv0) / r["seconds"],
+    }
+
+
+def serving(export_dir: Path, texts: list[str], threads: int, passes: int, seconds: int, serve_args: tuple[str, ...] = ()) -> dict:
+    """Section 4: pipeline (defaults, batch 32), the in-process engine, and the server under load, side by side."""
+    import shutil
+
+    from transformers import pipeline
+
+    pipe = pipeline("text-classification", model=str(export_dir), tokenizer=str(export_dir), device=-1)
+    pipe(texts[:8])
+    defaults_s = best_pass(lambda: pipe(texts), 1)  # one text at a time, as pipeline does unless given a batch size
+    batch_s = best_pass(lambda: pipe(texts, batch_size=32, truncation=True, max_length=64), passes)
+    engine = Predictor.from_dir(export_dir, 64, 32, threads=threads)
+    engine.predict(texts[:32])
+    engine_s = best_pass(lambda: engine.predict(texts), passes)
+    per_request = lambda: [engine.predict(texts[i : i + 32]) for i in range(0, len(texts), 32)]
+    engine_req32_s = best_pass(per_request, passes)  # what a server sees: 32 texts at a time, sorted within the call only
+    engine.batch_size = 8
+    engine_req32_b8_s = best_pass(per_request, passes)
+    backend = engine.backend
+    engine_single = Predictor.from_dir(export_dir, 64, 1, threads=threads)
+    single_s = best_pass(lambda: [engine_single.predict([t]) for t in texts[:200]], passes)
+    result = {
+        "texts": len(texts),
+        "pipeline_defaults": len(texts) / defaults_s,
+        "pipeline_b32": len(texts) / batch_s,
+        "engine_b32": len(texts) / engine_s,
+        "engine_b1": 200 / single_s,
+        "engine_req32": len(texts) / engine_req32_s,
+        "engine_req32_b8": len(texts) / engine_req32_b8_s,
+        "engine_backend": backend,
+        "rows": [],
+    }
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    log = open(export_dir.parent / "serve-issue16.log", "w")  # noqa: SIM115 (closed when the server stops)
+    argv = [sys.executable, "-m", "distilkit.cli", "serve", "--model", str(export_dir), "--port", str(port), "--threads", str(threads)]
+    argv += ["--max-length", "64", "--max-batch", "64", "--max-texts", "32", "--max-queue", "32", *serve_args]
+    result["serve_args"] = " ".join(argv[3:])
+    proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    work = export_dir.parent
+    try:
+        wait_healthy(url, proc)
+        import httpx
+
+        result["served_backend"] = httpx.get(f"{url}/metadata").json()["backend"]
+        json_body = lambda chunk: json.dumps({"texts": chunk}, ensure_ascii=False)
+        b32 = [json_body(texts[i : i + 32]) for i in range(0, len(texts), 32)]
+        b1 = [json_body([t]) for t in texts]
+        run_python_client(url, texts, 1, 8, 200)  # warm-up
+        if shutil.which("wrk"):
+            result["rows"].append(run_wrk(url, b32, 32, 2, seconds, work))
+            result["rows"].append(run_wrk(url, b1, 1, 8, seconds, work))
+        result["rows"].append(run_python_client(url, texts, 32, 2, 3 * len(b32)))
+        result["rows"].append(run_python_client(url, texts, 1, 8, 3 * len(texts) // 2))
+        result["overload"] = asyncio.run(load_test(url, texts, requests=2000, texts_per_request=1, overload=True))
+        result["healthy_after_overload"] = httpx.get(f"{url}/health").status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        log.close()
+    best = lambda n: max((r for r in result["rows"] if r["texts_per_request"] == n), key=lambda r: r["client"].startswith("wrk"))
+    result["served_b32_pct_of_engine"] = 100 * best(32)["texts_per_s"] / result["engine_b32"]
+    result["single_vs_pipeline_defaults"] = best(1)["texts_per_s"] / result["pipeline_defaults"]
+    return result
+
+
+def render_serving(s: dict, command: str, date: str, machine: str, threads: int, loads: tuple[float, float]) -> str:
+    ok = lambda c: "met" if c else "MISSED"
+    o = s["overload"]
+    lines = [
+        "## Serving: socket to model (issue 16)",
+        "",
+        f"Command: `{command}`  ",
+        f"Date: {date}; machine: {machine}, {threads} torch/ORT threads; load average {loads[0]:.1f} before, {loads[1]:.1f} after; "
+        "run under the shared CPU lock; every row below was measured in this one run.  ",
+        f"Texts: {s['texts']} of the seeded Rotten Tomatoes validation split (seed 42), max_length 64. "
+        f"Engine backend: {s['engine_backend']} (auto-selected); served backend: {s['served_backend']}; server: `{s.get('serve_args', '')}`.",
+        "",
+        "| path | texts/request | clients | texts/s | p50 / p99 ms | client CPU (cores) | server CPU (cores) |",
+        "|---|---|---|---|---|---|---|",
+        f'| `pipeline("text-classification")`, defaults (one text at a time) | 1 | - | {s["pipeline_defaults"]:.1f} | | | |',
+        f"| `pipeline(..., batch_size=32)` | 32 | - | {s['pipeline_b32']:.1f} | | | |",
+        f"| in-process engine (`Predictor`, batch 32) | 32 | - | **{s['engine_b32']:.1f}** | | | |",
+        f"| in-process engine, one call per 32-text request (batch 32) | 32 | - | {s['engine_req32']:.1f} | | | |",
+        f"| in-process engine, one call per 32-text request (sorted, batches of 8) | 32 | - | {s['engine_req32_b8']:.1f} | | | |",
+        f"| in-process engine, one text per call | 1 | - | {s['engine_b1']:.1f} | | | |",
+    ]
+    for r in s["rows"]:
+        lines.append(
+            f"| `distilkit serve` + {r['client']} | {r['texts_per_request']} | {r['concurrency']} | **{r['texts_per_s']:.1f}** | "
+            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} | {r['client_cores']:.2f} | {r['server_cores']:.2f} |"
+        )
+    lines += [
+        "",
+        f"Served at 32 texts/request: **{s['served_b32_pct_of_engine']:.0f}%** of the in-process engine (target >= 80%: "
+        f"{ok(s['served_b32_pct_of_engine'] >= 80)}). Single-text requests from 8 clients: **{s['single_vs_pipeline_defaults']:.1f}x** "
+        f"`pipeline` at its defaults (target >= 5x: {ok(s['single_vs_pipeline_defaults'] >= 5)}). Failed or non-200 answers: "
+        f"{sum(r['non_2xx'] for r in s['rows'])}.",
+        "",
+        f"Overload (`loadtest --overload`, {o['requests']} single-text requests, {o['concurrency']} in flight against a queue of 32): "
+        f"statuses {o['statuses']}, transport errors {o['statuses'].get('transport error', 0)}; server RSS "
+        f"{o['server_rss_mb_before']:.0f} MB before, {o['server_rss_mb_after']:.0f} MB after; healthy afterwards: {s['healthy_after_overload']}.",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def int8_efficiency(export_dir: Path, threads: int, passes: int) -> dict:
@@ -264,6 +457,9 @@ def main() -> None:
     parser.add_argument("--eval-samples", type=int, default=None, help="validation rows scored at export (default all, --quick 600)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="runs/bench-export")
+    parser.add_argument("--serving-only", action="store_true", help="section 4 alone, on the export folder of an earlier run")
+    parser.add_argument("--seconds", type=int, default=None, help="seconds per wrk run (default 10, full 20)")
+    parser.add_argument("--serve-args", default="", help="extra flags for distilkit serve in section 4, e.g. '--max-wait-ms 0'")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     passes = args.passes or (2 if args.quick else 3)
@@ -273,10 +469,29 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()[0]
     export_dir = out / "minilm-export"
+    command = "flock /tmp/distilkit-cpu.lock env PYTHONPATH=src python benchmarks/bench_export.py " + " ".join(sys.argv[1:])
+    if args.serving_only:
+        val = prepare_task(ExportConfig(data="rotten-tomatoes", max_length=64, seed=42)).splits["validation"]
+        s = serving(
+            export_dir,
+            list(val["text"][:n_texts]),
+            args.threads,
+            passes,
+            args.seconds or (10 if args.quick else 20),
+            tuple(args.serve_args.split()),
+        )
+        (out / "serving.json").write_text(json.dumps(s, indent=2, default=str))
+        machine = f"{platform.machine()}, {os.cpu_count()} cores"
+        md = render_serving(
+            s, command, dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), machine, args.threads, (load_before, os.getloadavg()[0])
+        )
+        (out / "serving.md").write_text(md)
+        print(md)
+        return
     manifest = export(
         ExportConfig(
             model=args.model,
-            output=str(export_dir),
+            output_dir=str(export_dir),
             data="rotten-tomatoes",
             max_length=64,
             seed=42,
@@ -307,10 +522,19 @@ def main() -> None:
     results["int8"] = int8_efficiency(export_dir, args.threads, passes)
     print("[3/3] length bucketing", flush=True)
     results["bucketing"] = bucketing(export_dir, texts, args.threads, passes)
+    print("[4/4] serving, socket to model", flush=True)
+    results["serving"] = serving(
+        export_dir, texts, args.threads, passes, args.seconds or (10 if args.quick else 20), tuple(args.serve_args.split())
+    )
     results["load_after"] = os.getloadavg()[0]
-    command = "PYTHONPATH=src python benchmarks/bench_export.py " + " ".join(sys.argv[1:])
     (out / "export.json").write_text(json.dumps(results, indent=2, default=str))
-    md = render(results, command)
+    md = (
+        render(results, command)
+        + "\n"
+        + render_serving(
+            results["serving"], command, results["date"], results["machine"], args.threads, (load_before, results["load_after"])
+        )
+    )
     (out / "export.md").write_text(md)
     print(md)
 

@@ -146,7 +146,7 @@ def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: py
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("export") / "model"
-    export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), max_length=64, threads=1))
+    export(ExportConfig(model=str(tiny_classifier), output_dir=str(out), data=str(sentiment_csv), max_length=64, threads=1))
     torch.set_num_threads(threads)
     return out
 
@@ -173,3 +173,20 @@ def corpus_docs(n: int = 60, seed: int = 0) -> list[list[str]]:
             ]
         )
     return docs
+
+
+def slow_predictor(export_dir: Path, delay_s: float):
+    """The tiny export's predictor, each inference call made ``delay_s`` slower (a busy model)."""
+    import time
+
+    from distilkit.inference import Predictor
+
+    predictor = Predictor.from_dir(export_dir, max_length=64, threads=1)
+    fast = predictor.predict
+
+    def predict(texts, *args, **kwargs):
+        time.sleep(delay_s)
+        return fast(texts, *args, **kwargs)
+
+    predictor.predict = predict  # type: ignore[method-assign]
+    return predictor

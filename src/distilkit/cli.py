@@ -88,11 +88,14 @@ def _evaluate(cfg: Any, args: argparse.Namespace) -> None:
 
 
 def _predict(cfg: Any, args: argparse.Namespace) -> None:
-    from distilkit.commands.predict import predict
+    from distilkit.commands.predict import predict, predict_to_file
 
-    rows = predict(cfg, args.texts)
-    if not cfg.output:
-        print("\n".join(json.dumps(row, ensure_ascii=False) for row in rows))
+    if cfg.output:
+        done = predict_to_file(cfg, args.texts)
+        print(f"{done['written']} rows written to {done['output']} ({done['skipped']} already there)", file=sys.stderr)
+        return
+    for row in predict(cfg, args.texts):
+        print(json.dumps(row, ensure_ascii=False), flush=False)
 
 
 def _export(cfg: Any, args: argparse.Namespace) -> None:

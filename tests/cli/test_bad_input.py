@@ -275,7 +275,8 @@ def test_trust_remote_code_is_never_on_by_default(assets, tmp_path, capsys):
 
     for name, (cls, _, _) in COMMANDS.items():  # every command that can load a model: off unless the flag is given
         if "trust_remote_code" in {f.name for f in dataclasses.fields(cls)}:
-            assert C.config_from_args(cls, build_parser().parse_args([name])).trust_remote_code is False, name
+            argv = [name, "--data", "d.csv"] if "data" in {f.name for f in dataclasses.fields(cls)} else [name]
+            assert C.config_from_args(cls, build_parser().parse_args(argv)).trust_remote_code is False, name
 
     custom = tmp_path / "custom-model"
     custom.mkdir()
@@ -508,3 +509,27 @@ def test_serve_texts_to_a_pair_model_and_pairs_to_a_single_text_model(assets, tm
     assert resp.status_code == 422 and '{"pairs": [[first, second], ...]}' in resp.json()["detail"]
     rc, _, err = run_cli(["predict", "--model", str(assets["teacher"]), "a good film", "--text-pair", "it is good"], capsys)
     assert_one_line_error(rc, err, "predict", "reads single texts, not pairs")
+
+
+# ---------------------------------------------------------------------------------------------- issue 16
+
+
+def test_data_not_given(capsys):
+    rc, _, err = run_cli(["finetune", "--output-dir", "never-made"], capsys)
+    assert_one_line_error(rc, err, "finetune", "--data is required", "hf:NAME", "rotten-tomatoes")
+    assert not Path("never-made").exists()
+
+
+def test_misspelt_trainer_arg(assets, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc, _, err = run_cli(finetune_args(assets["encoder"], assets["data"], out, "--trainer-arg", "report_too=tensorboard"), capsys)
+    assert_one_line_error(rc, err, "finetune", "'report_too' is not a transformers.TrainingArguments field", "did you mean 'report_to'")
+    assert not out.exists()
+
+
+def test_hub_dataset_offline(assets, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    out = tmp_path / "out"
+    rc, _, err = run_cli(finetune_args(assets["encoder"], "hf:someone/reviews", out), capsys)
+    assert_one_line_error(rc, err, "finetune", "could not load dataset 'someone/reviews'", "save_to_disk")
+    assert not out.exists()

@@ -77,7 +77,7 @@ def test_check_fails_above_tolerance(tiny_classifier, sentiment_csv, tmp_path, m
     monkeypatch.setattr(run, "OrtBackend", Skewed)
     out = tmp_path / "bad"
     with pytest.raises(DistilkitError, match=r"differ from torch by 0\.01.* > tolerance 0\.001"):
-        export(ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), torch_int8=False, threads=1))
+        export(ExportConfig(model=str(tiny_classifier), output_dir=str(out), data=str(sentiment_csv), torch_int8=False, threads=1))
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert manifest["backends"]["onnx-fp32"]["check"] == "failed" and "onnx-int8" not in manifest["backends"]
     assert manifest["recommended"] == "torch"
@@ -85,7 +85,7 @@ def test_check_fails_above_tolerance(tiny_classifier, sentiment_csv, tmp_path, m
 
 def test_no_onnx_export_and_refusing_to_overwrite(tiny_classifier, sentiment_csv, tmp_path):
     out = tmp_path / "torch-only"
-    cfg = ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), onnx=False, threads=1)
+    cfg = ExportConfig(model=str(tiny_classifier), output_dir=str(out), data=str(sentiment_csv), onnx=False, threads=1)
     manifest = export(cfg)
     assert list(manifest["backends"]) == ["torch-int8", "torch"] and not (out / "model.onnx").exists()
     with pytest.raises(DistilkitError, match="--overwrite"):
@@ -102,7 +102,7 @@ def test_export_validates_before_it_deletes_and_never_writes_into_the_model(tiny
     """An old export is replaced only once the model and data checks pass; the model's own folder and
     its parents are never an output."""
     out = tmp_path / "export"
-    cfg = ExportConfig(model=str(tiny_classifier), output=str(out), data=str(sentiment_csv), onnx=False, torch_int8=False, threads=1)
+    cfg = ExportConfig(model=str(tiny_classifier), output_dir=str(out), data=str(sentiment_csv), onnx=False, torch_int8=False, threads=1)
     export(cfg)
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     with pytest.raises(DistilkitError, match="no column 'review'"):
@@ -111,5 +111,5 @@ def test_export_validates_before_it_deletes_and_never_writes_into_the_model(tiny
     model_files = sorted(p.name for p in Path(tiny_classifier).iterdir())
     for target in (tiny_classifier, Path(tiny_classifier).parent):
         with pytest.raises(DistilkitError, match="holds the model"):
-            export(ExportConfig(**{**cfg.__dict__, "overwrite": True, "output": str(target)}))
+            export(ExportConfig(**{**cfg.__dict__, "overwrite": True, "output_dir": str(target)}))
     assert sorted(p.name for p in Path(tiny_classifier).iterdir()) == model_files

@@ -108,6 +108,15 @@ def test_pretrained_dir_is_accepted_by_finetune_general_distill_and_distill(
         assert result.facts["student_init"]["init"] == "checkpoint"
         assert (out / "distilkit_run.json").is_file()
 
+    # every model folder carries a Hub model card
+    from huggingface_hub import ModelCard
+
+    tags = {base: "fill-mask", teacher: "text-classification", general: "feature-extraction", out: "text-classification"}
+    for folder, tag in tags.items():
+        card = ModelCard.load(folder / "README.md")
+        assert card.data.library_name == "transformers" and card.data.pipeline_tag == tag, folder
+    assert str(teacher) in ModelCard.load(out / "README.md").text  # the student's card names its teacher
+
 
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "distilkit.cli", *args]

@@ -165,7 +165,7 @@ def test_pair_model_export_serve_bench(pairs, root):
     from distilkit.inference import Predictor
 
     out = root / "p-export"
-    _run("export", "--model", pairs["student"], *pairs["data"], "--output", out, "--max-length", "16", "--threads", "1")
+    _run("export", "--model", pairs["student"], *pairs["data"], "--output-dir", out, "--max-length", "16", "--threads", "1")
     manifest = json.loads((out / "distilkit_export.json").read_text())
     assert manifest["task"]["problem_type"] == "regression" and manifest["task"]["text_pair"] is True
     assert manifest["validation"]["metric"] == "pearson" and manifest["backends"]["onnx-fp32"]["check"] == "passed"
@@ -178,14 +178,14 @@ def test_pair_model_export_serve_bench(pairs, root):
         assert ok.status_code == 200 and [set(p) for p in ok.json()["predictions"]] == [{"label", "value"}] * 2
         wrong = httpx.post(f"{url}/predict", json={"texts": ["the film"]})
         assert wrong.status_code == 422 and "reads sentence pairs" in wrong.json()["detail"]
-        schema = httpx.get(f"{url}/openapi.json").json()["components"]["schemas"]["PredictRequest"]
-        assert "pairs" in schema["properties"]
+        body = httpx.get(f"{url}/openapi.json").json()["paths"]["/predict"]["post"]["requestBody"]
+        assert "pairs" in body["content"]["application/json"]["schema"]["properties"]
         load = asyncio.run(load_test(url, ["the film", "a plot"], requests=4, concurrency=2, texts_per_request=2, pairs=["good", "bad"]))
         assert load["succeeded"] == 4 and load["failures"] == 0
 
 
 def test_reports_fit_the_task(multi, pairs, root):
-    _run("report", multi["student"], pairs["student"], "--output", root / "report")
+    _run("report", multi["student"], pairs["student"], "--output-dir", root / "report")
     md = (root / "report" / "report.md").read_text()
     assert "regression-0.png" in md and "per-class-f1.png" in md and "confusion-0.png" not in md
     assert "micro_f1" in md and "pearson" in md

@@ -8,6 +8,8 @@ from distilkit.errors import DistilkitError
 
 
 def parse(argv):
+    if "--data" not in argv:
+        argv = [*argv, "--data", "d.csv"]
     args = build_parser().parse_args(argv)
     return C.config_from_args(C.DistillConfig, args)
 
@@ -71,3 +73,86 @@ def test_recipe_must_be_a_mapping(tmp_path):
     recipe.write_text("- a\n- b\n")
     with pytest.raises(DistilkitError, match="mapping"):
         parse(["distill", "--config", str(recipe)])
+
+
+# -- transformers spellings, aliases, required --data, pass-through ------------------------------------------
+
+
+def test_transformers_spellings_in_flags():
+    cfg = parse(
+        [
+            "distill",
+            "--data",
+            "d.csv",
+            "--num_train_epochs",
+            "2",
+            "--per-device-train-batch-size",
+            "8",
+            "--per_device_eval_batch_size",
+            "16",
+            "--max_seq_length",
+            "64",
+            "--output_dir",
+            "out",
+            "--learning_rate",
+            "1e-3",
+            "--resume_from_checkpoint",
+        ]
+    )
+    assert (cfg.epochs, cfg.batch_size, cfg.eval_batch_size, cfg.max_length) == (2.0, 8, 16, 64)
+    assert cfg.output_dir == "out" and cfg.learning_rate == 1e-3 and cfg.resume is True
+    args = build_parser().parse_args(["finetune", "--model_name_or_path", "bert-base-uncased", "--data", "d.csv"])
+    assert C.config_from_args(C.FinetuneConfig, args).model == "bert-base-uncased"
+
+
+def test_transformers_spellings_in_recipes(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "data: d.csv\nnum_train_epochs: 2\nper_device_train_batch_size: 8\nmax-seq-length: 64\ntraining_args: {fp16: false}\n"
+    )
+    cfg = parse(["distill", "--config", str(recipe)])
+    assert (cfg.epochs, cfg.batch_size, cfg.max_length, cfg.training_args) == (2.0, 8, 64, {"fp16": False})
+    recipe.write_text("data: d.csv\nepochs: 1\nnum_train_epochs: 2\n")
+    with pytest.raises(DistilkitError, match="both set 'epochs'"):
+        parse(["distill", "--config", str(recipe)])
+
+
+def test_every_flag_takes_its_underscore_spelling():
+    from distilkit.cli import COMMANDS
+
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    for name, (cls, _, _) in COMMANDS.items():
+        options = subparsers.choices[name]._option_string_actions
+        for f in __import__("dataclasses").fields(cls):
+            assert "--" + f.name.replace("_", "-") in options and "--" + f.name in options, (name, f.name)
+
+
+def test_output_dir_is_one_name_and_output_a_deprecated_alias_for_folders(caplog):
+    p = build_parser()
+    export = C.config_from_args(C.ExportConfig, p.parse_args(["export", "--data", "d.csv", "--output", "x"]))
+    assert export.output_dir == "x" and "deprecated" in caplog.text
+    report = C.config_from_args(C.ReportConfig, p.parse_args(["report", "r1", "--output-dir", "rep"]))
+    assert report.output_dir == "rep"
+    evaluate = C.config_from_args(C.EvaluateConfig, p.parse_args(["evaluate", "--data", "d.csv", "--output", "e.json"]))
+    assert evaluate.output == "e.json"  # a single file keeps --output
+    assert "output" not in {f.name for f in __import__("dataclasses").fields(C.AugmentConfig)}
+
+
+def test_trainer_arg_is_repeatable_and_typed():
+    cfg = parse(["distill", "--data", "d.csv", "--trainer-arg", "report_to=tensorboard", "--trainer-arg", "fp16=false", "warmup_steps=10"])
+    assert cfg.training_args == {"report_to": "tensorboard", "fp16": False, "warmup_steps": 10}
+
+
+def test_data_is_required_and_help_says_so(capsys):
+    from distilkit.cli import main
+
+    assert main(["finetune"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--data is required" in err and "rotten-tomatoes" in err
+    with pytest.raises(DistilkitError, match="--data is required"):
+        C.FinetuneConfig().validate()  # the Python API too
+    assert main(["finetune", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(required)" in out and "mpnet-base" in out and "--num-train-epochs" in out
+    assert C.FinetuneConfig().model == "mpnet-base"

@@ -206,9 +206,9 @@ def test_seeded_reproducible_and_independent_of_batching():
 
 def test_unknown_method_and_missing_mlm_are_clear_errors():
     with pytest.raises(DistilkitError, match="unknown augment"):
-        build_config(DistillConfig, {"augment_copies": 2, "augment_methods": ["synonyms"]})
+        build_config(DistillConfig, {"data": "d.csv", "augment_copies": 2, "augment_methods": ["synonyms"]})
     with pytest.raises(DistilkitError, match="augment-mlm-model"):
-        build_config(DistillConfig, {"augment_copies": 2, "augment_methods": ["mlm"]})
+        build_config(DistillConfig, {"data": "d.csv", "augment_copies": 2, "augment_methods": ["mlm"]})
 
 
 def _split(texts, labels) -> datasets.Dataset:

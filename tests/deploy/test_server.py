@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 import torch
 
+from conftest import slow_predictor
 from distilkit.deploy.loadtest import load_test
 from distilkit.deploy.server import MicroBatcher, create_app, serve_in_thread
 from distilkit.inference import Predictor
@@ -120,3 +123,134 @@ def test_load_test_counts_failures(server):
     url, _, _ = server
     result = asyncio.run(load_test(url, ["x" * 500], requests=3, concurrency=2))  # over max_text_chars: 413
     assert result["failures"] == 3 and "HTTP 413" in result["errors"][0]
+
+
+# -- hardening: body limit, bounded queue, timeout, graceful shutdown, metrics, device ---------------------------
+
+
+def test_body_over_the_limit_is_refused_before_parsing(tiny_export: Path):
+    app = create_app(Predictor.from_dir(tiny_export, max_length=64, threads=1), max_body_bytes=1000, max_text_chars=5000)
+    with serve_in_thread(app) as url:
+        declared = httpx.post(f"{url}/predict", json={"texts": ["good " * 400]})  # Content-Length 2000+
+        assert declared.status_code == 413 and "the limit is 1000" in declared.json()["detail"]
+
+        def chunks():  # no Content-Length: chunked transfer, capped while it is read
+            for _ in range(50):
+                yield b'{"texts": ["' + b"x" * 100
+
+        chunked = httpx.post(f"{url}/predict", content=chunks(), headers={"content-type": "application/json"})
+        assert chunked.status_code == 413 and "request body over 1000 bytes" in chunked.json()["detail"]
+        assert httpx.post(f"{url}/predict", json={"texts": ["good film"]}).status_code == 200  # still serving
+        text = httpx.get(f"{url}/metrics").text
+    assert 'distilkit_requests_total{code="413",endpoint="/predict"} 2.0' in text
+
+
+def test_full_queue_answers_503_with_retry_after(tiny_export: Path):
+    app = create_app(slow_predictor(tiny_export, 0.2), max_batch=1, max_wait_ms=0, max_queue=2)
+
+    async def burst(url: str) -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+            return await asyncio.gather(*(client.post("/predict", json={"texts": [f"good film {i}"]}) for i in range(10)))
+
+    with serve_in_thread(app) as url:
+        resps = asyncio.run(burst(url))
+        codes = sorted(r.status_code for r in resps)
+        assert set(codes) == {200, 503} and codes.count(200) >= 2  # the 2 queued at least; the rest refused
+        refused = next(r for r in resps if r.status_code == 503)
+        assert int(refused.headers["retry-after"]) >= 1 and "queue is full" in refused.json()["detail"]
+        assert httpx.get(f"{url}/health").status_code == 200
+        assert app.state.batcher.stats()["rejected"] == codes.count(503)
+
+
+def test_request_timeout_is_504(tiny_export: Path):
+    app = create_app(slow_predictor(tiny_export, 1.0), request_timeout_s=0.2)
+    with serve_in_thread(app) as url:
+        resp = httpx.post(f"{url}/predict", json={"texts": ["good"]}, timeout=30)
+    assert resp.status_code == 504 and "within 0.2s" in resp.json()["detail"]
+
+
+def test_shutdown_answers_what_is_queued(tiny_export: Path):
+    app = create_app(slow_predictor(tiny_export, 0.3), max_batch=1, max_wait_ms=0)
+    results: list[int] = []
+
+    def client(i: int) -> None:
+        results.append(httpx.post(url + "/predict", json={"texts": [f"good {i}"]}, timeout=30).status_code)
+
+    with serve_in_thread(app) as url:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 10
+        while app.state.batcher.depth() < 2 and time.monotonic() < deadline:  # requests waiting in the queue
+            time.sleep(0.01)
+        assert app.state.batcher.depth() >= 2
+    # leaving the block stopped the server (uvicorn's graceful shutdown, then the batcher's drain)
+    for t in threads:
+        t.join(30)
+    assert results == [200] * 4
+
+
+def test_metrics_endpoint_is_prometheus(server):
+    url, _, _ = server
+    for n in (1, 3):
+        assert httpx.post(f"{url}/predict", json={"texts": ["good"] * n}).status_code == 200
+    resp = httpx.get(f"{url}/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    text = resp.text
+    for name in (
+        'distilkit_requests_total{code="200",endpoint="/predict"}',
+        "distilkit_request_seconds_bucket",
+        "distilkit_batch_texts_bucket",
+        "distilkit_queue_depth 0.0",
+        "distilkit_texts_total",
+        "process_resident_memory_bytes",
+    ):
+        assert name in text, name
+    count = next(line for line in text.splitlines() if line.startswith("distilkit_batch_texts_count"))
+    assert float(count.split()[1]) >= 2
+
+
+def test_cuda_device_without_a_gpu_is_one_line(tiny_export: Path, capsys):
+    from distilkit.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["serve", "--model", str(tiny_export), "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no CUDA GPU" in err and "--device cpu" in err
+
+
+def test_two_workers_share_the_queue_and_lose_nothing():
+    calls: list[tuple[int, int]] = []
+
+    def worker(i: int):
+        def predict(texts: list[str]) -> list[str]:
+            time.sleep(0.02)
+            calls.append((i, len(texts)))
+            return [t.upper() for t in texts]
+
+        return predict
+
+    async def scenario() -> list[list[str]]:
+        batcher = MicroBatcher([worker(0), worker(1)], max_batch=5, max_wait_ms=5)
+        await batcher.start()
+        results = await asyncio.gather(*(batcher.submit([f"a{i}", f"b{i}", f"c{i}"]) for i in range(20)))
+        assert batcher.depth() == 0
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert results == [[f"A{i}", f"B{i}", f"C{i}"] for i in range(20)]  # 3 texts each, 5 per batch: every batch carries one over
+    assert {i for i, _ in calls} == {0, 1} and all(n <= 5 for _, n in calls) and sum(n for _, n in calls) == 60
+
+
+def test_app_from_config_runs_two_workers(tiny_export: Path):
+    from distilkit.config import ServeConfig
+    from distilkit.deploy.server import app_from_config
+
+    app = app_from_config(ServeConfig(model=str(tiny_export), max_length=64, workers=2, threads=1, batch_size=2))
+    with serve_in_thread(app) as url:
+        assert httpx.get(f"{url}/metadata").json()["workers"] == 2
+        body = {"texts": ["good great superb", "bad awful dull and boring", "the film"]}
+        labels = [p["label"] for p in httpx.post(f"{url}/predict", json=body).json()["predictions"]]
+    assert labels[:2] == ["pos", "neg"]

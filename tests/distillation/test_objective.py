@@ -92,7 +92,7 @@ def test_recipe_terms_override_the_preset() -> None:
     with pytest.raises(DistilkitError, match="unknown loss_terms"):
         build_objective(cfg(loss_terms={"kdd": 1.0}))
     with pytest.raises(DistilkitError, match="stage1_fraction"):
-        cfg(stage1_terms={"hidden_mse": 1.0}, stage1_fraction=1.5).validate()
+        cfg(data="d.csv", stage1_terms={"hidden_mse": 1.0}, stage1_fraction=1.5).validate()
 
 
 def test_temperature_schedules() -> None:

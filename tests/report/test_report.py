@@ -86,7 +86,7 @@ def _png(data: bytes) -> Image.Image:
 
 def test_report_has_every_section_and_real_figures(runs: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "rep"
-    paths = build_report(ReportConfig(runs=[str(runs["student"]), str(runs["baseline"])], output=str(out), top_k=5))
+    paths = build_report(ReportConfig(runs=[str(runs["student"]), str(runs["baseline"])], output_dir=str(out), top_k=5))
     page = Path(paths["html"]).read_text(encoding="utf-8")
     md = Path(paths["markdown"]).read_text(encoding="utf-8")
     for key, title in SECTIONS.items():
@@ -105,7 +105,7 @@ def test_report_has_every_section_and_real_figures(runs: dict[str, Path], tmp_pa
 
 
 def test_report_content_matches_the_runs(runs: dict[str, Path], tmp_path: Path) -> None:
-    paths = build_report(ReportConfig(runs=[str(runs["student"])], output=str(tmp_path / "r"), top_k=3))
+    paths = build_report(ReportConfig(runs=[str(runs["student"])], output_dir=str(tmp_path / "r"), top_k=3))
     page = Path(paths["html"]).read_text(encoding="utf-8")
     info = json.loads((runs["student"] / "distilkit_run.json").read_text())
     results = json.loads((runs["student"] / "eval_results.json").read_text())
@@ -126,7 +126,7 @@ def test_cli_report_prints_its_path(runs: dict[str, Path], tmp_path: Path, capsy
 
 
 def test_unevaluated_or_unfinished_runs(runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    paths = build_report(ReportConfig(runs=[str(runs["teacher"])], output=str(tmp_path / "t")))
+    paths = build_report(ReportConfig(runs=[str(runs["teacher"])], output_dir=str(tmp_path / "t")))
     assert "was not evaluated" in Path(paths["html"]).read_text(encoding="utf-8")
     with pytest.raises(DistilkitError, match="not a finished distilkit run"):
         load_run(tmp_path)
@@ -180,7 +180,7 @@ def test_evaluation_written_outside_the_run_dir(runs: dict[str, Path], tmp_path:
     for name in ("eval_results.json", "eval_predictions.jsonl"):
         shutil.copy(runs["student"] / name, tmp_path / name)
     paths = build_report(
-        ReportConfig(runs=[str(run_dir)], output=str(tmp_path / "r")), eval_results={str(run_dir): str(tmp_path / "eval_results.json")}
+        ReportConfig(runs=[str(run_dir)], output_dir=str(tmp_path / "r")), eval_results={str(run_dir): str(tmp_path / "eval_results.json")}
     )
     page = Path(paths["html"]).read_text(encoding="utf-8")
     assert "was not evaluated" not in page and len(re.findall(r"data:image/png;base64,", page)) == 5

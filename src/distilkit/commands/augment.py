@@ -24,10 +24,10 @@ log = logging.getLogger(__name__)
 
 
 def augment(cfg: AugmentConfig) -> dict[str, Any]:
-    """Write the augmented dataset to ``cfg.output``; returns its row counts (also in its run file)."""
+    """Write the augmented dataset to ``cfg.output_dir``; returns its row counts (also in its run file)."""
     cfg.validate()
     set_threads(cfg.threads)
-    out = OutputDir(cfg.output, cfg.overwrite)
+    out = OutputDir(cfg.output_dir, cfg.overwrite)
     teacher = TeacherHandle(cfg.teacher, cfg)
     names = prepare_task(cfg).label_names
     try:
@@ -66,6 +66,7 @@ def augment(cfg: AugmentConfig) -> dict[str, Any]:
             label_names=label_names,
             **facts,
         ),
+        card=False,  # a dataset folder, not a model
     )
     log.info("augmented dataset saved to %s: %s", path, facts)
     return facts

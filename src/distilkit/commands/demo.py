@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,21 @@ def cached_teacher_dir(cfg: DemoConfig) -> Path:
     ]
     root = Path(cfg.cache_dir) if cfg.cache_dir else cache_root() / "demo"
     return root / f"teacher-{cfg.teacher_model}-{key}"
+
+
+def publish_teacher(teacher_dir: Path, link: Path) -> Path:
+    """Make the cached teacher reachable as ``link`` (``runs/demo/teacher``, what ``examples/*.yaml``
+    name): a symbolic link, or a copy where links are not allowed."""
+    if link.is_symlink() or link.is_file():
+        link.unlink()
+    elif link.is_dir():
+        shutil.rmtree(link)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        link.symlink_to(teacher_dir.resolve(), target_is_directory=True)
+    except OSError:
+        shutil.copytree(teacher_dir, link)
+    return link
 
 
 def demo(cfg: DemoConfig) -> dict[str, Any]:
@@ -60,6 +76,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
             )
         )
     timings["teacher_s"] = time.perf_counter() - start
+    publish_teacher(teacher_dir, out / "teacher")
     student_dir, baseline_dir = out / "student", out / "student-no-kd"
     common = dict(
         teacher=str(teacher_dir),
@@ -101,13 +118,14 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
     main_results["report"] = report(
         ReportConfig(
             runs=[str(baseline_dir), str(student_dir)],
-            output=str(out / "report"),
+            output_dir=str(out / "report"),
             title="distilkit demo: Rotten Tomatoes, few labels + unlabelled text",
         ),
         eval_results={str(student_dir): evals["student"], str(baseline_dir): evals["no-kd"]},
     )
     main_results["timings"] = timings
     main_results["student_dir"] = str(student_dir)
+    main_results["teacher_dir"] = str(out / "teacher")
     return main_results
 
 

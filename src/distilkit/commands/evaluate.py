@@ -26,7 +26,8 @@ from distilkit.inference import Predictor
 from distilkit.inference.speed import latency, throughput
 from distilkit.teacher.external import ExternalTeacher, external_label_names
 from distilkit.teacher.handle import TeacherHandle
-from distilkit.training.output_dir import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE
+from distilkit.training.model_card import update_card
+from distilkit.training.output_dir import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE, finished_info
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     labels = np.asarray(split["label"])
     results: dict[str, Any] = {
         "split": cfg.split,
+        "data": cfg.data,
         "examples": len(texts),
         "task_type": task.task_type,
         "main_metric": MAIN_METRIC[task.task_type],
@@ -213,6 +215,8 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
             gold = labels[i].tolist() if task.task_type != SINGLE else int(labels[i])
             row = {"text": text, "label": gold, "teacher_probs": probs["teacher"][i].round(5).tolist()}
             f.write(json.dumps({**row, "student_probs": probs["student"][i].round(5).tolist()}) + "\n")
+    card = update_card(student_dir, finished_info(student_dir), results)  # the model card's results section
+    results["card"] = str(card) if card else None
     results["output"] = str(output)
     return results
 

@@ -76,7 +76,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
     cfg.validate()
     set_threads(cfg.threads)
     source = Path(resolve_model(cfg.model))
-    target = OutputDir(cfg.output, cfg.overwrite, protected=[source] if source.is_dir() else [])
+    target = OutputDir(cfg.output_dir, cfg.overwrite, protected=[source] if source.is_dir() else [])
     model = load_classifier(cfg.model, eager_attention=True)
     require(
         is_classifier_checkpoint(model.config),

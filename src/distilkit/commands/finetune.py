@@ -15,6 +15,7 @@ from distilkit.data.tokenize import tokenize_dataset
 from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.loading import load_classifier, load_tokenizer
+from distilkit.modeling.student import count_parameters
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
@@ -77,6 +78,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
         base_model=cfg.model,
         labelled_rows=len(task.splits["train"]),
         unlabelled_rows=0,
+        parameters=count_parameters(trainer.model),
         world_size=args.world_size,
     )
     save_run(trainer, trainer.model, tokenizer, out.path, facts)

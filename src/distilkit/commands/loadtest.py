@@ -19,7 +19,9 @@ def loadtest(cfg: LoadTestConfig) -> dict[str, Any]:
     texts = list(split["text"])
     pairs = list(split["text_pair"]) if "text_pair" in split.column_names else None
     try:
-        results = asyncio.run(load_test(cfg.url, texts, cfg.requests, cfg.concurrency, cfg.texts_per_request, cfg.timeout_s, pairs=pairs))
+        results = asyncio.run(
+            load_test(cfg.url, texts, cfg.requests, cfg.concurrency, cfg.texts_per_request, cfg.timeout_s, cfg.overload, pairs=pairs)
+        )
     except OSError as exc:
         raise DistilkitError(f"cannot reach {cfg.url}: {exc} (is distilkit serve running?)") from None
     if cfg.output:

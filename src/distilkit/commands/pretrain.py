@@ -18,6 +18,7 @@ from distilkit.commands.result import RunResult
 from distilkit.config import GeneralDistillConfig, PretrainConfig
 from distilkit.data.corpus import check_sources
 from distilkit.errors import require
+from distilkit.modeling.student import count_parameters
 from distilkit.pretraining.collate import PretrainCollator, premask
 from distilkit.pretraining.examples import mlm_examples, nsp_examples
 from distilkit.pretraining.metrics import pretrain_metrics, reduce_logits
@@ -99,6 +100,7 @@ def pretrain(cfg: PretrainConfig) -> RunResult:
         "pretrain",
         asdict(cfg),
         model_init=init,
+        parameters=count_parameters(trainer.model),
         nsp=nsp,
         held_out_examples=len(held_out),
         global_step=trainer.state.global_step,

@@ -1,8 +1,9 @@
-"""``distilkit serve``: an HTTP JSON service for a model (POST /predict, GET /health, GET /metadata, GET /stats)."""
+"""``distilkit serve``: an HTTP JSON service for a model (POST /predict, GET /health, /metadata, /stats, /metrics)."""
 
 from __future__ import annotations
 
 import logging
+import math
 
 from distilkit.config import ServeConfig
 from distilkit.deploy.server import app_from_config
@@ -16,4 +17,11 @@ def serve(cfg: ServeConfig) -> None:
 
     app = app_from_config(cfg)
     log.info("serving %s on http://%s:%d (docs at /docs)", cfg.model, cfg.host, cfg.port)
-    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=cfg.host,
+        port=cfg.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=int(math.ceil(cfg.shutdown_timeout_s)),
+    )

@@ -16,7 +16,9 @@ TEMPERATURE_SCHEDULES = ("constant", "linear")
 class FinetuneConfig(TrainingDataConfig, TrainConfig):
     """``distilkit finetune``: fine-tune an encoder for sequence classification (e.g. a teacher)."""
 
-    model: str = opt("minilm-l6", "model to fine-tune: zoo name, local HF dir, or hub id")
+    model: str = opt(
+        "mpnet-base", "model to fine-tune: zoo name, local HF dir, or hub id (default: the teacher-sized zoo model mpnet-base)"
+    )
     output_dir: str = opt("runs/teacher", "where the fine-tuned model goes")
 
     def validate(self) -> None:
@@ -103,12 +105,12 @@ class AugmentConfig(TransferDataConfig, AugmentOptions, ModelAccessConfig):
     """``distilkit augment``: save the training split plus augmented, unlabelled copies (a HF dataset dir)."""
 
     teacher: str = opt("runs/teacher", "model whose input embeddings pick substitutes (and whose mask token is used)")
-    output: str = opt("runs/augmented", "where the augmented dataset (train/validation/test) is saved")
+    output_dir: str = opt("runs/augmented", "where the augmented dataset (train/validation/test) is saved")
     augment_copies: int = opt(20, "new sentences made per training text")
     cache_dir: str | None = opt(
         None, "teacher-output cache dir; the augmented set is cached in its augmented/ (default: ~/.cache/distilkit/augmented)"
     )
-    overwrite: bool = opt(False, "replace a non-empty --output")
+    overwrite: bool = opt(False, "replace a non-empty --output-dir")
     threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
 
     def validate(self) -> None:
@@ -149,7 +151,9 @@ class PredictConfig:
     text_column: str = opt("text", "text column when --input is a table")
     text_pair_column: str | None = opt(None, "second text column when --input is a table and the model reads sentence pairs")
     text_pair: list[str] | None = opt(None, "second texts of the pairs, one per text given as an argument (pair models)")
-    output: str | None = opt(None, "write JSON lines here instead of stdout")
+    output: str | None = opt(None, "write JSON lines to this file as they are made (with a progress bar) instead of stdout")
+    resume: bool = opt(False, "--output already holds rows of an interrupted run: skip that many texts and append the rest")
+    overwrite: bool = opt(False, "replace a non-empty --output")
     batch_size: int = opt(32, "batch size")
     max_length: int = opt(128, "truncate texts to this many tokens")
 
@@ -164,7 +168,12 @@ class LabelConfig(ModelAccessConfig):
     label_descriptions: list[str] | None = opt(
         None, "one description per label, embedded instead of the bare name (e.g. 'a positive movie review')"
     )
-    data: str = opt("texts.txt", "texts to label: a .txt file (one a line), a CSV/TSV/JSONL/Parquet table, or a built-in name")
+    data: str = opt(
+        None,
+        "texts to label: a .txt file (one a line), a CSV/TSV/JSONL/Parquet table, or a built-in name",
+        required=True,
+        required_hint="give a .txt file (one text a line), a CSV/TSV/JSONL/Parquet table or a built-in name (rotten-tomatoes, bbc-news)",
+    )
     text_column: str = opt("text", "text column of a table (the output keeps this name)")
     output: str = opt("runs/teacher_outputs.csv", "where the outputs go (.csv or .jsonl)")
     temperature: float = opt(0.05, "softmax temperature on the cosine similarities (0.05: all-mpnet-base-v2's training scale 20)")

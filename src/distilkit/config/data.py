@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from distilkit.config.parsing import opt
 from distilkit.errors import require
 
+DATA_HINT = "give a CSV/TSV/JSONL/Parquet file, a saved HF dataset dir, hf:NAME[:CONFIG], or a built-in name (rotten-tomatoes, bbc-news)"
+
 
 @dataclass
 class TaskDataConfig:
     """A labelled data source and its seeded, stratified held-out splits (what every command that scores reads)."""
 
-    data: str = opt("rotten-tomatoes", "CSV/TSV/JSONL/Parquet file, saved HF dataset dir, or built-in name (rotten-tomatoes, bbc-news)")
+    data: str = opt(
+        None,
+        "CSV/TSV/JSONL/Parquet file, saved HF dataset dir, hf:NAME[:CONFIG] (a hub dataset, online), or a built-in name (rotten-tomatoes, bbc-news)",
+        required=True,
+        required_hint=DATA_HINT,
+    )
     text_column: str = opt("text", "column holding the text")
     label_column: str = opt("label", "column holding the label (string or integer); empty cells mark unlabelled rows")
     text_pair_column: str | None = opt(None, "second text column for sentence-pair tasks")
@@ -36,6 +43,7 @@ class TaskDataConfig:
     )
 
     def validate(self) -> None:
+        require(bool(self.data), f"--data is required: {DATA_HINT}")
         require(0 <= self.validation_size < 1, f"validation_size={self.validation_size} must be in [0, 1)")
         require(0 <= self.test_size < 1, f"test_size={self.test_size} must be in [0, 1)")
         require(self.validation_size + self.test_size < 1, "validation_size + test_size must be below 1")

@@ -14,7 +14,7 @@ class ExportConfig(TaskDataConfig):
     """``distilkit export``: HF copy, ONNX (checked against torch), ORT-optimised and int8 models, each scored on validation data."""
 
     model: str = opt("runs/student", "fine-tuned classifier dir (or zoo name / hub id) to export")
-    output: str = opt("runs/export", "folder to write (HF files, model.onnx, model.int8.onnx, distilkit_export.json)")
+    output_dir: str = opt("runs/export", "folder to write (HF files, model.onnx, model.int8.onnx, distilkit_export.json, README.md)")
     onnx: bool = opt(True, "write the ONNX fp32 and int8 graphs (--no-onnx: torch backends only)")
     torch_int8: bool = opt(True, "score torch dynamic int8 (quantised at load; needs no extra file)")
     tolerance: float = opt(1e-3, "fail when ONNX fp32 logits differ from torch by more than this (max abs)")
@@ -64,16 +64,36 @@ class ServeConfig:
     backend: str = opt("auto", "auto (fastest usable), onnx-int8, onnx-fp32, torch-int8 or torch")
     max_length: int = opt(128, "truncate texts to this many tokens")
     max_batch: int = opt(64, "most texts the micro-batcher runs together")
-    max_wait_ms: float = opt(5.0, "how long the micro-batcher waits for more requests before running a batch")
+    max_wait_ms: float = opt(
+        0.0,
+        "how long a worker waits for more requests before running a batch (0: run what is queued; "
+        "batches still form from the requests that arrive while the workers are busy)",
+    )
+    workers: int = opt(
+        2, "inference workers, each with its own model copy and threads/workers CPU threads: requests run in parallel (one on a GPU)"
+    )
+    batch_size: int = opt(
+        8, "inference batch: a micro-batch is sorted by length and run in batches of this many texts (small ones waste less padding)"
+    )
     max_texts: int = opt(64, "most texts one request may carry (more: HTTP 413)")
     max_text_chars: int = opt(10000, "longest text accepted, in characters (longer: HTTP 413)")
     threads: int | None = opt(None, "CPU threads for inference (default: torch's choice)")
+    device: str = opt("cpu", "cpu, or cuda (a GPU: the torch backend unless --backend names another)")
+    max_queue: int = opt(256, "requests that may wait for the micro-batcher (more: HTTP 503 with Retry-After)")
+    request_timeout_s: float = opt(30.0, "answer HTTP 504 to a request not answered within this many seconds")
+    max_body_bytes: int | None = opt(
+        None, "largest request body, checked before parsing (more: HTTP 413); default: what max_texts x max_text_chars needs"
+    )
+    shutdown_timeout_s: float = opt(30.0, "on shutdown, how long to keep answering requests already queued")
 
     def validate(self) -> None:
         require(0 < self.port < 65536, f"port={self.port} must be in 1..65535")
+        require(self.device in ("cpu", "cuda") or self.device.startswith("cuda:"), f"device={self.device!r}: use cpu or cuda")
+        require(self.max_queue > 0 and self.request_timeout_s > 0, "max_queue and request_timeout_s must be positive")
+        require(self.max_body_bytes is None or self.max_body_bytes >= 64, "max_body_bytes must be at least 64")
         require(
-            self.max_batch > 0 and self.max_texts > 0 and self.max_text_chars > 0,
-            "max_batch, max_texts and max_text_chars must be positive",
+            self.max_batch > 0 and self.max_texts > 0 and self.max_text_chars > 0 and self.batch_size > 0 and self.workers > 0,
+            "max_batch, batch_size, workers, max_texts and max_text_chars must be positive",
         )
         require(self.max_wait_ms >= 0, "max_wait_ms must be >= 0")
         require(self.max_length >= 8, f"max_length={self.max_length} is too short: use at least 8")
@@ -88,6 +108,10 @@ class LoadTestConfig(TaskDataConfig):
     concurrency: int = opt(8, "requests in flight at once")
     texts_per_request: int = opt(1, "texts per request (taken in turn from the validation split of --data)")
     timeout_s: float = opt(60.0, "per-request timeout in seconds")
+    overload: bool = opt(
+        False,
+        "overload mode: more requests in flight than the server's queue holds; counts 503s and reads the server's memory before and after",
+    )
     output: str | None = opt(None, "write the results as JSON here")
 
     def validate(self) -> None:

@@ -1,8 +1,12 @@
 """Recipes and flags: typed config dataclasses filled from YAML recipes and CLI flags.
 
 Every command has one dataclass. A recipe is a flat YAML mapping of its field names; CLI flags are
-the same names with dashes (``text_column`` -> ``--text-column``). Precedence: defaults < recipe <
-flags. Unknown keys and wrong types are rejected with the key's name.
+the same names with dashes (``text_column`` -> ``--text-column``); each flag also takes its
+underscore spelling (``--text_column``) and, where one exists, the ``transformers`` name of the same
+setting (:data:`ALIASES`: ``--num-train-epochs`` for ``--epochs``, ``--output`` for the folder a
+command writes...), in flags and recipes alike. Precedence: defaults < recipe < flags. Unknown keys
+and wrong types are rejected with the key's name; a field made with ``opt(..., required=True)`` must
+be given.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import logging
 import math
 import types
 import typing
@@ -21,9 +26,31 @@ import yaml
 
 from distilkit.errors import DistilkitError, require
 
+log = logging.getLogger(__name__)
+
+
+# Other names of a field: the ``transformers`` spelling of the same setting, and older names of ours.
+# An alias applies to a config that has the target field and no field of the alias's own name, so
+# ``--output`` means ``--output-dir`` for the commands that write a folder and stays the file of
+# ``evaluate``/``predict``/``loadtest``. Deprecated aliases log a warning naming the new flag.
+ALIASES: dict[str, str] = {
+    "num_train_epochs": "epochs",
+    "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "eval_batch_size",
+    "model_name_or_path": "model",
+    "max_seq_length": "max_length",
+    "resume_from_checkpoint": "resume",
+    "trainer_arg": "training_args",
+    "output": "output_dir",
+}
+DEPRECATED_ALIASES = frozenset({"output"})
+# Names that only mean something to a training command (one with a learning rate).
+TRAINING_ALIASES = frozenset({"num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size", "resume_from_checkpoint"})
+
 
 def opt(default: Any, help: str, **kw: Any) -> Any:
-    """A dataclass field with a default and a help text (shown by ``--help``)."""
+    """A dataclass field with a default and a help text (shown by ``--help``); ``required=True``: the
+    value must be given (a recipe key or a flag), ``default`` only fills the dataclass."""
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kw})
     return field(default=default, metadata={"help": help, **kw})
@@ -46,6 +73,8 @@ def _field_types(cls: type) -> dict[str, Any]:
 def coerce(key: str, value: Any, tp: Any) -> Any:
     """Check ``value`` against the annotated type ``tp``; ints are accepted for floats."""
     base, optional = _unwrap_optional(tp)
+    if base is Any:
+        return value
     if value is None:
         require(optional, f"config key '{key}' may not be empty (expected {getattr(base, '__name__', base)})")
         return None
@@ -57,7 +86,8 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
                 value = {k.strip(): yaml.safe_load(v) for k, v in pairs}
             except yaml.YAMLError:
                 raise DistilkitError(f"config key '{key}' must be NAME=NUMBER pairs, got {value!r}") from None
-        require(isinstance(value, dict), f"config key '{key}' must be a mapping of name: {item.__name__}, got {value!r}")
+        what = "value" if item is Any else item.__name__
+        require(isinstance(value, dict), f"config key '{key}' must be a mapping of name: {what}, got {value!r}")
         return {str(k): coerce(f"{key}.{k}", v, item) for k, v in value.items()}
     if typing.get_origin(base) is list:
         (item,) = typing.get_args(base)
@@ -78,8 +108,38 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
     return value
 
 
+def aliases_of(cls: type) -> dict[str, str]:
+    """The aliases that apply to ``cls``: alias -> field name (see :data:`ALIASES`)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    training = "learning_rate" in names
+    return {
+        alias: target
+        for alias, target in ALIASES.items()
+        if target in names and alias not in names and (training or alias not in TRAINING_ALIASES)
+    }
+
+
+def canonical_keys(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with dashed keys underscored and aliases renamed to ``cls``'s field names."""
+    aliases = aliases_of(cls)
+    out: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    for key, value in values.items():
+        name = str(key).replace("-", "_")
+        target = aliases.get(name, name)
+        if target in given:
+            raise DistilkitError(f"config keys {given[target]!r} and {key!r} both set {target!r}: keep one")
+        if name in DEPRECATED_ALIASES and name in aliases:
+            log.warning("'%s' is deprecated for this command: use '%s' (--%s)", name, target, target.replace("_", "-"))
+        given[target] = str(key)
+        out[target] = value
+    return out
+
+
 def build_config(cls: type, values: dict[str, Any]) -> Any:
-    """Make ``cls`` from a mapping, rejecting unknown keys and wrong types, then validate ranges."""
+    """Make ``cls`` from a mapping (aliases and dashed keys accepted), rejecting unknown keys and
+    wrong types and checking required fields, then validate ranges."""
+    values = canonical_keys(cls, values)
     types_ = _field_types(cls)
     unknown = sorted((k for k in values if k not in types_), key=str)
     if unknown:
@@ -89,7 +149,12 @@ def build_config(cls: type, values: dict[str, Any]) -> Any:
         raise DistilkitError(
             f"unknown config key(s) {', '.join(map(repr, unknown))} for {cls.__name__}: {hint}valid keys: {', '.join(sorted(types_))}"
         )
-    cfg = cls(**{k: coerce(k, v, types_[k]) for k, v in values.items()})
+    checked = {k: coerce(k, v, types_[k]) if v is not None else v for k, v in values.items()}
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("required") and checked.get(f.name) is None:
+            flag = "--" + f.name.replace("_", "-")
+            raise DistilkitError(f"{flag} is required: {f.metadata.get('required_hint') or f.metadata.get('help', '')}")
+    cfg = cls(**{k: coerce(k, v, types_[k]) for k, v in checked.items()})
     if hasattr(cfg, "validate"):
         cfg.validate()
     return cfg
@@ -114,27 +179,59 @@ def save_recipe(cfg: Any, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False), encoding="utf-8")
 
 
+class _DeprecatedAlias(argparse.Action):
+    """Stores like the flag it stands for, and logs that the new name should be used."""
+
+    def __init__(self, *args: Any, target: str = "", **kw: Any) -> None:
+        self.target = target
+        super().__init__(*args, **kw)
+
+    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
+        log.warning("%s is deprecated for this command: use %s", option_string, self.target)
+        setattr(namespace, self.dest, values)
+
+
 def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """Add ``--config`` and one flag per field of ``cls``; unset flags stay out of the namespace."""
+    """Add ``--config`` and one flag per field of ``cls``; unset flags stay out of the namespace.
+
+    Each flag is shown with its ``transformers`` alias where one exists (``--epochs,
+    --num-train-epochs``); the underscore spellings (``--num_train_epochs``) work but are not listed."""
     parser.add_argument("--config", metavar="RECIPE.yaml", help="YAML recipe; flags override its keys")
+    aliases = aliases_of(cls)
     for f in dataclasses.fields(cls):
         tp, _ = _unwrap_optional(_field_types(cls)[f.name])
-        flag = "--" + f.name.replace("_", "-")
+        names = [f.name] + [a for a, target in aliases.items() if target == f.name and a not in DEPRECATED_ALIASES]
+        flags = ["--" + n.replace("_", "-") for n in names]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": f"{f.metadata.get('help', '')} (default: {default})"}
+        shown = "required" if f.metadata.get("required") else f"default: {default}"
+        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": f"{f.metadata.get('help', '')} ({shown})"}
         if tp is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
-        elif typing.get_origin(tp) is dict:
-            parser.add_argument(flag, nargs="+", type=str, metavar="NAME=VALUE", **kw)
+            kw["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(tp) is dict:  # repeatable: --trainer-arg a=1 --trainer-arg b=2
+            kw.update(nargs="+", type=str, metavar="NAME=VALUE", action="extend")
         elif typing.get_origin(tp) is list:
-            parser.add_argument(flag, nargs="+", type=typing.get_args(tp)[0], **kw)
+            kw.update(nargs="+", type=typing.get_args(tp)[0])
         else:
-            parser.add_argument(flag, type=tp, **kw)
+            kw["type"] = tp
+        parser.add_argument(*flags, **kw)
+        hidden = {**kw, "help": argparse.SUPPRESS}
+        underscored = ["--" + n for n in names if "_" in n]
+        if underscored:
+            parser.add_argument(*underscored, **hidden)
+        for alias in (a for a, target in aliases.items() if target == f.name and a in DEPRECATED_ALIASES):
+            if tp is bool or "action" in kw:
+                continue
+            parser.add_argument(
+                "--" + alias.replace("_", "-"),
+                **{**kw, "help": f"deprecated: use {flags[0]}"},
+                action=_DeprecatedAlias,
+                target=flags[0],
+            )
 
 
 def config_from_args(cls: type, args: argparse.Namespace) -> Any:
     """Merge defaults < ``--config`` recipe < explicit flags into a validated ``cls``."""
-    values: dict[str, Any] = load_recipe(args.config) if getattr(args, "config", None) else {}
+    values: dict[str, Any] = canonical_keys(cls, load_recipe(args.config)) if getattr(args, "config", None) else {}
     names = {f.name for f in dataclasses.fields(cls)}
     values.update({k: v for k, v in vars(args).items() if k in names})
     return build_config(cls, values)

@@ -13,7 +13,7 @@ class ReportConfig:
     """``distilkit report RUN_DIR [RUN_DIR ...]``: an HTML + Markdown report of finished runs."""
 
     runs: list[str] | None = opt(None, "run dirs (also given as positional arguments)")
-    output: str | None = opt(None, "output dir for report.html, report.md and figures/ (default: <first run>/report)")
+    output_dir: str | None = opt(None, "output dir for report.html, report.md and figures/ (default: <first run>/report)")
     top_k: int = opt(10, "how many teacher-student disagreements to list")
     bins: int = opt(10, "confidence bins of the reliability diagram and ECE")
     title: str = opt("distilkit report", "report title")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from distilkit.config.parsing import opt
 from distilkit.errors import require
@@ -46,6 +47,11 @@ class RunDirConfig(ModelAccessConfig):
     resume: bool = opt(False, "resume from the last checkpoint in output_dir")
     overwrite: bool = opt(False, "replace an existing finished output_dir")
     threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
+    training_args: dict[str, Any] | None = opt(
+        None,
+        "any transformers.TrainingArguments field, merged over distilkit's settings (--trainer-arg KEY=VALUE, repeatable), "
+        "e.g. report_to=tensorboard metric_for_best_model=macro_f1 label_smoothing_factor=0.1",
+    )
 
 
 @dataclass
@@ -55,7 +61,10 @@ class TrainConfig(RunDirConfig, OptimizerConfig):
     epochs: float = opt(3.0, "training epochs")
     max_steps: int = opt(-1, "stop after this many optimiser steps (overrides epochs when > 0)")
     eval_steps: int | None = opt(None, "evaluate every N steps (default: once per epoch)")
-    early_stopping_patience: int | None = opt(2, "stop after this many evaluations without a better validation accuracy")
+    early_stopping_patience: int | None = opt(
+        2,
+        "stop after this many evaluations without a better validation score (metric_for_best_model: accuracy unless set in training_args)",
+    )
 
     def validate(self) -> None:
         require(self.epochs > 0 or self.max_steps > 0, "epochs must be positive (or give max_steps)")

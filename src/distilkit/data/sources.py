@@ -7,6 +7,7 @@ Every loader returns a :class:`pandas.DataFrame` with the columns ``text``, opti
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,34 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise DistilkitError(f"could not read {str(path)!r} as {kind}: {first[:200]}") from None
 
 
+HUB_PREFIX = "hf:"  # hf:NAME[:CONFIG]: a dataset through datasets.load_dataset (the hub, online; or a local data folder)
+
+
+def _split_frame(split: object) -> pd.DataFrame:
+    """One ``datasets.Dataset`` as a frame, class-label ids replaced by their names."""
+    import datasets
+
+    frame = split.to_pandas()  # type: ignore[attr-defined]
+    for column, feature in split.features.items():  # type: ignore[attr-defined]
+        if isinstance(feature, datasets.ClassLabel):
+            frame[column] = frame[column].map(lambda i, f=feature: f.int2str(int(i)) if i is not None and int(i) >= 0 else None)
+    return frame
+
+
+def _dataset_frame(ds: object) -> pd.DataFrame:
+    """A Dataset, or a DatasetDict with its split names in ``__split__`` (train/validation/test are used as given)."""
+    import datasets
+
+    if isinstance(ds, datasets.DatasetDict):
+        frames = []
+        for name, split in ds.items():
+            frame = _split_frame(split)
+            frame["__split__"] = name
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+    return _split_frame(ds)
+
+
 def _read_hf_dir(path: Path) -> pd.DataFrame:
     import datasets
 
@@ -58,24 +87,37 @@ def _read_hf_dir(path: Path) -> pd.DataFrame:
         ds = datasets.load_from_disk(str(path))
     except (FileNotFoundError, ValueError) as exc:
         raise DistilkitError(f"{str(path)!r} is a directory but not a saved HF dataset ({str(exc).splitlines()[0][:120]})") from None
-    if isinstance(ds, datasets.DatasetDict):
-        frames = []
-        for name, split in ds.items():
-            frame = split.to_pandas()
-            frame["__split__"] = name
-            frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
-    return ds.to_pandas()
+    return _dataset_frame(ds)
+
+
+def _read_hub(source: str) -> pd.DataFrame:
+    """``hf:NAME[:CONFIG]`` through ``datasets.load_dataset`` (a hub id online, or a local folder of data files)."""
+    import datasets
+
+    spec = source[len(HUB_PREFIX) :]
+    name, _, config = spec.rpartition(":") if spec.count(":") and not Path(spec).exists() else (spec, "", "")
+    require(bool(name), f"data {source!r}: give a dataset name after hf:, e.g. hf:imdb or hf:glue:sst2")
+    try:
+        ds = datasets.load_dataset(name, config or None)
+    except Exception as exc:  # offline, unknown name or config, a script dataset: datasets raises many kinds
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise DistilkitError(
+            f"could not load dataset {name!r}{f' (config {config!r})' if config else ''} with datasets.load_dataset: {first}: "
+            "check the name and config; offline, save it once with save_to_disk and give that folder as --data"
+        ) from None
+    return _dataset_frame(ds)
 
 
 def read_source(source: str) -> pd.DataFrame:
     """Read a built-in dataset name, a table file or a saved HF dataset directory as a raw frame."""
     if source in BUILTIN_DATASETS:
         return load_builtin(source)
+    if source.startswith(HUB_PREFIX):
+        return _read_hub(source)
     path = Path(source).expanduser()
     if not path.exists():
         raise DistilkitError(
-            f"data {source!r} not found: give a CSV/TSV/JSONL/Parquet file, a saved HF dataset dir, "
+            f"data {source!r} not found: give a CSV/TSV/JSONL/Parquet file, a saved HF dataset dir, hf:NAME[:CONFIG], "
             f"or a built-in name ({', '.join(BUILTIN_DATASETS)})"
         )
     if path.is_dir():
@@ -182,17 +224,64 @@ def load_table(
     return normalise(read_source(source), source, text_column, label_column, text_pair_column, label_columns)
 
 
-def read_text_lines(path: str, text_column: str = "text") -> list[str]:
-    """Texts from a plain file (one a line) or from ``text_column`` of a table."""
+def _is_plain_text(p: Path) -> bool:
+    return p.suffix.lower() in (".txt", "")
+
+
+def count_text_lines(path: str) -> int | None:
+    """Non-blank lines of a plain text file (a quick pass, for a progress bar's total); None for tables."""
     p = Path(path)
-    require(p.is_file(), f"input file {path!r} not found")
-    if p.suffix.lower() in (".txt", ""):
-        try:
-            lines = p.read_text(encoding="utf-8").splitlines()
-        except UnicodeDecodeError:
-            raise DistilkitError(f"{path!r} is not UTF-8 text: re-save it as UTF-8") from None
-        return [line.strip() for line in lines if line.strip()]
-    return load_table(path, text_column=text_column, label_column=None)["text"].tolist()
+    if not (p.is_file() and _is_plain_text(p)):
+        return None
+    with p.open("rb") as f:
+        return sum(1 for line in f if line.strip())
+
+
+def iter_text_lines(path: str, text_column: str = "text", chunk_rows: int = 10_000) -> Iterator[str]:
+    """Texts from a plain file (one a line, blank lines skipped) or from ``text_column`` of a table,
+    read lazily: CSV/TSV/JSONL in chunks of ``chunk_rows`` rows and Parquet by record batch, so a file
+    of millions of lines never sits in memory (a saved HF dataset dir is read whole)."""
+    p = Path(path)
+    require(p.is_file() or p.is_dir(), f"input file {path!r} not found")
+    if p.is_file() and _is_plain_text(p):
+        with p.open(encoding="utf-8") as f:
+            try:
+                for line in f:
+                    if line.strip():
+                        yield line.strip()
+            except UnicodeDecodeError:
+                raise DistilkitError(f"{path!r} is not UTF-8 text: re-save it as UTF-8") from None
+        return
+    suffixes = [s.lower() for s in p.suffixes]
+    kind = next((TABLE_SUFFIXES[s] for s in reversed(suffixes) if s in TABLE_SUFFIXES and s not in (".bz2", ".gz")), "csv")
+    if p.is_dir() or kind == "jsonl":
+        frames: Iterator[pd.DataFrame] = (
+            iter([read_source(path)]) if p.is_dir() else pd.read_json(p, lines=True, dtype=False, chunksize=chunk_rows)
+        )
+    elif kind == "parquet":
+        import pyarrow.parquet as pq
+
+        frames = (b.to_pandas() for b in pq.ParquetFile(p).iter_batches(batch_size=chunk_rows))
+    else:
+        tsv = {"sep": "\t", "quoting": 3} if kind == "tsv" else {}
+        frames = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", chunksize=chunk_rows, **tsv)
+    try:
+        for frame in frames:
+            if text_column not in frame.columns:
+                raise DistilkitError(f"{path}: no column {text_column!r}; columns are {list(frame.columns)}: set --text-column")
+            for value in frame[text_column]:
+                text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).strip()
+                if text:
+                    yield text
+    except UnicodeDecodeError as exc:
+        raise DistilkitError(f"{path!r} is not UTF-8 text (byte {exc.start}): re-save it as UTF-8") from None
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise DistilkitError(f"could not read {path!r} as {kind}: {str(exc).strip().splitlines()[0][:200]}") from None
+
+
+def read_text_lines(path: str, text_column: str = "text") -> list[str]:
+    """Texts from a plain file (one a line) or from ``text_column`` of a table (all in memory: see :func:`iter_text_lines`)."""
+    return list(iter_text_lines(path, text_column))
 
 
 def read_text_pairs(path: str, text_column: str = "text", text_pair_column: str = "text_pair") -> tuple[list[str], list[str]]:

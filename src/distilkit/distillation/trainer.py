@@ -17,6 +17,7 @@ from transformers import PreTrainedModel
 
 from distilkit.data.tokenize import MODEL_INPUTS
 from distilkit.distillation.objective import Objective
+from distilkit.errors import require
 from distilkit.teacher.plan import TeacherPlan
 from distilkit.training.collate import TARGET_COLUMNS
 from distilkit.training.trainer import DistilkitTrainer
@@ -26,6 +27,11 @@ class DistillationTrainer(DistilkitTrainer):
     def __init__(self, *args: Any, objective: Objective, plan: TeacherPlan, eval_objective: bool = False, **kwargs: Any) -> None:
         modules = {"objective": objective.projections} if len(objective.projections) else None
         super().__init__(*args, training_modules=modules, **kwargs)
+        require(
+            not self.args.label_smoothing_factor,
+            "training_args: label_smoothing_factor applies to finetune; distill's hard-label term is the objective's ce "
+            "(lower alpha to weigh it, or soften with --temperature)",
+        )
         self.objective, self.plan, self.eval_objective = objective, plan, eval_objective
         if plan.online:
             plan.primary.model.to(self.args.device)  # never wrapped, never trained

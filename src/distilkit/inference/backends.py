@@ -84,7 +84,14 @@ def _present(model_dir: Path, name: str, manifest: dict[str, Any] | None) -> boo
     return True
 
 
-def choose_backend(model_dir: str | Path, requested: str = "auto", manifest: dict[str, Any] | None = None) -> str:
+def check_device(device: str) -> None:
+    """``cpu``, or a CUDA device that exists here (a one-line error otherwise)."""
+    if device != "cpu":
+        require(device.startswith("cuda"), f"device {device!r}: use cpu or cuda")
+        require(torch.cuda.is_available(), f"device {device!r}: no CUDA GPU is visible here (torch {torch.__version__}): use --device cpu")
+
+
+def choose_backend(model_dir: str | Path, requested: str = "auto", manifest: dict[str, Any] | None = None, device: str = "cpu") -> str:
     """``requested`` if it can run, else (for ``auto``) the fastest backend that passed its export checks.
 
     An explicitly requested int8 backend that lost more accuracy than the export allowed still runs
@@ -93,6 +100,9 @@ def choose_backend(model_dir: str | Path, requested: str = "auto", manifest: dic
     d = Path(model_dir)
     manifest = manifest if manifest is not None else read_manifest(d)
     usable = available_backends(d, manifest)
+    if device != "cpu":  # int8 kernels are CPU kernels; on a GPU torch fp32 (or an ONNX graph asked for by name)
+        require(requested != "torch-int8", "backend torch-int8 runs on the CPU only: use --backend torch with --device cuda")
+        return "torch" if requested == "auto" else choose_backend(model_dir, requested, manifest)
     if requested == "auto":
         return usable[0]
     require(requested in BACKEND_ORDER, f"backend {requested!r} is unknown: use auto or one of {', '.join(BACKEND_ORDER)}")
@@ -137,7 +147,7 @@ def torch_dynamic_int8(model: torch.nn.Module) -> torch.nn.Module:
         return torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def ort_session(path: str | Path, threads: int | None = None, profile_prefix: str | None = None) -> Any:
+def ort_session(path: str | Path, threads: int | None = None, profile_prefix: str | None = None, device: str = "cpu") -> Any:
     """An ONNX Runtime CPU session with all graph optimisations and ``threads`` intra-op threads;
     with ``profile_prefix``, ORT's profiler writes its JSON trace there (``end_profiling`` names it)."""
     import onnxruntime as ort
@@ -150,16 +160,23 @@ def ort_session(path: str | Path, threads: int | None = None, profile_prefix: st
     if profile_prefix:
         opts.enable_profiling = True
         opts.profile_file_prefix = profile_prefix
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    providers = ["CPUExecutionProvider"]
+    if device != "cpu":
+        require(
+            "CUDAExecutionProvider" in ort.get_available_providers(),
+            "this onnxruntime has no CUDA provider: install onnxruntime-gpu, or use --backend torch with --device cuda",
+        )
+        providers.insert(0, "CUDAExecutionProvider")
+    return ort.InferenceSession(str(path), opts, providers=providers)
 
 
 class OrtBackend:
     """An ONNX classifier graph (inputs as exported, output ``logits``) run by ONNX Runtime."""
 
-    def __init__(self, path: str | Path, name: str, threads: int | None = None) -> None:
+    def __init__(self, path: str | Path, name: str, threads: int | None = None, device: str = "cpu") -> None:
         self.path = Path(path)
         self.name = name
-        self.model = ort_session(path, threads)
+        self.model = ort_session(path, threads, device=device)
         self.input_names = [i.name for i in self.model.get_inputs()]
 
     def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
@@ -169,13 +186,13 @@ class OrtBackend:
 Backend = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
-def load_backend(model_dir: str | Path, name: str, threads: int | None = None) -> TorchBackend | OrtBackend:
-    """Instantiate backend ``name`` (one of :data:`BACKEND_ORDER`) from ``model_dir``."""
+def load_backend(model_dir: str | Path, name: str, threads: int | None = None, device: str = "cpu") -> TorchBackend | OrtBackend:
+    """Instantiate backend ``name`` (one of :data:`BACKEND_ORDER`) from ``model_dir`` on ``device``."""
     if name in BACKEND_FILES:
-        return OrtBackend(Path(model_dir) / BACKEND_FILES[name], name, threads)
+        return OrtBackend(Path(model_dir) / BACKEND_FILES[name], name, threads, device)
     set_threads(threads)
     model = load_classifier(str(model_dir))
-    return TorchBackend(torch_dynamic_int8(model) if name == "torch-int8" else model, name)
+    return TorchBackend(torch_dynamic_int8(model) if name == "torch-int8" else model.to(device), name)
 
 
 def file_size_mb(paths: list[Path]) -> float:

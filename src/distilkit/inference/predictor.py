@@ -24,6 +24,7 @@ from distilkit.inference.backends import (
     BACKEND_FILES,
     TorchBackend,
     available_backends,
+    check_device,
     choose_backend,
     file_size_mb,
     load_backend,
@@ -134,12 +135,20 @@ class Predictor:
 
     @classmethod
     def from_dir(
-        cls, model_dir: str | Path, max_length: int = 128, batch_size: int = 32, backend: str = "auto", threads: int | None = None
+        cls,
+        model_dir: str | Path,
+        max_length: int = 128,
+        batch_size: int = 32,
+        backend: str = "auto",
+        threads: int | None = None,
+        device: str = "cpu",
     ) -> Predictor:
-        """Load ``model_dir`` (HF dir, zoo name or export folder) on ``backend`` (``auto``: the fastest usable)."""
+        """Load ``model_dir`` (HF dir, zoo name or export folder) on ``backend`` (``auto``: the fastest
+        usable; on a GPU ``device``: torch) and ``device`` (``cpu`` or ``cuda``)."""
+        check_device(device)
         manifest = read_manifest(model_dir) if Path(model_dir).is_dir() else None
-        name = choose_backend(model_dir, backend, manifest)
-        engine = load_backend(model_dir, name, threads)
+        name = choose_backend(model_dir, backend, manifest, device)
+        engine = load_backend(model_dir, name, threads, device)
         labels = manifest["labels"] if manifest else None
         limit = manifest.get("max_positions") if manifest else None
         task = manifest.get("task") if manifest else None

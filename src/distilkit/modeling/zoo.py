@@ -26,6 +26,7 @@ ZOO_DESCRIPTIONS = {
     "minilm-l6": "all-MiniLM-L6-v2: BERT, 6 layers, hidden 384, 12 heads, 22.7M params",
     "mpnet-base": "all-mpnet-base-v2: MPNet, 12 layers, hidden 768, 12 heads, 109.5M params",
 }
+ZOO_HUB_IDS = {"minilm-l6": "sentence-transformers/all-MiniLM-L6-v2", "mpnet-base": "sentence-transformers/all-mpnet-base-v2"}
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_FILES = ("pytorch_model.bin", "pytorch_model.bin.index.json")
 

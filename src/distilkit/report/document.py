@@ -242,7 +242,7 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
     for run in runs:  # runs sharing a dir name are told apart by their parent dir
         if names.count(run.name) > 1:
             run.name = f"{run.path.parent.name}/{run.path.name}"
-    out = Path(cfg.output) if cfg.output else runs[0].path / "report"
+    out = Path(cfg.output_dir) if cfg.output_dir else runs[0].path / "report"
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     doc = Doc(fig_dir)

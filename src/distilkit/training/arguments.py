@@ -6,10 +6,17 @@ Step mode (``pretrain``, ``general-distill``: a streamed corpus has no length): 
 checkpoints every ``eval_steps``, each rank reading its own slice of the stream. Both: fused AdamW,
 linear decay after a warm-up of ``warmup_ratio`` of the steps, bf16 only on a GPU (about 7x slower
 than fp32 on these CPUs), checkpoints under ``<output_dir>/checkpoints``.
+
+``training_args`` (``--trainer-arg KEY=VALUE`` / a ``training_args:`` mapping in a recipe) reaches
+every other ``TrainingArguments`` field: checked against its fields (a typo gets the closest name),
+merged over these defaults. TensorBoard logs (``report_to=tensorboard``) go to ``<output_dir>/logs``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +24,53 @@ import torch
 from transformers import EarlyStoppingCallback, TrainingArguments
 
 from distilkit.config import OptimizerConfig, RunDirConfig, StepsConfig, TrainConfig
+from distilkit.errors import DistilkitError, require
 from distilkit.runtime.distributed import world_size
 
 CHECKPOINTS = "checkpoints"
+LOGS = "logs"  # TensorBoard event files (report_to=tensorboard), kept after training
+EPOCH_METRICS = ("accuracy", "macro_f1", "loss")  # what an epoch run's evaluation reports (metric_for_best_model)
+# TrainingArguments fields distilkit owns: a pass-through value would break the run folder's layout.
+OWNED = {"output_dir": "checkpoints go to <output_dir>/checkpoints: set --output-dir instead"}
+
+
+def check_training_args(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """``overrides`` checked against ``TrainingArguments``' fields: an unknown key is a one-line error naming the closest field."""
+    overrides = dict(overrides or {})
+    fields = [f.name for f in dataclasses.fields(TrainingArguments) if f.init and not f.name.startswith("_")]
+    for key in overrides:
+        if key not in fields:
+            close = difflib.get_close_matches(key, fields, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise DistilkitError(f"training_args: {key!r} is not a transformers.TrainingArguments field: {hint}see TrainingArguments' docs")
+        require(key not in OWNED, f"training_args: {key!r} is set by distilkit ({OWNED.get(key)})")
+    report_to = overrides.get("report_to")
+    wanted = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    if "tensorboard" in wanted:
+        require(
+            importlib.util.find_spec("tensorboard") is not None or importlib.util.find_spec("tensorboardX") is not None,
+            "report_to=tensorboard needs the tensorboard package: pip install 'distilkit[tensorboard]'",
+        )
+    return overrides
+
+
+def _build(defaults: dict[str, Any], overrides: dict[str, Any] | None, metrics: tuple[str, ...] | None = None) -> TrainingArguments:
+    """``TrainingArguments`` of ``defaults`` with the checked ``overrides`` merged over them; a value
+    transformers refuses is a one-line error. ``metrics``: what ``metric_for_best_model`` may name."""
+    extra = check_training_args(overrides)
+    merged = {**defaults, **extra}
+    metric = extra.get("metric_for_best_model")
+    if metric is not None:
+        name = str(metric).removeprefix("eval_")
+        if metrics is not None:
+            require(name in metrics, f"training_args: metric_for_best_model={metric!r}: use one of {', '.join(metrics)}")
+        if "greater_is_better" not in extra:
+            merged["greater_is_better"] = not name.endswith("loss")
+    try:
+        return TrainingArguments(**merged)
+    except (ValueError, TypeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DistilkitError(f"training_args: transformers refused these settings: {first[:300]}") from None
 
 
 def _common(cfg: OptimizerConfig, run: RunDirConfig, out: Path, seed: int) -> dict[str, Any]:
@@ -58,7 +109,7 @@ def epoch_arguments(
     kept by validation ``metric`` (the task's main metric, higher is better). ``save=False``: no
     checkpoints and no best-model restore (a ``tune`` trial only reports its validation scores)."""
     strategy = "steps" if cfg.eval_steps else "epoch"
-    return TrainingArguments(
+    defaults = dict(
         **_common(cfg, cfg, out, seed),
         num_train_epochs=cfg.epochs,
         max_steps=cfg.max_steps,
@@ -72,11 +123,12 @@ def epoch_arguments(
         label_names=["labels"],
         train_sampling_strategy="group_by_length",
     )
+    return _build(defaults, cfg.training_args, EPOCH_METRICS)
 
 
 def step_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[str]) -> TrainingArguments:
     """Arguments of a step-counted run over a streamed corpus: evaluate and checkpoint every ``eval_steps``."""
-    return TrainingArguments(
+    defaults = dict(
         **_common(cfg, cfg, out, seed),
         max_steps=cfg.max_steps,
         eval_strategy="steps",
@@ -88,6 +140,7 @@ def step_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[str
         # reads the stream and keeps its own slice (batches padded per rank).
         accelerator_config={"dispatch_batches": False},
     )
+    return _build(defaults, cfg.training_args)
 
 
 def early_stopping(cfg: TrainConfig, has_eval: bool = True) -> list[EarlyStoppingCallback]:

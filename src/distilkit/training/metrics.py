@@ -38,13 +38,17 @@ def main_metric(task_type: str) -> str:
     return MAIN_METRIC[task_type]
 
 
-def best_eval_metrics(trainer: Any, metric: str = "eval_accuracy") -> dict[str, float]:
-    """Validation metrics of the model the Trainer ends with (the best evaluation, as
-    ``load_best_model_at_end`` restores it) without scoring the validation set again."""
-    evals = [row for row in trainer.state.log_history if metric in row]
+def best_eval_metrics(trainer: Any, metric: str | None = None) -> dict[str, float]:
+    """Validation metrics of the model the Trainer ends with (the best evaluation by the run's
+    ``metric_for_best_model``, accuracy by default, as ``load_best_model_at_end`` restores it)
+    without scoring the validation set again."""
+    name = metric or getattr(trainer.args, "metric_for_best_model", None) or "accuracy"
+    key = name if name.startswith("eval_") else f"eval_{name}"
+    sign = 1.0 if getattr(trainer.args, "greater_is_better", True) is not False else -1.0
+    evals = [row for row in trainer.state.log_history if key in row]
     if not evals:
         return trainer.evaluate()
-    return max(evals, key=lambda row: (row[metric], -row.get("step", 0)))  # first best, as Trainer keeps
+    return max(evals, key=lambda row: (sign * row[key], -row.get("step", 0)))  # first best, as Trainer keeps
 
 
 def tuned_thresholds(trainer: Any, validation: Any, task_type: str) -> list[float] | None:

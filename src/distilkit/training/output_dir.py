@@ -26,6 +26,7 @@ from distilkit.errors import DistilkitError
 from distilkit.inference.backends import MANIFEST_FILE
 from distilkit.runtime.distributed import barrier
 from distilkit.training.arguments import CHECKPOINTS
+from distilkit.training.model_card import write_card
 
 log = logging.getLogger(__name__)
 RUN_FILE = "distilkit_run.json"  # written last: its presence marks a finished run (model, dataset) dir
@@ -147,8 +148,20 @@ def write_json_atomic(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def mark_finished(out: Path, data: dict[str, Any], marker: str = RUN_FILE) -> None:
-    """Write the marker file that makes ``out`` a finished result (atomically, last of all)."""
+def finished_info(folder: str | Path) -> dict[str, Any] | None:
+    """The content of a finished folder's marker file (run file or export manifest), or None."""
+    for marker in FINISHED_MARKERS:
+        path = Path(folder) / marker
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    return None
+
+
+def mark_finished(out: Path, data: dict[str, Any], marker: str = RUN_FILE, card: bool = True) -> None:
+    """Write the model card (``README.md``, unless ``card`` is False) and then the marker file that
+    makes ``out`` a finished result (atomically, last of all): a finished folder always has its card."""
+    if card:
+        write_card(out, data)
     write_json_atomic(out / marker, data)
     (out / OWNER_MARKER).unlink(missing_ok=True)
 

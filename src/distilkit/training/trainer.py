@@ -24,9 +24,11 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from transformers import Trainer, TrainerCallback
+from transformers.integrations import TensorBoardCallback
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from distilkit.errors import DistilkitError
+from distilkit.training.arguments import LOGS
 
 EXTRA_STATE = "distilkit_training_modules.pt"  # training-only modules (projections) in each checkpoint
 
@@ -80,6 +82,9 @@ class DistilkitTrainer(Trainer):
         self.training_modules.to(self.args.device)
         if len(self.training_modules):
             self.add_callback(TrainingModulesCallback(self.training_modules))
+        for callback in self.callback_handler.callbacks:  # TensorBoard: beside the model, not in checkpoints/ (removed at the end)
+            if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+                callback.logging_dir = os.path.join(os.path.dirname(os.path.normpath(self.args.output_dir)), LOGS)
         self._term_sums: dict[str, dict[str, float]] = {"train": defaultdict(float), "eval": defaultdict(float)}
         self._term_counts = {"train": 0, "eval": 0}
 
