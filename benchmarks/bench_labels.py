@@ -70,48 +70,52 @@ def plan_jobs(args: argparse.Namespace, train_sizes: dict[str, int]) -> list[Job
             Job(f"{ds}/teacher-10pct", "teacher", ds, {**base, "max_train_samples": max(2, round(0.1 * n))}, budget=0.1, arm="teacher")
         )
         for student in args.students:
-            for budget in BUDGETS:
+            for budget in args.budgets:
                 labels = max(2, round(budget * n))
                 seeds = args.seeds if budget == 0.10 else args.seeds[:1]
                 for seed in seeds:
                     common = {**base, "max_train_samples": labels, "seed": seed, "split_seed": 42}
                     rest = None if budget == 1.0 else f"{ds}/rest-{labels}"
-                    jobs.append(
-                        Job(
-                            f"{ds}/{student}/{budget:g}/no-kd/s{seed}",
-                            "student",
-                            ds,
-                            {**common, "alpha": 0.0},
-                            budget,
-                            student,
-                            "no-kd",
-                            seed,
-                            [teacher],
-                        )
-                    )
-                    jobs.append(
-                        Job(
-                            f"{ds}/{student}/{budget:g}/kd/s{seed}",
-                            "student",
-                            ds,
-                            {**common, "unlabeled": rest},
-                            budget,
-                            student,
-                            "kd",
-                            seed,
-                            [teacher],
-                        )
-                    )
-                    if budget == 0.10 and seed == seeds[0]:
+                    kd_alpha = {} if args.kd_alpha is None else {"alpha": args.kd_alpha}
+                    kd = "kd alpha=auto" if args.kd_alpha is None else f"kd alpha={args.kd_alpha}"  # auto: distill's default
+                    if "no-kd" in args.arms:
                         jobs.append(
                             Job(
-                                f"{ds}/{student}/0.1/kd-10pct-teacher/s{seed}",
+                                f"{ds}/{student}/{budget:g}/no-kd/s{seed}",
                                 "student",
                                 ds,
-                                {**common, "unlabeled": rest, "teacher": f"{ds}/teacher-10pct"},
+                                {**common, "alpha": 0.0},
                                 budget,
                                 student,
-                                "kd-10%-teacher",
+                                "no-kd",
+                                seed,
+                                [teacher],
+                            )
+                        )
+                    if "kd" in args.arms:
+                        jobs.append(
+                            Job(
+                                f"{ds}/{student}/{budget:g}/{kd}/s{seed}",
+                                "student",
+                                ds,
+                                {**common, "unlabeled": rest, **kd_alpha},
+                                budget,
+                                student,
+                                kd,
+                                seed,
+                                [teacher],
+                            )
+                        )
+                    if budget == 0.10 and seed == seeds[0] and "kd-10pct-teacher" in args.arms:
+                        jobs.append(
+                            Job(
+                                f"{ds}/{student}/0.1/{kd.replace('kd', 'kd-10pct-teacher', 1)}/s{seed}",
+                                "student",
+                                ds,
+                                {**common, "unlabeled": rest, "teacher": f"{ds}/teacher-10pct", **kd_alpha},
+                                budget,
+                                student,
+                                kd.replace("kd", "kd-10%-teacher", 1),
                                 seed,
                                 [f"{ds}/teacher-10pct"],
                             )
@@ -296,7 +300,7 @@ def summarise(rows: list[dict[str, Any]], out: Path, note: str) -> None:
         gap = ""
         if arm.startswith("kd") and nokd and t is not None:
             base = statistics.fmean(r["test_accuracy"] for r in nokd)
-            gap = f"{100 * (mean - base) / (t - base):.0f}%" if abs(t - base) > 1e-9 else "n/a"
+            gap = f"{100 * (mean - base) / (t - base):.0f}%" if t - base > 1e-9 else "n/a (teacher <= no-KD)"
         row = {
             "dataset": ds,
             "student": student,
@@ -330,7 +334,8 @@ def summarise(rows: list[dict[str, Any]], out: Path, note: str) -> None:
         fig, axes = plt.subplots(1, max(1, len(dss)), figsize=(6 * max(1, len(dss)), 4), layout="constrained", squeeze=False)
         for ax, ds in zip(axes[0], dss):
             for student in sorted({r["student"] for r in table if r["dataset"] == ds and r["arm"] != "teacher"}):
-                for arm, style in (("no-kd", "--o"), ("kd", "-s")):
+                kd_arms = sorted({r["arm"] for r in table if r["dataset"] == ds and r["arm"].startswith("kd alpha") or r["arm"] == "kd"})
+                for arm, style in (("no-kd", "--o"), *((a, "-s") for a in kd_arms)):
                     pts = sorted(
                         (r["budget"], r["test_accuracy"])
                         for r in table
@@ -368,6 +373,14 @@ def main() -> None:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--workers", type=int, default=1, help="runs at a time (GPU: 4-8 processes share one H200)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--budgets", type=float, nargs="+", default=list(BUDGETS), help="label budgets (shares of the training split)")
+    p.add_argument("--arms", nargs="+", default=["no-kd", "kd", "kd-10pct-teacher"], help="student arms to run")
+    p.add_argument(
+        "--kd-alpha",
+        type=lambda v: v if v == "auto" else float(v),
+        default=None,
+        help="alpha of the KD arms (a number or auto; default: distill's); named in the arm, so rows of several alphas sit side by side",
+    )
     p.add_argument("--tiny", action="store_true", help="tiny random BERTs and synthetic data: exercises every path in seconds")
     args = p.parse_args()
     if args.quick:

@@ -96,6 +96,17 @@ def tiny_teacher_dir(tiny_encoder: Path, sentiment_csv: Path, tmp_path_factory: 
     return finetune_tiny(tiny_encoder, sentiment_csv, tmp_path_factory.mktemp("teacher") / "teacher")
 
 
+def distill_tiny(teacher_dir: Path, data: Path, out: Path, cache_dir: Path, **overrides):
+    """``distill`` a 2-layer student from a tiny teacher for one quick epoch (what the cache and plan tests run)."""
+    from distilkit import DistillConfig, distill
+
+    settings = dict(student_layers=2, epochs=1.0, batch_size=16, max_length=32, learning_rate=1e-3, early_stopping_patience=None)
+    cfg = DistillConfig(
+        teacher=str(teacher_dir), data=str(data), output_dir=str(out), cache_dir=str(cache_dir), **{**settings, **overrides}
+    )
+    return distill(cfg)
+
+
 def make_classifier(directory: Path, train_rows: int = 160, steps: int = 40, seed: int = 0) -> Path:
     """A tiny BERT sentiment classifier (labels neg/pos), trained briefly on :func:`sentiment_rows`, saved with its tokenizer."""
     from transformers import BertForSequenceClassification
@@ -149,6 +160,23 @@ def tiny_export(tiny_classifier: Path, sentiment_csv: Path, tmp_path_factory: py
     export(ExportConfig(model=str(tiny_classifier), output_dir=str(out), data=str(sentiment_csv), max_length=64, threads=1))
     torch.set_num_threads(threads)
     return out
+
+
+# texts of very different lengths, to catch order mix-ups in length-bucketed batching
+MIXED = [
+    "good",
+    "the plot was very dull and boring and the actors were weak and lazy",
+    "a funny film",
+    "superb",
+    "this movie is quite moving and the story and ending are brilliant and smart",
+    "stale script",
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tiny_export: Path) -> Path:
+    """The tiny exported classifier (``tiny_export``) under the name the inference tests use."""
+    return tiny_export
 
 
 @pytest.fixture(scope="module")

@@ -323,8 +323,8 @@ def test_mistyped_flag(capsys):
     [
         ("--temperature", "0", "temperature=0.0 must be > 0"),
         ("--temperature", "-1", "temperature=-1.0 must be > 0"),
-        ("--alpha", "1.5", "alpha=1.5 must be in [0, 1]"),
-        ("--alpha", "-0.1", "alpha=-0.1 must be in [0, 1]"),
+        ("--alpha", "1.5", "alpha=1.5: use a number in [0, 1] or auto"),
+        ("--alpha", "-0.1", "alpha=-0.1: use a number in [0, 1] or auto"),
         ("--learning-rate", "inf", "must be a finite number"),
     ],
 )

@@ -6,22 +6,7 @@ from pathlib import Path
 
 import pytest
 
-MIXED = [
-    "good",
-    "the plot was very dull and boring and the actors were weak and lazy",
-    "a funny film",
-    "superb",
-    "this movie is quite moving and the story and ending are brilliant and smart",
-    "stale script",
-]
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only spin
-
-
-@pytest.fixture(scope="module")
-def exported(tiny_export: Path) -> Path:
-    return tiny_export
 
 
 def test_evaluate_runs_on_an_export_folder(exported: Path, tiny_classifier: Path, sentiment_csv: Path, tmp_path: Path):

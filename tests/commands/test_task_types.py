@@ -121,7 +121,8 @@ def test_multi_label_end_to_end(multi, root, capsys):
     assert config["problem_type"] == "multi_label_classification" and set(config["distilkit_label_thresholds"]) == {"neg", "pos"}
     run = json.loads((multi["student"] / "distilkit_run.json").read_text())
     assert run["teacher_check"]["metric"] == "micro_f1" and run["teacher_check"]["passed"]
-    assert run["objective"]["weights"] == {"bkd": 0.5, "bce": 0.5}
+    alpha = run["alpha"]["value"]  # --alpha auto, the default: the multi-label teacher check's margin
+    assert run["alpha"]["rule"] == "auto" and run["objective"]["weights"] == pytest.approx({"bkd": alpha, "bce": 1 - alpha})
     assert any("loss_bkd" in json.loads(line) for line in (multi["student"] / "train_log.jsonl").read_text().splitlines())
     results = json.loads((multi["student"] / "eval_results.json").read_text())
     s = results["models"]["student"]

@@ -156,3 +156,15 @@ def test_data_is_required_and_help_says_so(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "(required)" in out and "mpnet-base" in out and "--num-train-epochs" in out
     assert C.FinetuneConfig().model == "mpnet-base"
+
+
+def test_alpha_takes_a_number_or_auto(tmp_path):
+    assert parse(["distill", "--alpha", "auto"]).alpha == "auto"
+    assert parse(["distill", "--alpha", "0.25"]).alpha == 0.25
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("alpha: auto\n")
+    assert parse(["distill", "--config", str(recipe)]).alpha == "auto"
+    with pytest.raises(DistilkitError, match="alpha='high': use a number in \\[0, 1\\] or auto"):
+        parse(["distill", "--alpha", "high"])
+    with pytest.raises(DistilkitError, match="use a number in \\[0, 1\\] or auto"):
+        parse(["distill", "--alpha", "1.5"])

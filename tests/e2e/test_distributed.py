@@ -39,6 +39,8 @@ def test_torchrun_two_processes_match_one(assets, tmp_path, capsys):
     # Dropout 0: each rank draws its own dropout masks, so only a dropout-free student can match bit-near.
     recipe = [
         "distill",
+        "--alpha",
+        "0.5",  # a fixed recipe: what is compared is 1 vs 2 processes
         "--teacher",
         assets["teacher_nodrop"],
         "--data",

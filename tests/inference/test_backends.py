@@ -13,22 +13,7 @@ from distilkit.errors import DistilkitError
 from distilkit.inference import Predictor
 from distilkit.inference.backends import MANIFEST_FILE, ONNX_FP32_FILE, ONNX_INT8_FILE, available_backends, choose_backend
 
-MIXED = [
-    "good",
-    "the plot was very dull and boring and the actors were weak and lazy",
-    "a funny film",
-    "superb",
-    "this movie is quite moving and the story and ending are brilliant and smart",
-    "stale script",
-]
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only spin
-
-
-@pytest.fixture(scope="module")
-def exported(tiny_export: Path) -> Path:
-    return tiny_export
 
 
 def test_backend_selection_order(exported: Path, tmp_path: Path):

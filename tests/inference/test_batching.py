@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from distilkit.inference.batching import pad_batch, plan_batches
 
-MIXED = [
-    "good",
-    "the plot was very dull and boring and the actors were weak and lazy",
-    "a funny film",
-    "superb",
-    "this movie is quite moving and the story and ending are brilliant and smart",
-    "stale script",
-]
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only spin
-
-
-@pytest.fixture(scope="module")
-def exported(tiny_export: Path) -> Path:
-    return tiny_export
 
 
 def test_plan_batches_sorts_longest_first_and_pads_per_batch():

@@ -7,24 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import MIXED
 from distilkit.inference import Predictor
 
-MIXED = [
-    "good",
-    "the plot was very dull and boring and the actors were weak and lazy",
-    "a funny film",
-    "superb",
-    "this movie is quite moving and the story and ending are brilliant and smart",
-    "stale script",
-]
-
-
 pytestmark = pytest.mark.usefixtures("one_thread")  # tiny models: threads only spin
-
-
-@pytest.fixture(scope="module")
-def exported(tiny_export: Path) -> Path:
-    return tiny_export
 
 
 @pytest.mark.parametrize("backend", ["torch", "onnx-fp32"])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from transformers import BertForSequenceClassification
 
-from distilkit import DistillConfig, distill
+from conftest import distill_tiny
 from distilkit.config import ModelAccessConfig
 from distilkit.teacher import cache as cache_mod
 from distilkit.teacher.handle import TeacherHandle
@@ -30,20 +30,7 @@ def count_teacher_calls(monkeypatch, tiny_teacher_dir):
 
 
 def run(tiny_teacher_dir, sentiment_csv, out, cache_dir, **kw):
-    cfg = DistillConfig(
-        teacher=str(tiny_teacher_dir),
-        data=str(sentiment_csv),
-        output_dir=str(out),
-        student_layers=2,
-        epochs=1.0,
-        batch_size=16,
-        max_length=32,
-        learning_rate=1e-3,
-        cache_dir=str(cache_dir),
-        early_stopping_patience=None,
-        **kw,
-    )
-    return distill(cfg)
+    return distill_tiny(tiny_teacher_dir, sentiment_csv, out, cache_dir, **kw)
 
 
 def test_second_run_does_not_run_the_teacher(tmp_path, tiny_teacher_dir, sentiment_csv, count_teacher_calls):

@@ -5,27 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_encoder
-from distilkit import DistillConfig, distill
+from conftest import distill_tiny, make_encoder
 from distilkit.teacher import handle as handle_mod
 from distilkit.teacher.fingerprint import model_fingerprint
 
 
 def run(teacher_dir, data, out, cache_dir, **kw):
-    cfg = DistillConfig(
-        teacher=str(teacher_dir),
-        data=str(data),
-        output_dir=str(out),
-        student_layers=2,
-        epochs=1.0,
-        batch_size=16,
-        max_length=32,
-        learning_rate=1e-3,
-        cache_dir=str(cache_dir),
-        early_stopping_patience=None,
-        **kw,
-    )
-    return distill(cfg)
+    return distill_tiny(teacher_dir, data, out, cache_dir, **kw)
 
 
 @pytest.mark.parametrize("preset, held", [("logits", False), ("distilbert", True)])

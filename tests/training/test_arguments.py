@@ -105,3 +105,14 @@ def test_tensorboard_and_macro_f1_through_finetune(tiny_encoder, sentiment_csv, 
     evals = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines() if "eval_macro_f1" in line]
     assert run["validation_metrics"]["eval_macro_f1"] == max(e["eval_macro_f1"] for e in evals)
     assert run["config"]["training_args"]["report_to"] == "tensorboard"
+
+
+def test_metric_for_best_model_knows_each_task_types_metrics(tmp_path):
+    """Regression runs keep their best model by pearson; rmse may be chosen (lower is better); a
+    single-label metric is refused there, in one line."""
+    rmse = epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "rmse"}), tmp_path, 0, metric="pearson")
+    assert rmse.metric_for_best_model == "rmse" and rmse.greater_is_better is False
+    subset = epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "subset_accuracy"}), tmp_path, 0, metric="micro_f1")
+    assert subset.greater_is_better is True
+    with pytest.raises(DistilkitError, match="use one of pearson, spearman, rmse, mae, loss"):
+        epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "accuracy"}), tmp_path, 0, metric="pearson")

@@ -29,7 +29,7 @@ from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
-from distilkit.teacher.checks import TeacherCheck, task_for_teacher
+from distilkit.teacher.checks import TeacherCheck, auto_alpha, task_for_teacher
 from distilkit.teacher.external import ExternalTeacher
 from distilkit.teacher.fast import TeacherBackendChoice
 from distilkit.teacher.handle import TeacherHandle
@@ -66,6 +66,7 @@ class Prepared:
     student_tok: Any
     info: StudentInfo
     no_kd: bool
+    alpha_auto: bool = False  # cfg.alpha was "auto" and now holds the value the teacher check gave
 
 
 def _teachers(cfg: DistillConfig, objective: Objective, device: Any) -> list:
@@ -117,6 +118,18 @@ def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prep
         with main_process_first():
             task.splits["train"] = augmented_transfer_set(task.splits["train"], plan.primary, cfg)
     check = plan.check(task.splits["validation"], cfg.max_length, cfg.cache_dir, cfg.force)
+    alpha_auto = cfg.alpha == "auto"
+    if alpha_auto:  # the objective was built with a stand-in alpha: only its needs were read so far
+        cfg.alpha = auto_alpha(check)
+        log.info(
+            "alpha auto: %.2f from the teacher's validation %s %.4f vs the baseline's %.4f",
+            cfg.alpha,
+            check.metric,
+            check.accuracy,
+            check.majority_baseline,
+        )
+        objective = build_objective(cfg)
+        objective.use_task(task.task_type)
     backend = plan.choose_backend(
         task.splits["validation"], cfg.max_length, cfg.teacher_backend, cfg.teacher_int8_max_kl, cfg.threads, rows=len(task.splits["train"])
     )
@@ -124,7 +137,7 @@ def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prep
     to_training_space(student)
     train = _with_lengths(standardised(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length), task))
     val = standardised(tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length), task)
-    prep = Prepared(objective, plan, task, check, backend, train, val, student, student_tok, info, no_kd)
+    prep = Prepared(objective, plan, task, check, backend, train, val, student, student_tok, info, no_kd, alpha_auto)
     if before_teacher_pass is not None:
         before_teacher_pass(prep)
     prep.train = plan.attach(
@@ -186,7 +199,7 @@ def distill(cfg: DistillConfig) -> RunResult:
         trainer.train(resume_from_checkpoint=out.resume_from)
     finally:
         objective.remove_hooks()
-    metrics = best_eval_metrics(trainer, f"eval_{main}")
+    metrics = best_eval_metrics(trainer)  # the evaluation the kept model had (by metric_for_best_model)
     head = finish_head(trainer.model, task, tuned_thresholds(trainer, prep.val, task.task_type))
     train = prep.train
     facts = run_info(
@@ -207,6 +220,7 @@ def distill(cfg: DistillConfig) -> RunResult:
         teacher_backend=backend.describe() if backend else None,
         teacher_watch=watch.facts() if watch else {"metric": main, "compared": False},
         teacher_check=asdict(check),
+        alpha={"value": cfg.alpha, "rule": "auto" if prep.alpha_auto else "given"},
         student_init=asdict(prep.info),
         objective=objective.describe(),
         teachers=[t.name for t in plan.teachers] if not cfg.teacher_outputs else [cfg.teacher_outputs],

@@ -66,7 +66,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
         callbacks=early_stopping(cfg),
     )
     trainer.train(resume_from_checkpoint=out.resume_from)
-    metrics = best_eval_metrics(trainer, f"eval_{main_metric(task_type)}")
+    metrics = best_eval_metrics(trainer)  # the evaluation the kept model had (by metric_for_best_model)
     head = finish_head(trainer.model, task, tuned_thresholds(trainer, val, task_type))
     facts = run_info(
         "finetune",

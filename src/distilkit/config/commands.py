@@ -33,10 +33,11 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
     teacher: str = opt("runs/teacher", "fine-tuned teacher: local HF dir, zoo name or hub id")
     output_dir: str = opt("runs/student", "where the student goes")
     temperature: float = opt(2.0, "softmax temperature T for the soft-label term")
-    alpha: float = opt(
-        0.5,
+    alpha: float | str = opt(
+        "auto",
         "weight of the soft-label term on labelled rows; (1 - alpha) weighs their cross-entropy. Rows without a label learn "
-        "from the soft label alone (weight 1). alpha 0: no distillation at all (unlabelled rows unused: the no-KD twin)",
+        "from the soft label alone (weight 1). alpha 0: no distillation at all (unlabelled rows unused: the no-KD twin). "
+        "auto (default): from the teacher's validation margin over the do-nothing baseline, in [0.1, 0.9] (docs/few-labels.md)",
     )
     teacher_backend: str = opt(
         "auto", "teacher pass over the transfer set: auto (CPU: int8/fp32 ONNX if it passes its check), torch, onnx-fp32, onnx-int8"
@@ -76,7 +77,10 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
         StudentConfig.validate(self)
         AugmentOptions.validate(self)
         require(self.temperature > 0, f"temperature={self.temperature} must be > 0")
-        require(0 <= self.alpha <= 1, f"alpha={self.alpha} must be in [0, 1]")
+        require(
+            self.alpha == "auto" or (not isinstance(self.alpha, str) and 0 <= self.alpha <= 1),
+            f"alpha={self.alpha!r}: use a number in [0, 1] or auto",
+        )
         require(self.teacher_int8_max_kl >= 0, f"teacher_int8_max_kl={self.teacher_int8_max_kl} must be >= 0")
         require(
             self.teacher_backend in ("auto", "torch", "onnx-fp32", "onnx-int8"),

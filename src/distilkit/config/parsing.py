@@ -65,6 +65,19 @@ def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
+def _is_number_or_word(tp: Any) -> bool:
+    """``float | str`` (e.g. ``alpha``: a number, or ``auto``)."""
+    return typing.get_origin(tp) in (Union, types.UnionType) and set(typing.get_args(tp)) == {float, str}
+
+
+def number_or_word(text: str) -> float | str:
+    """A command-line value of a ``float | str`` field: a number when it reads as one, else the word."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _field_types(cls: type) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
@@ -75,6 +88,10 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
     base, optional = _unwrap_optional(tp)
     if base is Any:
         return value
+    if _is_number_or_word(base):
+        if isinstance(value, str):
+            return value
+        return coerce(key, value, float)
     if value is None:
         require(optional, f"config key '{key}' may not be empty (expected {getattr(base, '__name__', base)})")
         return None
@@ -212,7 +229,7 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
         elif typing.get_origin(tp) is list:
             kw.update(nargs="+", type=typing.get_args(tp)[0])
         else:
-            kw["type"] = tp
+            kw["type"] = number_or_word if _is_number_or_word(tp) else tp
         parser.add_argument(*flags, **kw)
         hidden = {**kw, "help": argparse.SUPPRESS}
         underscored = ["--" + n for n in names if "_" in n]

@@ -28,6 +28,13 @@ REGRESSION = "regression"
 TASK_TYPES = (SINGLE, MULTI, REGRESSION)
 SHORT_NAMES = {"single_label": SINGLE, "multi_label": MULTI, "regression": REGRESSION}
 MAIN_METRIC = {SINGLE: "accuracy", MULTI: "micro_f1", REGRESSION: "pearson"}  # higher is better, each
+# the scalar validation metrics of each task type (what metric_for_best_model may name, with "loss")
+TASK_METRICS = {
+    SINGLE: ("accuracy", "macro_f1"),
+    MULTI: ("micro_f1", "macro_f1", "subset_accuracy"),
+    REGRESSION: ("pearson", "spearman", "rmse", "mae"),
+}
+LOWER_IS_BETTER = ("loss", "rmse", "mae")
 
 
 def resolve_task_type(name: str | None) -> str | None:

@@ -68,7 +68,9 @@ def build_objective(cfg: DistillConfig) -> Objective:
     if cfg.preset not in PRESETS:
         raise DistilkitError(f"unknown preset {cfg.preset!r}: use one of {', '.join(PRESETS)}")
     preset = PRESETS[cfg.preset]
-    final = cfg.loss_terms or preset.final(cfg.alpha)
+    # alpha "auto" is resolved by distill after the teacher check, which rebuilds the objective; until
+    # then (only the objective's needs are read) 0.5 stands in
+    final = cfg.loss_terms or preset.final(0.5 if cfg.alpha == "auto" else cfg.alpha)
     stage1 = cfg.stage1_terms or dict(preset.stage1)
     fraction = preset.stage1_fraction if cfg.stage1_fraction is None else cfg.stage1_fraction
     return Objective(

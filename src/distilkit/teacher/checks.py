@@ -30,6 +30,22 @@ class TeacherCheck:
     metric: str = "accuracy"
 
 
+AUTO_ALPHA_RANGE = (0.1, 0.9)  # auto never drops the soft labels nor the gold labels entirely
+
+
+def auto_alpha(check: TeacherCheck) -> float:
+    """``--alpha auto``: the teacher's share of the possible gain over the do-nothing baseline on
+    validation, ``(score - baseline) / (1 - baseline)`` (regression: ``(baseline_rmse - rmse) /
+    baseline_rmse``), clipped to :data:`AUTO_ALPHA_RANGE` and rounded to 0.05. A teacher near perfect
+    gets 0.9 (mostly soft labels), one barely above the baseline 0.1 (mostly gold labels)."""
+    if check.metric == "rmse":
+        margin = (check.majority_baseline - check.accuracy) / max(check.majority_baseline, 1e-12)
+    else:
+        margin = (check.accuracy - check.majority_baseline) / max(1.0 - check.majority_baseline, 1e-12)
+    low, high = AUTO_ALPHA_RANGE
+    return round(min(high, max(low, margin)) * 20) / 20
+
+
 def teacher_label_names(teacher: Any, data_label_names: list[str] | None = None) -> list[str]:
     """The teacher's (model or config) label names, checked against the data's label names when given."""
     config = getattr(teacher, "config", teacher)

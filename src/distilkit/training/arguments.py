@@ -24,12 +24,21 @@ import torch
 from transformers import EarlyStoppingCallback, TrainingArguments
 
 from distilkit.config import OptimizerConfig, RunDirConfig, StepsConfig, TrainConfig
+from distilkit.data.task_types import LOWER_IS_BETTER, MAIN_METRIC, TASK_METRICS
 from distilkit.errors import DistilkitError, require
 from distilkit.runtime.distributed import world_size
 
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"  # TensorBoard event files (report_to=tensorboard), kept after training
-EPOCH_METRICS = ("accuracy", "macro_f1", "loss")  # what an epoch run's evaluation reports (metric_for_best_model)
+EPOCH_METRICS = ("accuracy", "macro_f1", "loss")  # what a single-label epoch run's evaluation reports (metric_for_best_model)
+
+
+def epoch_metrics(main: str) -> tuple[str, ...]:
+    """What ``metric_for_best_model`` may name in a run whose main metric is ``main``: its task type's metrics and the loss."""
+    task_type = next((t for t, m in MAIN_METRIC.items() if m == main), None)
+    return (*TASK_METRICS[task_type], "loss") if task_type else EPOCH_METRICS
+
+
 # TrainingArguments fields distilkit owns: a pass-through value would break the run folder's layout.
 OWNED = {"output_dir": "checkpoints go to <output_dir>/checkpoints: set --output-dir instead"}
 
@@ -65,7 +74,7 @@ def _build(defaults: dict[str, Any], overrides: dict[str, Any] | None, metrics: 
         if metrics is not None:
             require(name in metrics, f"training_args: metric_for_best_model={metric!r}: use one of {', '.join(metrics)}")
         if "greater_is_better" not in extra:
-            merged["greater_is_better"] = not name.endswith("loss")
+            merged["greater_is_better"] = not name.endswith(LOWER_IS_BETTER)
     try:
         return TrainingArguments(**merged)
     except (ValueError, TypeError) as exc:
@@ -123,7 +132,7 @@ def epoch_arguments(
         label_names=["labels"],
         train_sampling_strategy="group_by_length",
     )
-    return _build(defaults, cfg.training_args, EPOCH_METRICS)
+    return _build(defaults, cfg.training_args, epoch_metrics(metric))
 
 
 def step_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[str]) -> TrainingArguments:
