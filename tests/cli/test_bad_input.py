@@ -154,15 +154,21 @@ def test_one_class_only(assets, tmp_path, capsys):
     assert_one_line_error(rc, err, "finetune", "only one class", "at least two")
 
 
-def test_text_pair_missing_second_text(assets, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("premises", "hypotheses", "expected"),
+    [
+        (["a good film", "a bad film", "dull"], ["it is good", "", "boring"], "no 'hypothesis'"),  # second text blank
+        (["a good film", "", "dull"], ["it is good", "it is bad", "boring"], "have a 'hypothesis' but no 'premise'"),  # first blank
+    ],
+    ids=["second-blank", "first-blank"],
+)
+def test_pair_column_half_empty(assets, tmp_path, capsys, premises, hypotheses, expected):
     path = tmp_path / "pairs.csv"
-    pd.DataFrame(
-        {"premise": ["a good film", "a bad film", "dull"], "hypothesis": ["it is good", "", "boring"], "label": ["yes", "no", "yes"]}
-    ).to_csv(path, index=False)
+    pd.DataFrame({"premise": premises, "hypothesis": hypotheses, "label": ["yes", "no", "yes"]}).to_csv(path, index=False)
     rc, _, err = run_cli(
         finetune_args(assets["encoder"], path, tmp_path / "out", "--text-column", "premise", "--text-pair-column", "hypothesis"), capsys
     )
-    assert_one_line_error(rc, err, "finetune", "no 'hypothesis'", "row 2", "fill them in")
+    assert_one_line_error(rc, err, "finetune", expected, "row 2", "fill them in")
 
 
 def test_giant_line_refused(assets, tmp_path, capsys):
@@ -479,17 +485,6 @@ def test_multi_label_row_with_an_unknown_separator(assets, tmp_path, capsys):
     rc, _, err = run_cli(finetune_args(assets["encoder"], path, tmp_path / "out", "--task-type", "multi_label"), capsys)
     assert_one_line_error(rc, err, "finetune", "row 2", "holds ';'", "--label-separator ';'")
     assert not (tmp_path / "out").exists()
-
-
-def test_pair_column_half_empty(assets, tmp_path, capsys):
-    path = tmp_path / "pairs.csv"
-    pd.DataFrame(
-        {"premise": ["a good film", "", "dull"], "hypothesis": ["it is good", "it is bad", "boring"], "label": ["yes", "no", "yes"]}
-    ).to_csv(path, index=False)
-    rc, _, err = run_cli(
-        finetune_args(assets["encoder"], path, tmp_path / "out", "--text-column", "premise", "--text-pair-column", "hypothesis"), capsys
-    )
-    assert_one_line_error(rc, err, "finetune", "have a 'hypothesis' but no 'premise'", "row 2", "fill them in")
 
 
 def test_serve_texts_to_a_pair_model_and_pairs_to_a_single_text_model(assets, tmp_path, capsys):

@@ -101,7 +101,7 @@ def predict_to_file(cfg: PredictConfig, texts: Sequence[str] = ()) -> dict[str, 
             raise DistilkitError(
                 f"{cfg.output!r} already holds predictions: pass --resume to continue after them or --overwrite to start again"
             )
-    in_file = count_text_lines(cfg.input) if cfg.input and not cfg.text_pair_column else (None if cfg.input else 0)
+    in_file = count_text_lines(cfg.input) if cfg.input else 0  # None for a table (pairs always come in one)
     total = None if in_file is None else len(texts) + in_file
     source = _items(cfg, texts)
     skipped = sum(1 for _ in itertools.islice(source, done))

@@ -30,13 +30,12 @@ from distilkit.runtime.distributed import world_size
 
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"  # TensorBoard event files (report_to=tensorboard), kept after training
-EPOCH_METRICS = ("accuracy", "macro_f1", "loss")  # what a single-label epoch run's evaluation reports (metric_for_best_model)
 
 
 def epoch_metrics(main: str) -> tuple[str, ...]:
     """What ``metric_for_best_model`` may name in a run whose main metric is ``main``: its task type's metrics and the loss."""
-    task_type = next((t for t, m in MAIN_METRIC.items() if m == main), None)
-    return (*TASK_METRICS[task_type], "loss") if task_type else EPOCH_METRICS
+    task_type = next(t for t, m in MAIN_METRIC.items() if m == main)
+    return (*TASK_METRICS[task_type], "loss")
 
 
 # TrainingArguments fields distilkit owns: a pass-through value would break the run folder's layout.
