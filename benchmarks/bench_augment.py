@@ -170,6 +170,8 @@ def accuracy(args: argparse.Namespace, out: Path) -> list[dict]:
                 augment_methods=args.methods,
                 early_stopping_patience=None,
                 unlabeled_data=unlabelled,
+                temperature=2.0,
+                alpha=0.5,  # the protocol's; given explicitly since distill's default is now "auto"
             )
             t0 = time.perf_counter()
             facts = distill(cfg).facts

@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from _common import RUN_FILE, Stages, anchor_rows, machine, mean_std, now, stop_children_on_sigterm, wait_for, write_table
 
 SPLIT_SEED = 42
+# The KD arms' objective, given explicitly: distill's defaults change (alpha is "auto" now), the table's labels must not.
+KD_FLAGS = ["--temperature", "2", "--alpha", "0.5"]
 
 
 @dataclass
@@ -60,8 +62,10 @@ def tasks(quick: bool) -> dict[str, Task]:
         "MPNet-base teacher (fine-tuned, 12x768)",
         [
             Student("minilm-nokd", "MiniLM-L6 fine-tuned, no KD", "finetune", ["--model", "minilm-l6", "--learning-rate", "1e-4"]),
-            Student("minilm-kd", "MiniLM-L6 distilled (T=2, alpha=0.5)", "distill", ["--student", "minilm-l6"]),
-            Student("l3-kd", "MiniLM-L6 layers [0,2,5] (3x384) distilled", "distill", ["--student", "@minilm-l3"]),
+            Student("minilm-kd", "MiniLM-L6 distilled (T=2, alpha=0.5)", "distill", ["--student", "minilm-l6", *KD_FLAGS]),
+            Student(
+                "l3-kd", "MiniLM-L6 layers [0,2,5] (3x384) distilled (T=2, alpha=0.5)", "distill", ["--student", "@minilm-l3", *KD_FLAGS]
+            ),
         ],
     )
     bbc = Task(
@@ -74,7 +78,7 @@ def tasks(quick: bool) -> dict[str, Task]:
         "MiniLM-L6 teacher (fine-tuned, 6x384)",
         [
             Student("l3-nokd", "3 teacher layers [0,2,5], no KD (alpha=0)", "distill", ["--student-layers", "3", "--alpha", "0"]),
-            Student("l3-kd", "3 teacher layers [0,2,5] distilled (T=2, alpha=0.5)", "distill", ["--student-layers", "3"]),
+            Student("l3-kd", "3 teacher layers [0,2,5] distilled (T=2, alpha=0.5)", "distill", ["--student-layers", "3", *KD_FLAGS]),
         ],
     )
     return {t.name: t for t in (rt, bbc)}

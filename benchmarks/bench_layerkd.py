@@ -74,6 +74,8 @@ def accuracy_rows(args: argparse.Namespace, out: Path, steps: list[dict]) -> lis
         threads=2,
         overwrite=True,
         cache_dir=args.cache_dir,
+        temperature=2.0,
+        alpha=0.5,  # the protocol's; given explicitly since distill's default is now "auto"
     )
     teacher = TeacherHandle(args.teacher, ModelAccessConfig())
     task = prepare_task(

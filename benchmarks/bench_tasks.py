@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from _common import RUN_FILE, Stages, machine, now, stop_children_on_sigterm, write_table
 
 SEED = 42
+# The KD arm's objective, given explicitly: distill's defaults change (alpha is "auto" now), the table's label "T=2, alpha=0.5" must not.
+KD_FLAGS = ["--temperature", "2", "--alpha", "0.5"]
 DESCRIPTIONS = {
     "rotten-tomatoes": {"fresh": "a positive movie review", "rotten": "a negative movie review"},
     "bbc-news": {
@@ -75,7 +77,17 @@ def supervised(stages: Stages, root: Path, data: str, size: dict[str, Any], eval
         "nokd": ("finetune", ["--model", "minilm-l6", "--epochs", str(size["student_epochs"]), "--learning-rate", "1e-4"]),
         "kd": (
             "distill",
-            ["--teacher", str(d / "teacher"), "--student", "minilm-l6", "--epochs", str(size["student_epochs"]), "--learning-rate", "1e-4"],
+            [
+                "--teacher",
+                str(d / "teacher"),
+                "--student",
+                "minilm-l6",
+                "--epochs",
+                str(size["student_epochs"]),
+                "--learning-rate",
+                "1e-4",
+                *KD_FLAGS,
+            ],
         ),
     }
     out: dict[str, Any] = {}

@@ -1,13 +1,14 @@
-"""Rerun every benchmark and assemble BENCHMARKS.md.
+"""Rerun every benchmark and join their tables into one report beside the runs.
 
-    python benchmarks/run.py --quick --seeds 1 --out runs/bench      # CPU size
+    python benchmarks/run.py --quick --seeds 1 --out runs/bench      # CPU size -> runs/bench/BENCHMARKS.md
     python benchmarks/run.py --seeds 3 --out runs/bench-gpu           # full size (a GPU), mean ± std over 3 seeds
-    python benchmarks/run.py --assemble-only --out benchmarks         # rebuild BENCHMARKS.md from benchmarks/<topic>.md
 
 Every ``benchmarks/bench_<topic>.py`` is run as ``python bench_<topic>.py [--quick] --seeds N --out DIR``
 (the team's convention) and writes ``DIR/<topic>.md``; this script then joins those tables, in the
-order of ``ORDER`` then alphabetically, under a header with the published anchor figures. A topic
-that fails is reported in BENCHMARKS.md with its log path, and the others still run.
+order of ``ORDER`` then alphabetically, under a header with the published anchor figures, into
+``DIR/BENCHMARKS.md``. A topic that fails is reported there with its log path, and the others still run.
+The repository's BENCHMARKS.md is the curated summary (one row per current figure, each with its
+result file in ``benchmarks/results/``); a rerun's figures go there by hand, with their JSON.
 """
 
 from __future__ import annotations
@@ -113,10 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--skip", nargs="+", help="skip these topics")
     p.add_argument("--fresh", action="store_true", help="delete --out first, so nothing finished is reused")
     p.add_argument("--teacher", help="a finished RT teacher dir for the scripts to reuse (DISTILKIT_BENCH_TEACHER)")
-    p.add_argument("--benchmarks-md", default=str(REPO / "BENCHMARKS.md"), help="the assembled file")
+    p.add_argument("--benchmarks-md", help="the joined report (default: <out>/BENCHMARKS.md; the repository's BENCHMARKS.md is curated)")
     p.add_argument("--assemble-only", action="store_true", help="only join the existing <topic>.md files in --out")
     a = p.parse_args(argv)
     out = Path(a.out)
+    a.benchmarks_md = a.benchmarks_md or str(out / "BENCHMARKS.md")
     if a.assemble_only:
         assemble(out, Path(a.benchmarks_md), None, None, argv, only=a.only)
         print(f"[run] wrote {a.benchmarks_md}")

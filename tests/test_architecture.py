@@ -16,6 +16,7 @@ LAYERS = [
     "data",
     "modeling",
     "inference",
+    "runs",
     "training",
     "teacher",
     "distillation",

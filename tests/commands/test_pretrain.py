@@ -115,7 +115,8 @@ def test_pretrained_dir_is_accepted_by_finetune_general_distill_and_distill(
     for folder, tag in tags.items():
         card = ModelCard.load(folder / "README.md")
         assert card.data.library_name == "transformers" and card.data.pipeline_tag == tag, folder
-    assert str(teacher) in ModelCard.load(out / "README.md").text  # the student's card names its teacher
+    student_card = ModelCard.load(out / "README.md").text
+    assert f"Teacher: `{teacher.name}`" in student_card and str(tmp_path) not in student_card  # named by its folder, no local path
 
 
 def _cli(*args: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from distilkit.config.parsing import opt
 from distilkit.errors import require
 
 LAYER_SELECTIONS = ("uniform", "first", "last", "explicit")
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*|code|multilingual")  # ISO 639 (+ region/script), as the Hub reads it
 
 
 @dataclass
@@ -52,6 +54,20 @@ class RunDirConfig(ModelAccessConfig):
         "any transformers.TrainingArguments field, merged over distilkit's settings (--trainer-arg KEY=VALUE, repeatable), "
         "e.g. report_to=tensorboard metric_for_best_model=macro_f1 label_smoothing_factor=0.1",
     )
+    license: str | None = opt(
+        None, "the model card's license, a Hub licence id (apache-2.0, mit, cc-by-4.0, other); left out when not given"
+    )
+    language: list[str] | None = opt(
+        None, "the model card's language(s), ISO 639 codes (en, de); default: en for a built-in set, else left out"
+    )
+
+    def validate_card(self) -> None:
+        require(
+            self.license is None or re.fullmatch(r"[a-z0-9][a-z0-9.+-]*", self.license) is not None,
+            f"license={self.license!r}: give a Hub licence id in lower case, e.g. apache-2.0, mit, cc-by-4.0 or other",
+        )
+        for code in self.language or []:
+            require(LANGUAGE_CODE.fullmatch(code) is not None, f"language={code!r}: give ISO 639 codes such as en or de")
 
 
 @dataclass
@@ -69,6 +85,7 @@ class TrainConfig(RunDirConfig, OptimizerConfig):
     def validate(self) -> None:
         require(self.epochs > 0 or self.max_steps > 0, "epochs must be positive (or give max_steps)")
         OptimizerConfig.validate(self)
+        self.validate_card()
 
 
 @dataclass
@@ -83,6 +100,7 @@ class StepsConfig(RunDirConfig, OptimizerConfig):
     def validate(self) -> None:
         require(self.max_steps > 0, "max_steps must be positive (a streamed corpus has no epoch length)")
         OptimizerConfig.validate(self)
+        self.validate_card()
         require(self.eval_steps >= 1 and self.logging_steps >= 1, "eval_steps and logging_steps must be >= 1")
 
 

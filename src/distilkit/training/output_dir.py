@@ -24,9 +24,9 @@ from transformers import PreTrainedTokenizerBase
 
 from distilkit.errors import DistilkitError
 from distilkit.inference.backends import MANIFEST_FILE
+from distilkit.runs.model_card import write_card
 from distilkit.runtime.distributed import barrier
 from distilkit.training.arguments import CHECKPOINTS
-from distilkit.training.model_card import write_card
 
 log = logging.getLogger(__name__)
 RUN_FILE = "distilkit_run.json"  # written last: its presence marks a finished run (model, dataset) dir

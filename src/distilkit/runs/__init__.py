@@ -1,0 +1,1 @@
+"""Run folders: what a finished run leaves behind and how it presents itself (the model card)."""
