@@ -23,6 +23,7 @@ LAYERS = [
     "deploy",
     "report",
     "commands",
+    "workflows",
     "cli",
     "__init__",
 ]
