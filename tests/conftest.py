@@ -100,7 +100,9 @@ def distill_tiny(teacher_dir: Path, data: Path, out: Path, cache_dir: Path, **ov
     """``distill`` a 2-layer student from a tiny teacher for one quick epoch (what the cache and plan tests run)."""
     from distilkit import DistillConfig, distill
 
-    settings = dict(student_layers=2, epochs=1.0, batch_size=16, max_length=32, learning_rate=1e-3, early_stopping_patience=None)
+    settings = dict(
+        student_layers=2, epochs=1.0, batch_size=16, max_length=32, learning_rate=1e-3, early_stopping_patience=None, min_train_steps=10
+    )
     cfg = DistillConfig(
         teacher=str(teacher_dir), data=str(data), output_dir=str(out), cache_dir=str(cache_dir), **{**settings, **overrides}
     )

@@ -24,6 +24,7 @@ LAYERS = [
     "deploy",
     "report",
     "commands",
+    "workflows",
     "cli",
     "__init__",
 ]

@@ -35,17 +35,20 @@ def _distill(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.distill import distill
 
     result = distill(cfg)
+    facts = result.facts
     _json(
         {
             "output_dir": result.output_dir,
-            "teacher_check": result.facts["teacher_check"],
-            "validation_accuracy": result.metrics.get("eval_accuracy"),
-            **{k: v for k, v in result.metrics.items() if k in ("eval_micro_f1", "eval_pearson", "eval_rmse")},
-            "labelled_rows": result.facts["labelled_rows"],
-            "unlabelled_rows": result.facts["unlabelled_rows"],
-            "unlabelled": result.facts["unlabelled"],
-            "teacher_backend": result.facts["teacher_backend"],
-            "teacher_watch": result.facts["teacher_watch"],
+            "teacher_check": facts["teacher_check"],
+            "validation": {k: v for k, v in result.metrics.items() if k.startswith("eval_") and isinstance(v, (int, float))},
+            "shipped": facts.get("shipped", "kd"),
+            "selection": (facts.get("selection") or {}).get("message"),
+            "alpha": facts.get("alpha") or (facts.get("selection") or {}).get("alpha"),
+            "labelled_rows": facts["labelled_rows"],
+            "unlabelled_rows": facts["unlabelled_rows"],
+            "unlabelled": facts.get("unlabelled"),
+            "teacher_backend": facts.get("teacher_backend"),
+            "teacher_watch": facts.get("teacher_watch"),
         }
     )
 
@@ -66,16 +69,16 @@ def _tune(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.tune import tune
 
     result = tune(cfg)
-    print(f"{'trial':>5}  {'state':<8} {'T':>4} {'alpha':>5} {'lr':>9} {'epochs':>6} {'warmup':>6}  validation acc")
+    metric = result["metric"]
+    num = lambda v, fmt="{:.4f}": "" if v is None else fmt.format(v)
+    print(f"{'trial':>5}  {'state':<8} {'T':>4} {'alpha':>5} {'lr':>9} {'epochs':>6} {'warmup':>6}  validation {metric}")
     for r in result["trials"]:
-        acc = "" if r["validation_accuracy"] is None else f"{r['validation_accuracy']:.4f}"
-        lr = "" if r["learning_rate"] is None else f"{r['learning_rate']:.2e}"
         print(
-            f"{r['trial']:>5}  {r['state']:<8} {r['temperature']!s:>4} {r['alpha']!s:>5} {lr:>9} {r['epochs']!s:>6} {r['warmup_ratio']!s:>6}  {acc}"
+            f"{r['trial']:>5}  {r['state']:<8} {r['temperature']!s:>4} {r['alpha']!s:>5} {num(r['learning_rate'], '{:.2e}'):>9} "
+            f"{r['epochs']!s:>6} {r['warmup_ratio']!s:>6}  {num(r['validation'])}"
         )
-    print(f"best trial {result['best_trial']}: validation accuracy {result['best_validation_accuracy']:.4f} {result['best_params']}")
-    if result["no_kd_validation_accuracy"] is not None:
-        print(f"no-KD twin (alpha 0): {result['no_kd_validation_accuracy']:.4f}; teacher: {result['teacher_validation_accuracy']:.4f}")
+    print(f"best trial {result['best_trial']}: validation {metric} {result['best_validation']:.4f} {result['best_params']}")
+    print(f"fair no-KD twin (alpha 0): {num(result['no_kd_validation'])}; teacher: {num(result['teacher_validation'])}")
     print(f"best recipe: {result['files']['recipe']} (distilkit distill --config {result['files']['recipe']})")
 
 
@@ -127,8 +130,8 @@ def _loadtest(cfg: Any, args: argparse.Namespace) -> None:
 
 
 def _demo(cfg: Any, args: argparse.Namespace) -> None:
-    from distilkit.commands.demo import demo
     from distilkit.commands.evaluate import format_table
+    from distilkit.workflows.demo import demo
 
     results = demo(cfg)
     print()

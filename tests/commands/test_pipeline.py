@@ -105,7 +105,7 @@ def test_evaluate_writes_table_and_json(chain, sentiment_csv, capsys):
         assert row["parameters"]["total"] > row["parameters"]["non_embedding"] > 0
     assert results["models"]["teacher"]["parameters"]["total"] > results["models"]["student"]["parameters"]["total"]
     assert 0 <= results["agreement"] <= 1
-    assert (chain / "eval_predictions.jsonl").is_file()
+    assert (out.parent / results["predictions"]).is_file() and results["predictions"] != "eval_predictions.jsonl"
 
 
 def test_evaluate_reads_teacher_logits_from_the_cache(chain, sentiment_csv, tmp_path, capsys):

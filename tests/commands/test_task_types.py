@@ -121,9 +121,14 @@ def test_multi_label_end_to_end(multi, root, capsys):
     assert config["problem_type"] == "multi_label_classification" and set(config["distilkit_label_thresholds"]) == {"neg", "pos"}
     run = json.loads((multi["student"] / "distilkit_run.json").read_text())
     assert run["teacher_check"]["metric"] == "micro_f1" and run["teacher_check"]["passed"]
-    alpha = run["alpha"]["value"]  # --alpha auto, the default: the multi-label teacher check's margin
-    assert run["alpha"]["rule"] == "auto" and run["objective"]["weights"] == pytest.approx({"bkd": alpha, "bce": 1 - alpha})
-    assert any("loss_bkd" in json.loads(line) for line in (multi["student"] / "train_log.jsonl").read_text().splitlines())
+    # --alpha auto, the default: the fair twin first, alpha from the teacher's micro-F1 margin over it
+    kd = multi["student"] if run["shipped"] == "kd" else Path(run["selection"]["kd_dir"])
+    kd_run = json.loads((kd / "distilkit_run.json").read_text())
+    alpha = kd_run["alpha"]["value"]
+    assert run["selection"]["metric"] == "micro_f1" and run["selection"]["alpha"] == alpha
+    assert kd_run["alpha"]["rule"] == "auto: margin over the fair no-KD twin"
+    assert kd_run["objective"]["weights"] == pytest.approx({"bkd": alpha, "bce": 1 - alpha})
+    assert any("loss_bkd" in json.loads(line) for line in (kd / "train_log.jsonl").read_text().splitlines())
     results = json.loads((multi["student"] / "eval_results.json").read_text())
     s = results["models"]["student"]
     assert results["main_metric"] == "micro_f1" and s["micro_f1"] > 0.85 and 0 <= s["subset_accuracy"] <= 1
@@ -246,3 +251,22 @@ def test_zero_shot_teacher_outputs_to_student(root, capsys):
     results = json.loads((root / "zs-student" / "eval_results.json").read_text())
     teacher = results["models"]["teacher"]
     assert teacher["backend"] == "external" and teacher["latency_ms_b1"] == "external" and 0 <= teacher["accuracy"] <= 1
+
+
+@pytest.mark.parametrize("task", ["multi", "pairs"])
+def test_tune_scores_each_task_types_main_metric(task, multi, pairs, root, capsys):
+    """Trials of a multi-label or regression task are ranked by micro-F1 / Pearson r (not by an accuracy that is
+    always 0 there): every finished trial has a real score and the best is the highest."""
+    if task == "multi":
+        data = ["--data", root / "multi.csv", "--label-column", "tags", "--label-separator", ";", "--task-type", "multi_label"]
+        teacher, metric = multi["teacher"], "micro_f1"
+    else:
+        data, teacher, metric = pairs["data"], pairs["teacher"], "pearson"
+    out = root / f"tune-{task}"
+    args = ["tune", "--teacher", teacher, *data, "--student-layers", "1", "--output-dir", out, "--epoch-choices", "3"]
+    _run(*args, "--alpha", "0.5", "--trials", "3", "--time-budget", "900", "--overwrite", *TINY)
+    run = json.loads((out / "distilkit_run.json").read_text())
+    done = [t["validation"] for t in run["trials"] if t["state"] == "COMPLETE"]
+    assert run["metric"] == metric and run["greater_is_better"] is True
+    assert len(done) >= 2 and min(done) > 0.3 and run["best_validation"] == max(done)
+    assert run["teacher_validation"] > 0.5

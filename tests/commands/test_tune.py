@@ -46,9 +46,10 @@ def test_tune_writes_trials_and_a_recipe_distill_takes(assets, tmp_path, capsys)
     assert trials[0]["alpha"] == 0.5 and trials[1]["alpha"] == 0.0  # the recipe as given, then the no-KD twin
     assert "best recipe" in stdout and (out / "tune.journal").is_file()
     run = json.loads((out / "distilkit_run.json").read_text())
-    assert run["command"] == "tune" and run["best_validation_accuracy"] == max(
-        t["validation_accuracy"] for t in trials if t["state"] == "COMPLETE"
-    )
+    assert run["command"] == "tune" and run["metric"] == "accuracy"
+    assert run["best_validation"] == max(t["validation"] for t in trials if t["state"] == "COMPLETE")
+    # the alpha-0 trial is the fair twin: labelled rows only, at least as many steps as the distilled trial
+    assert trials[1]["steps"] >= trials[0]["steps"]
     recipe = yaml.safe_load((out / "best_recipe.yaml").read_text())
     assert recipe["alpha"] == run["best_params"]["alpha"] and recipe["learning_rate"] == run["best_params"]["learning_rate"]
     # The recipe runs unchanged (only the output dir is given on the command line here, to stay in tmp_path).

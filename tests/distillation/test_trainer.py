@@ -17,6 +17,7 @@ from distilkit.commands.finetune import finetune
 from distilkit.config import DistillConfig, FinetuneConfig
 
 FAST = dict(max_length=16, batch_size=16, eval_batch_size=64, logging_steps=2, threads=2, early_stopping_patience=None)
+KD = dict(FAST, alpha=0.5)  # the distilled student alone (the default trains its fair twin first)
 
 
 def _teacher(root: Path, data: Path, hidden: int, seed: int) -> Path:
@@ -72,7 +73,7 @@ def test_tinybert_preset_end_to_end(
             student_layers=2,
             epochs=3,
             learning_rate=3e-3,
-            **FAST,
+            **KD,
         )
     ).facts
     assert facts["objective"]["stage1_weights"] == {"embedding_mse": 1.0, "hidden_mse": 1.0, "attention_mse": 1.0}
@@ -100,7 +101,7 @@ def test_wider_teacher_projection_is_trained_but_never_saved(teachers: dict[str,
             loss_terms={"kd": 0.5, "ce": 0.5, "hidden_mse": 1.0, "pkd": 1.0},
             epochs=1,
             learning_rate=3e-3,
-            **FAST,
+            **KD,
         )
     ).facts
     assert facts["objective"]["projections"] == ["hidden_mse", "pkd"]
@@ -130,7 +131,7 @@ def test_multi_teacher_and_cli_recipe(
                 "temperature_schedule": "linear",
                 "temperature": 4.0,
                 "temperature_end": 1.0,
-                **FAST,
+                **KD,
             }
         )
     )

@@ -62,6 +62,8 @@ def test_kill_9_then_resume_equals_uninterrupted(assets, tmp_path, capsys, monke
         "30",
         "--eval-steps",
         "12",
+        "--alpha",
+        "0.5",  # the distilled student alone (the default trains its fair twin first)
         *objective,
         "--batch-size",
         "8",

@@ -72,7 +72,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, sentiment_csv: Path) -> dict[
         )
         for model in (student, baseline):
             evaluate(EvaluateConfig(student=str(model), teacher=str(teacher), data=str(sentiment_csv), max_length=32, latency_runs=2))
-    return {"teacher": teacher, "student": student, "baseline": baseline}
+    return {"teacher": teacher, "student": student, "baseline": baseline, "data": sentiment_csv}
 
 
 def _png(data: bytes) -> Image.Image:
@@ -171,16 +171,65 @@ def test_pareto_front() -> None:
     assert [p.name for p in pareto_front(pts, "latency_ms")] == ["small", "mid", "big"]
 
 
-def test_evaluation_written_outside_the_run_dir(runs: dict[str, Path], tmp_path: Path) -> None:
-    """What demo does: evaluate writes eval_results.json next to, not inside, the student dir."""
-    import shutil
+def test_two_evaluations_written_to_one_folder_keep_their_own_predictions(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Each evaluation's rows go beside its own results file: two runs evaluated into one folder never share them,
+    and a report given another model's evaluation refuses it."""
+    shared = tmp_path / "evals"
+    shared.mkdir()
+    files = {}
+    for name in ("student", "baseline"):
+        files[name] = shared / f"eval_results-{name}.json"
+        evaluate(
+            EvaluateConfig(
+                student=str(runs[name]),
+                teacher=str(runs["teacher"]),
+                data=str(runs["data"]),
+                max_length=32,
+                latency_runs=1,
+                output=str(files[name]),
+            )
+        )
+    rows = {name: (shared / f"eval_results-{name}.predictions.jsonl").read_text() for name in files}
+    assert rows["student"] != rows["baseline"]
+    for name in files:
+        run = load_run(runs[name], files[name])
+        assert run.predictions.student_probs.tolist() == [json.loads(r)["student_probs"] for r in rows[name].splitlines()]
+    with pytest.raises(DistilkitError, match="is the evaluation of"):
+        load_run(runs["student"], files["baseline"])
 
-    run_dir = tmp_path / "student"
-    shutil.copytree(runs["student"], run_dir, ignore=shutil.ignore_patterns("eval_*", "report"))
-    for name in ("eval_results.json", "eval_predictions.jsonl"):
-        shutil.copy(runs["student"] / name, tmp_path / name)
-    paths = build_report(
-        ReportConfig(runs=[str(run_dir)], output_dir=str(tmp_path / "r")), eval_results={str(run_dir): str(tmp_path / "eval_results.json")}
-    )
-    page = Path(paths["html"]).read_text(encoding="utf-8")
-    assert "was not evaluated" not in page and len(re.findall(r"data:image/png;base64,", page)) == 5
+
+def test_every_figure_and_table_comes_from_the_run_it_names(runs: dict[str, Path], tmp_path: Path, monkeypatch) -> None:
+    """A report of two runs with different predictions: each per-run figure is drawn from, and each per-run table
+    row shows, the predictions and scores of the run it names."""
+    from distilkit.report import plots
+
+    seen: list[tuple[str, object]] = []
+    blank = plots.png(__import__("matplotlib.pyplot").pyplot.figure(figsize=(2, 2)))
+
+    def spy(kind):
+        def draw(pred, *args, **kwargs):
+            title = next((a for a in args if isinstance(a, str) and ":" in a), kwargs.get("title", ""))
+            seen.append((kind, title, pred))
+            return (blank, {"teacher": 0.0, "student": 0.0}) if kind == "reliability" else blank
+
+        return draw
+
+    monkeypatch.setattr(plots, "confusion_matrices", spy("confusion"))
+    monkeypatch.setattr(plots, "reliability_diagram", spy("reliability"))
+    names = {"student": runs["student"].name, "baseline": runs["baseline"].name}
+    own = {role: load_run(runs[role]).predictions for role in names}
+    assert not np.allclose(own["student"].student_probs, own["baseline"].student_probs)
+    paths = build_report(ReportConfig(runs=[str(runs["student"]), str(runs["baseline"])], output_dir=str(tmp_path / "r"), top_k=3))
+    assert {(k, t.split("vs ")[-1]) for k, t, _ in seen} == {(k, n) for k in ("confusion", "reliability") for n in names.values()}
+    for kind, title, pred in seen:
+        role = next(r for r, n in names.items() if title.endswith(n))
+        assert np.array_equal(pred.student_probs, own[role].student_probs), (kind, title)
+    md = Path(paths["markdown"]).read_text(encoding="utf-8")
+    for role, name in names.items():
+        results = json.loads((runs[role] / "eval_results.json").read_text())
+        row = next(line for line in md.splitlines() if line.startswith(f"| {name} |"))
+        assert f"| {results['models']['student']['accuracy']:.4f} |" in row
+        top = disagreements(own[role], 1)[0]
+        listed = md.split(f"## {SECTIONS['disagreements']}")[1].split("\n## ")[0].split(f"\n{name}:\n")[1].split("\n\n")[0]
+        first_row = next(line for line in listed.splitlines() if line.startswith("| ") and "distance" not in line and "---" not in line)
+        assert f"{top['distance']:.3f}" in first_row and f"{top['student_probs'][0]:.3f}" in first_row

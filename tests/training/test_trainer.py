@@ -47,6 +47,7 @@ def test_accumulating_two_batches_of_16_equals_one_batch_of_32(assets, tmp_path,
                 early_stopping_patience=None,
                 cache_dir=str(tmp_path / "cache"),
                 seed=3,
+                alpha=0.5,
             )
         )
     big, accumulated = _train_losses(outs["big"]), _train_losses(outs["accumulated"])

@@ -1,181 +1,84 @@
-"""``distilkit distill``: check the teacher, build the student, train it on the objective, save it."""
+"""``distilkit distill``: check the teacher, build the student, train it on the objective, save it.
+
+With ``--alpha auto`` (the default) it never ships a model worse than plain fine-tuning: it trains the
+fair no-KD twin first (:mod:`distilkit.distillation.twin`), sets alpha from the teacher's validation
+margin over it, trains the distilled student, and ships whichever scores better on validation
+(:mod:`distilkit.distillation.selection`). An explicit ``--alpha`` (or ``--no-baseline``) trains the
+distilled student alone.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any
+import shutil
+from pathlib import Path
 
-import datasets
 import torch
-from transformers import PreTrainedModel
 
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
-from distilkit.data.builtin import BUILTIN_DATASETS, BUILTIN_PAIR_SETS
-from distilkit.data.task import TaskData, standardised, task_type_of
-from distilkit.data.tokenize import tokenize_dataset
-from distilkit.distillation.capture import disable_attention_dropout
-from distilkit.distillation.objective import Objective
-from distilkit.distillation.presets import build_objective
-from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
-from distilkit.distillation.trainer import DistillationTrainer
+from distilkit.distillation.selection import KD, Selection, alpha_from_twin, select
+from distilkit.distillation.session import Prepared, fallback_alpha, make_trainer, prepare, run_facts, set_alpha
+from distilkit.distillation.twin import TwinResult, eval_every, planned_steps, train_twin, twin_dir, twin_schedule
 from distilkit.distillation.watch import TeacherWatch
 from distilkit.errors import require
-from distilkit.modeling.heads import finish_head, to_training_space
-from distilkit.modeling.student import StudentInfo, build_student, count_parameters
-from distilkit.runtime.distributed import main_process_first
+from distilkit.modeling.heads import finish_head
+from distilkit.modeling.loading import load_classifier
+from distilkit.runtime.distributed import barrier, is_main_process, main_process_first
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
-from distilkit.teacher.augmented import augmented_transfer_set
-from distilkit.teacher.checks import TeacherCheck, auto_alpha, task_for_teacher
-from distilkit.teacher.external import ExternalTeacher
-from distilkit.teacher.fast import TeacherBackendChoice
-from distilkit.teacher.handle import TeacherHandle
-from distilkit.teacher.plan import TeacherPlan
-from distilkit.training.arguments import early_stopping, epoch_arguments
-from distilkit.training.collate import MultiTokenizerCollator
-from distilkit.training.metrics import best_eval_metrics, main_metric, metrics_for, tuned_thresholds
-from distilkit.training.output_dir import OutputDir, save_run
+from distilkit.training.arguments import CHECKPOINTS, device_arguments, early_stopping, epoch_arguments
+from distilkit.training.callbacks import plateau_of
+from distilkit.training.metrics import best_eval_metrics, main_metric, tuned_thresholds
+from distilkit.training.output_dir import (
+    LOG_FILE,
+    RUN_FILE,
+    OutputDir,
+    last_complete_checkpoint,
+    save_final,
+    save_run,
+    write_log_history,
+)
 
 log = logging.getLogger(__name__)
+KD_SUFFIX = "-kd"  # where the distilled student is kept when its twin ships instead
 
 
-def _with_lengths(ds: datasets.Dataset) -> datasets.Dataset:
-    return ds.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True, desc="lengths")
+def with_baseline(cfg: DistillConfig) -> bool:
+    """Whether this run trains the fair no-KD twin and selects on validation: alpha auto, unless --no-baseline."""
+    return cfg.alpha == "auto" and cfg.baseline
 
 
-def is_no_kd(cfg: DistillConfig) -> bool:
-    """alpha 0 with the logits objective: no distillation, the student learns from the labels alone."""
-    return cfg.alpha == 0 and cfg.loss_terms is None and cfg.preset == "logits" and not cfg.teachers
-
-
-@dataclass
-class Prepared:
-    """Everything a training run of ``distill`` (or each trial of ``tune``) reads, built once."""
-
-    objective: Objective
-    plan: TeacherPlan
-    task: TaskData
-    check: TeacherCheck
-    backend: TeacherBackendChoice | None
-    train: datasets.Dataset  # tokenised for the student, with the teacher's logits where the plan caches them
-    val: datasets.Dataset
-    student: PreTrainedModel
-    student_tok: Any
-    info: StudentInfo
-    no_kd: bool
-    alpha_auto: bool = False  # cfg.alpha was "auto" and now holds the value the teacher check gave
-
-
-def _teachers(cfg: DistillConfig, objective: Objective, device: Any) -> list:
-    """The teacher(s): model handles, or outputs given as data (``--teacher-outputs``)."""
-    needs = objective.needs
-    if not cfg.teacher_outputs:
-        names = list(dict.fromkeys(cfg.teachers)) if cfg.teachers else [cfg.teacher]
-        return [TeacherHandle(name, cfg, eager=needs.attentions and i == 0, device=device) for i, name in enumerate(names)]
-    require(
-        not needs.teacher_online,
-        f"--teacher-outputs gives outputs only: the terms {objective.positionwise_terms or sorted(objective.weights)} need a teacher model",
-    )
-    require(cfg.augment_copies == 0, "--teacher-outputs covers the given texts only: augmented copies would have no teacher output")
-    return [
-        ExternalTeacher(
-            cfg.teacher_outputs,
-            "text" if cfg.data in BUILTIN_DATASETS else cfg.text_column,
-            cfg.text_pair_column or ("text_pair" if cfg.data in BUILTIN_PAIR_SETS else None),
-            task_type_of(cfg),
-            cfg.label_separator,
-            cfg.normalise_teacher_probs,
+def _output_dir(cfg: DistillConfig) -> tuple[OutputDir, bool]:
+    """The output folder, checked, and whether the distilled student resumes from a checkpoint in it. With
+    ``--resume`` a run cut off while its twin trained has no KD checkpoint yet: the twin resumes and the
+    distilled student starts."""
+    out = Path(cfg.output_dir).expanduser()
+    kd_checkpoint = last_complete_checkpoint(out / CHECKPOINTS) is not None
+    if cfg.resume and not kd_checkpoint and with_baseline(cfg):
+        twin = twin_dir(out)
+        require(
+            not (out / RUN_FILE).is_file(),
+            f"--resume: {str(out)!r} holds a finished model and no checkpoint: run without --resume (with --overwrite to replace it)",
         )
-    ]
-
-
-def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prepared], None] | None = None) -> Prepared:
-    """Objective, teacher plan (checked on validation), task, student and the tokenised training set
-    with the teacher's outputs (one teacher pass, cached). ``before_teacher_pass`` sees the prepared
-    run before the transfer set is labelled (``tune`` checks its time budget there)."""
-    objective = build_objective(cfg)
-    teachers = _teachers(cfg, objective, device)
-    plan = TeacherPlan(
-        teachers,
-        online=objective.needs.teacher_online,
-        logits_stage=not objective.needs_at(1.0).teacher_online,
-        weights=cfg.teacher_weights,
-    )
-    no_kd = is_no_kd(cfg)
-    if no_kd:  # alpha 0: labels alone; the teacher is only scored on validation (for the watch)
-        plan.cached = False
-    with main_process_first():  # rank 0 streams the unlabelled text into its Arrow file once; the others read it
-        task = task_for_teacher(cfg, plan.primary.config, with_unlabeled=not no_kd)
-    if isinstance(plan.primary, ExternalTeacher):
-        plan.primary.align(task.label_names)
-        plan.primary.require_all(task.splits["train"], task.splits["validation"])
-    objective.use_task(task.task_type)
-    plan.use_task(task.task_type, task.label_scale)
-    if cfg.augment_copies > 0 and not no_kd:  # originals + unlabelled copies, Arrow on disk (memory-mapped)
-        with main_process_first():
-            task.splits["train"] = augmented_transfer_set(task.splits["train"], plan.primary, cfg)
-    check = plan.check(task.splits["validation"], cfg.max_length, cfg.cache_dir, cfg.force)
-    alpha_auto = cfg.alpha == "auto"
-    if alpha_auto:  # the objective was built with a stand-in alpha: only its needs were read so far
-        cfg.alpha = auto_alpha(check)
-        log.info(
-            "alpha auto: %.2f from the teacher's validation %s %.4f vs the baseline's %.4f",
-            cfg.alpha,
-            check.metric,
-            check.accuracy,
-            check.majority_baseline,
+        require(
+            (twin / RUN_FILE).is_file() or last_complete_checkpoint(twin / CHECKPOINTS) is not None,
+            f"--resume: no complete checkpoint in {str(out / CHECKPOINTS)!r} or {str(twin / CHECKPOINTS)!r} to resume from: run without --resume",
         )
-        objective = build_objective(cfg)
-        objective.use_task(task.task_type)
-    backend = plan.choose_backend(
-        task.splits["validation"], cfg.max_length, cfg.teacher_backend, cfg.teacher_int8_max_kl, cfg.threads, rows=len(task.splits["train"])
-    )
-    student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head, task.task_type)
-    to_training_space(student)
-    train = _with_lengths(standardised(tokenize_dataset(task.splits["train"], student_tok, cfg.max_length), task))
-    val = standardised(tokenize_dataset(task.splits["validation"], student_tok, cfg.max_length), task)
-    prep = Prepared(objective, plan, task, check, backend, train, val, student, student_tok, info, no_kd, alpha_auto)
-    if before_teacher_pass is not None:
-        before_teacher_pass(prep)
-    prep.train = plan.attach(
-        train,
-        task.splits["train"],
-        student_tok,
-        cfg.max_length,
-        cfg.cache_dir,
-        objective.positionwise_terms,
-        sorted(set(TERMS) - POSITIONWISE_TERMS),
-    )
-    return prep
+        return OutputDir(out, overwrite=True, resume=False), False
+    return OutputDir(out, cfg.overwrite, cfg.resume), cfg.resume
 
 
-def make_trainer(
-    cfg: DistillConfig, prep: Prepared, args: Any, student: PreTrainedModel, objective: Objective, callbacks: list
-) -> DistillationTrainer:
-    """The :class:`DistillationTrainer` of one training run over ``prep``'s data; the best model is kept
-    by the task's main validation metric."""
-    if objective.needs.attentions:
-        student.set_attn_implementation("eager")  # SDPA attention returns no attention maps
-        disable_attention_dropout(student)  # the returned maps are post-dropout: the map losses need the real ones
-    if objective.needs.teacher_online:
-        objective.bind(student, prep.plan.primary.model)
-    task = prep.task
-    args.metric_for_best_model = main_metric(task.task_type)
-    return DistillationTrainer(
-        model=student,
-        args=args,
-        train_dataset=prep.train,
-        eval_dataset=prep.val,
-        data_collator=MultiTokenizerCollator(prep.student_tok, prep.plan.primary.tokenizer if prep.plan.online else None),
-        processing_class=prep.student_tok,
-        compute_metrics=metrics_for(task.task_type, task.label_names, task.label_scale),
-        callbacks=callbacks,
-        objective=objective,
-        plan=prep.plan,
-    )
+def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection) -> dict:
+    """Write the twin's model into ``out`` as the shipped model, with the twin's run file plus the selection."""
+    info = json.loads((twin.path / RUN_FILE).read_text(encoding="utf-8"))
+    info.update(selection=selection.facts(), shipped=selection.shipped, role="shipped: the no-KD twin won on validation")
+    model = twin.model or load_classifier(str(twin.path))
+    if (twin.path / LOG_FILE).is_file():
+        shutil.copyfile(twin.path / LOG_FILE, out / LOG_FILE)
+    save_final(model, prep.student_tok, out, info)
+    return info
 
 
 def distill(cfg: DistillConfig) -> RunResult:
@@ -183,52 +86,75 @@ def distill(cfg: DistillConfig) -> RunResult:
     cfg.validate()
     set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
-    args = epoch_arguments(cfg, out.path, cfg.seed)
-    _ = args.device  # under torchrun / accelerate launch this sets up the process group
-    prep = prepare(cfg, args.device if args.device.type != "cpu" else None)
-    plan, task, check, backend, objective = prep.plan, prep.task, prep.check, prep.backend, prep.objective
+    out, resume_kd = _output_dir(cfg)
+    device_args = device_arguments(cfg, out.path, cfg.seed)
+    _ = device_args.device  # under torchrun / accelerate launch this sets up the process group
+    prep = prepare(cfg, device_args.device if device_args.device.type != "cpu" else None)
+    plan, task, check = prep.plan, prep.task, prep.check
     plan.release()  # training reads cached logits only: no teacher weights held through it
     main = main_metric(task.task_type)
-    watch = TeacherWatch(check.accuracy, main) if check.metric == main else None  # comparable only on the same metric
     with main_process_first() as is_main:  # every input checked: only now may an old output dir go
         if is_main:
             out.clear()
-    trainer = make_trainer(cfg, prep, args, prep.student, objective, [*early_stopping(cfg), *([watch] if watch else [])])
+    twin, kd_cfg = None, cfg
+    if with_baseline(cfg):
+        kd_steps = planned_steps(len(prep.train), cfg)
+        twin = train_twin(cfg, prep, twin_dir(out.path), twin_schedule(len(prep.labelled_train), kd_steps, cfg))
+        alpha = alpha_from_twin(check, float(twin.metrics[f"eval_{check.metric}"]))
+        log.info(
+            "alpha %.2f from the teacher's validation %s %.4f vs the fair no-KD twin's %.4f",
+            alpha,
+            check.metric,
+            check.accuracy,
+            twin.metrics[f"eval_{check.metric}"],
+        )
+        set_alpha(cfg, prep, alpha)
+        kd_cfg = dataclasses.replace(cfg, max_steps=kd_steps, eval_steps=eval_every(kd_steps, cfg))
+    elif prep.alpha_auto:
+        set_alpha(cfg, prep, fallback_alpha(cfg, prep))
+    args = epoch_arguments(kd_cfg, out.path, cfg.seed, metric=main)  # a user's metric_for_best_model is checked against the task's
+    watch = TeacherWatch(check.accuracy, main) if check.metric == main else None  # comparable only on the same metric
+    plateau = plateau_of(task.task_type, task.splits["validation"]["label"])
+    stopping = early_stopping(kd_cfg, plateau=plateau, min_step=(kd_cfg.max_steps // 4) if twin else 0)
+    torch.manual_seed(cfg.seed)
+    trainer = make_trainer(kd_cfg, prep, args, prep.student, prep.objective, [*stopping, *([watch] if watch else [])])
     try:
-        trainer.train(resume_from_checkpoint=out.resume_from)
+        trainer.train(resume_from_checkpoint=out.resume_from if resume_kd else None)
     finally:
-        objective.remove_hooks()
+        prep.objective.remove_hooks()
     metrics = best_eval_metrics(trainer)  # the evaluation the kept model had (by metric_for_best_model)
     head = finish_head(trainer.model, task, tuned_thresholds(trainer, prep.val, task.task_type))
-    train = prep.train
-    facts = run_info(
-        "distill",
-        asdict(cfg),
-        teacher_path=None if cfg.teacher_outputs else str(plan.primary.path),
-        teacher_outputs=cfg.teacher_outputs,
-        task=head,
-        teacher_fingerprint=plan.primary.fingerprint,
-        data_fingerprint=task.fingerprint,
-        label_names=task.label_names,
-        teacher_cache_key=plan.cache_key,
-        teacher_mode=plan.mode,
-        transfer_rows=len(train),
-        labelled_rows=task.labelled_rows,
-        unlabelled_rows=len(train) - (task.labelled_rows or 0),
-        unlabelled=asdict(task.unlabelled) if task.unlabelled else None,
-        teacher_backend=backend.describe() if backend else None,
-        teacher_watch=watch.facts() if watch else {"metric": main, "compared": False},
-        teacher_check=asdict(check),
-        alpha={"value": cfg.alpha, "rule": "auto" if prep.alpha_auto else "given"},
-        student_init=asdict(prep.info),
-        objective=objective.describe(),
-        teachers=[t.name for t in plan.teachers] if not cfg.teacher_outputs else [cfg.teacher_outputs],
-        teacher_weights=plan.weights,
-        student_parameters=count_parameters(trainer.model),
-        validation_metrics=metrics,
-        world_size=args.world_size,
+    rule = (
+        "auto: margin over the fair no-KD twin" if twin else ("auto: margin over the do-nothing baseline" if prep.alpha_auto else "given")
     )
-    save_run(trainer, trainer.model, prep.student_tok, out.path, facts)
-    log.info("student saved to %s (validation %s %.4f)", out.path, main, metrics.get(f"eval_{main}", float("nan")))
-    return RunResult(str(out.path), metrics, facts)
+    facts = run_facts(
+        kd_cfg,
+        prep,
+        trainer,
+        metrics,
+        head,
+        teacher_watch=watch.facts() if watch else {"metric": main, "compared": False},
+        alpha={"value": cfg.alpha, "rule": rule},
+    )
+    if twin is None:
+        save_run(trainer, trainer.model, prep.student_tok, out.path, facts)
+        log.info("student saved to %s (validation %s %.4f)", out.path, main, metrics.get(f"eval_{main}", float("nan")))
+        return RunResult(str(out.path), metrics, facts)
+    kd_keep = out.path.with_name(out.path.name + KD_SUFFIX)
+    selection = select(
+        metrics, twin.metrics, args.metric_for_best_model, args.greater_is_better, check, cfg.alpha, str(twin.path), str(kd_keep)
+    )
+    facts.update(selection=selection.facts(), shipped=selection.shipped)
+    log.info("%s", selection.message)
+    if selection.shipped == KD:
+        save_run(trainer, trainer.model, prep.student_tok, out.path, facts)
+        return RunResult(str(out.path), metrics, facts)
+    if is_main_process():  # the distilled student is kept beside, for inspection; the twin's weights ship
+        OutputDir(kd_keep, overwrite=True).clear()
+        write_log_history(trainer, kd_keep)
+        save_final(trainer.model, prep.student_tok, kd_keep, {**facts, "role": "distilled student (not shipped)"})
+        _ship_twin(prep, twin, out.path, selection)
+        shutil.rmtree(out.path / CHECKPOINTS, ignore_errors=True)
+    barrier()
+    shipped = json.loads((out.path / RUN_FILE).read_text(encoding="utf-8"))
+    return RunResult(str(out.path), dict(twin.metrics), shipped)

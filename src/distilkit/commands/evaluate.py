@@ -8,7 +8,6 @@ disk) and CPU speed (batch-1 median latency in ms, batch-32 throughput in senten
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -21,13 +20,14 @@ from distilkit.config import EvaluateConfig, ModelAccessConfig
 from distilkit.data import TaskData, prepare_task
 from distilkit.data.builtin import BUILTIN_DATASETS
 from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, multi_hot, output_probs, quality
+from distilkit.distillation.twin import twin_of
 from distilkit.errors import DistilkitError, require
 from distilkit.inference import Predictor
 from distilkit.inference.speed import latency, throughput
 from distilkit.runs.model_card import update_card
 from distilkit.teacher.external import ExternalTeacher, external_label_names
 from distilkit.teacher.handle import TeacherHandle
-from distilkit.training.output_dir import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE, finished_info
+from distilkit.training.output_dir import EVAL_FILE, RUN_FILE, finished_info, predictions_path
 
 log = logging.getLogger(__name__)
 
@@ -104,34 +104,6 @@ def _external_teacher(path: str, cfg: EvaluateConfig, task: TaskData) -> Externa
     return teacher
 
 
-def no_kd_twin(student_dir: Path, baseline_dir: str | None) -> Path:
-    """The student's no-KD twin: its own recipe (from its run file) with alpha 0 (labels only, same student
-    initialisation, same data and schedule), trained once into ``baseline_dir`` (default ``<student>-no-kd``)."""
-    from distilkit.commands.distill import distill
-    from distilkit.config import DistillConfig, build_config
-
-    run_file = student_dir / RUN_FILE
-    require(run_file.is_file(), f"{str(student_dir)!r} has no {RUN_FILE}: --baseline needs a student made by distilkit distill")
-    info = json.loads(run_file.read_text(encoding="utf-8"))
-    require(info.get("command") == "distill", f"{str(student_dir)!r} was not made by distilkit distill: --baseline needs its recipe")
-    fields = {f.name for f in dataclasses.fields(DistillConfig)}
-    out = Path(baseline_dir) if baseline_dir else student_dir.with_name(student_dir.name + "-no-kd")
-    recipe = {k: v for k, v in info["config"].items() if k in fields} | {
-        "alpha": 0.0,
-        "output_dir": str(out),
-        "overwrite": True,
-        "resume": False,
-    }
-    if (out / RUN_FILE).is_file():
-        done = json.loads((out / RUN_FILE).read_text(encoding="utf-8")).get("config", {})
-        if all(done.get(k) == v for k, v in recipe.items() if k not in ("overwrite", "resume")):
-            log.info("no-KD twin read from %s", out)
-            return out
-    log.info("training the no-KD twin (the student's recipe with alpha 0) into %s", out)
-    distill(build_config(DistillConfig, recipe))
-    return out
-
-
 def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     """Score teacher and student on ``cfg.split`` with the task's metrics; writes JSON (and prediction
     rows) and returns the results. A teacher given as data (``--teacher-outputs``) is scored from its
@@ -188,7 +160,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
         row.update(speed(pred, list(texts), cfg.latency_runs, cfg.batch_size, list(pairs) if pairs is not None else None))
         results["models"][role] = row
     if cfg.baseline:
-        base_dir = no_kd_twin(student_dir, cfg.baseline_dir)
+        base_dir = twin_of(student_dir, cfg.baseline_dir)
         base = Predictor.from_dir(base_dir, cfg.max_length, cfg.batch_size)
         base_out = base.logits(texts, pairs, progress=True)
         results["models"]["baseline"] = {
@@ -208,9 +180,11 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
         "speedup_b32": "external" if external else s["throughput_b32"] / t["throughput_b32"],
     }
     output = Path(cfg.output) if cfg.output else student_dir / EVAL_FILE
+    predictions = predictions_path(output)
+    results["predictions"] = predictions.name  # beside the results file: the report reads this run's own rows
     output.write_text(json.dumps(results, indent=2), encoding="utf-8")
     probs = {role: output_probs(task.task_type, v) for role, v in outputs.items()}
-    with (output.parent / PREDICTIONS_FILE).open("w", encoding="utf-8") as f:
+    with predictions.open("w", encoding="utf-8") as f:
         for i, text in enumerate(texts):
             gold = labels[i].tolist() if task.task_type != SINGLE else int(labels[i])
             row = {"text": text, "label": gold, "teacher_probs": probs["teacher"][i].round(5).tolist()}

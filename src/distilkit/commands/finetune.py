@@ -20,6 +20,7 @@ from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
 from distilkit.training.arguments import early_stopping, epoch_arguments
+from distilkit.training.callbacks import plateau_of
 from distilkit.training.collate import MultiTokenizerCollator
 from distilkit.training.metrics import best_eval_metrics, main_metric, metrics_for, tuned_thresholds
 from distilkit.training.output_dir import OutputDir, save_run
@@ -63,7 +64,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
         data_collator=MultiTokenizerCollator(tokenizer),
         processing_class=tokenizer,
         compute_metrics=metrics_for(task_type, task.label_names, task.label_scale),
-        callbacks=early_stopping(cfg),
+        callbacks=early_stopping(cfg, plateau=plateau_of(task_type, task.splits["validation"]["label"])),
     )
     trainer.train(resume_from_checkpoint=out.resume_from)
     metrics = best_eval_metrics(trainer)  # the evaluation the kept model had (by metric_for_best_model)

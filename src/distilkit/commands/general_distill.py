@@ -17,7 +17,6 @@ from typing import Any
 import datasets
 import torch
 
-from distilkit.commands.pretrain import begin_steps_run
 from distilkit.commands.result import RunResult
 from distilkit.config import GeneralDistillConfig
 from distilkit.distillation.capture import disable_attention_dropout
@@ -27,6 +26,7 @@ from distilkit.errors import require
 from distilkit.modeling.student import build_student, count_parameters
 from distilkit.pretraining.collate import PretrainCollator
 from distilkit.pretraining.examples import mlm_examples
+from distilkit.pretraining.start import begin_steps_run
 from distilkit.pretraining.streams import ExampleStream, held_out_examples
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.provenance import run_info

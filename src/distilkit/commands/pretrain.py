@@ -12,41 +12,25 @@ import logging
 from dataclasses import asdict
 
 import datasets
-from transformers import BertForPreTraining, TrainingArguments, set_seed
+from transformers import BertForPreTraining
 
 from distilkit.commands.result import RunResult
-from distilkit.config import GeneralDistillConfig, PretrainConfig
-from distilkit.data.corpus import check_sources
+from distilkit.config import PretrainConfig
 from distilkit.errors import require
 from distilkit.modeling.student import count_parameters
 from distilkit.pretraining.collate import PretrainCollator, premask
 from distilkit.pretraining.examples import mlm_examples, nsp_examples
 from distilkit.pretraining.metrics import pretrain_metrics, reduce_logits
 from distilkit.pretraining.models import continued_model, scratch_model
+from distilkit.pretraining.start import begin_steps_run
 from distilkit.pretraining.streams import ExampleStream, held_out_examples
 from distilkit.runtime.distributed import main_process_first
-from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
-from distilkit.training.arguments import step_arguments
-from distilkit.training.output_dir import OutputDir, save_run
+from distilkit.training.output_dir import save_run
 from distilkit.training.trainer import DistilkitTrainer
 
 log = logging.getLogger(__name__)
 INITIAL_METRICS = "initial_metrics.json"  # the held-out scores before any training (kept across --resume)
-
-
-def begin_steps_run(cfg: PretrainConfig | GeneralDistillConfig) -> tuple[OutputDir, TrainingArguments]:
-    """The common start of ``pretrain`` and ``general-distill``: check the config, threads, corpus
-    and output dir (nothing is cleared yet), and build the TrainingArguments, which under torchrun /
-    accelerate launch also sets up the process group. Returns the output dir and the arguments."""
-    cfg.validate()
-    set_threads(cfg.threads)
-    set_seed(cfg.seed)  # new heads and projections are drawn from the global RNG
-    check_sources(cfg.corpus)
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)  # resume skips a checkpoint cut off mid-save
-    args = step_arguments(cfg, out.path, cfg.seed, label_names=[])
-    _ = args.device
-    return out, args
 
 
 def pretrain(cfg: PretrainConfig) -> RunResult:

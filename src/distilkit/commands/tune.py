@@ -6,8 +6,10 @@ Optuna is used directly rather than through ``Trainer.hyperparameter_search``: t
 must resume from a file in the output folder and stop on a time budget, none of which
 ``hyperparameter_search`` exposes. The teacher labels the transfer set once (through the cache)
 before the first trial; every trial trains a fresh student on those logits and reports its
-validation accuracy after each evaluation, so the median pruner can stop a bad trial early. Trials
-are ranked on validation only; the test split is never read.
+validation score (the task type's main metric, or the recipe's ``metric_for_best_model``, in its
+direction) after each evaluation, so the median pruner can stop a bad trial early. The alpha-0 trial
+is the fair no-KD twin (:mod:`distilkit.distillation.twin`: labelled rows only, at least as many
+steps as the trial's distilled run). Trials are ranked on validation only; the test split is never read.
 """
 
 from __future__ import annotations
@@ -20,19 +22,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from transformers import TrainerCallback
 
-from distilkit.commands.distill import Prepared, make_trainer, prepare
 from distilkit.config import DistillConfig, TuneConfig, save_recipe
-from distilkit.data.task import IGNORE_INDEX
+from distilkit.data.task_types import labelled_rows, quality
 from distilkit.distillation.presets import build_objective
+from distilkit.distillation.session import Prepared, make_trainer, prepare
+from distilkit.distillation.twin import steps_per_epoch, twin_schedule
 from distilkit.errors import require
+from distilkit.modeling.heads import to_training_space
 from distilkit.modeling.student import build_student
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import run_info
-from distilkit.training.arguments import epoch_arguments
-from distilkit.training.collate import TARGET_COLUMNS, MultiTokenizerCollator
+from distilkit.training.arguments import device_arguments, epoch_arguments
+from distilkit.training.collate import MultiTokenizerCollator
+from distilkit.training.metrics import main_metric
 from distilkit.training.output_dir import OutputDir, mark_finished, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -44,26 +50,28 @@ SEARCHED = ("temperature", "alpha", "learning_rate", "epochs", "warmup_ratio")
 
 
 class _Report(TrainerCallback):
-    """Hands each validation accuracy to the trial (step = optimiser step) and stops a pruned trial."""
+    """Hands each validation score (``eval_<metric>``) to the trial (step = optimiser step) and stops a pruned trial."""
 
-    def __init__(self, trial: Any) -> None:
-        self.trial = trial
-        self.best = 0.0
+    def __init__(self, trial: Any, metric: str, greater_is_better: bool) -> None:
+        self.trial, self.metric, self.greater_is_better = trial, metric, greater_is_better
+        self.best: float | None = None
 
     def on_evaluate(self, args: Any, state: Any, control: Any, metrics: dict[str, float] | None = None, **kw: Any) -> None:
         import optuna
 
-        acc = (metrics or {}).get("eval_accuracy")
-        if acc is None:
+        value = (metrics or {}).get(f"eval_{self.metric}")
+        if value is None:
             return
-        self.best = max(self.best, float(acc))
-        self.trial.report(float(acc), int(state.global_step))
+        value = float(value)
+        better = self.best is None or (value > self.best if self.greater_is_better else value < self.best)
+        self.best = value if better else self.best
+        self.trial.report(value, int(state.global_step))
         if self.trial.should_prune():
-            raise optuna.TrialPruned(f"validation accuracy {acc:.4f} at step {state.global_step} is below the median")
+            raise optuna.TrialPruned(f"validation {self.metric} {value:.4f} at step {state.global_step} is worse than the median")
 
 
-def _choices(values: list[float], default: float) -> list[float]:
-    return sorted(set(values) | {default})
+def _choices(values: list[float], default: float | str) -> list[float]:
+    return sorted(set(values) | ({default} if not isinstance(default, str) else set()))
 
 
 def estimate_trial_seconds(cfg: TuneConfig, prep: Prepared) -> dict[str, float]:
@@ -71,13 +79,12 @@ def estimate_trial_seconds(cfg: TuneConfig, prep: Prepared) -> dict[str, float]:
     student = prep.student.train()
     collate = MultiTokenizerCollator(prep.student_tok, None)
     rows = [prep.train[i] for i in range(min(cfg.batch_size, len(prep.train)))]
-    batch = {k: v for k, v in collate(rows).items() if k in ("input_ids", "attention_mask", "token_type_ids", "labels")}
-    batch["labels"] = batch["labels"].clamp_min(0)
+    batch = {k: v for k, v in collate(rows).items() if k in ("input_ids", "attention_mask", "token_type_ids")}
     opt = torch.optim.AdamW(student.parameters(), lr=1e-9)
     times = []
     for _ in range(4):
         start = time.perf_counter()
-        student(**batch).loss.backward()
+        student(**batch).logits.float().square().mean().backward()  # any task type: only the step's cost is measured
         opt.step()
         opt.zero_grad()
         times.append(time.perf_counter() - start)
@@ -101,45 +108,69 @@ def _trial_config(cfg: TuneConfig, trial: Any) -> TuneConfig:
     )
 
 
-def run_trial(cfg: TuneConfig, prep: Prepared, trial: Any) -> float:
-    """Train a fresh student with the trial's values; its best validation accuracy (0..1)."""
-    tcfg = _trial_config(cfg, trial)
-    train = prep.train
-    if tcfg.alpha == 0:  # no distillation: the labelled rows alone, no teacher column
-        train = train.filter(lambda b: [y != IGNORE_INDEX for y in b["label"]], batched=True, desc="labelled rows")
-        train = train.remove_columns([c for c in TARGET_COLUMNS if c in train.column_names])
-    steps_per_epoch = math.ceil(len(train) / (tcfg.batch_size * tcfg.gradient_accumulation_steps))
-    tcfg = dataclasses.replace(tcfg, eval_steps=max(1, steps_per_epoch // cfg.evals_per_epoch), early_stopping_patience=None)
+def _trial_schedule(tcfg: TuneConfig, prep: Prepared) -> tuple[Any, TuneConfig]:
+    """The trial's training rows and config: the transfer set for a distilled trial; for alpha 0 the fair
+    no-KD twin's labelled rows and schedule (at least as many steps as the distilled run of these values)."""
+    per_epoch = steps_per_epoch(len(prep.train), tcfg)
+    if tcfg.alpha == 0:
+        schedule = twin_schedule(len(prep.labelled_train), math.ceil(per_epoch * tcfg.epochs), tcfg)
+        evals = max(1, round(tcfg.epochs * tcfg.evals_per_epoch))  # as many validation passes as the distilled trial
+        every = max(1, schedule.steps // evals)
+        return prep.labelled_train, dataclasses.replace(tcfg, max_steps=schedule.steps, eval_steps=every, early_stopping_patience=None)
+    return prep.train, dataclasses.replace(tcfg, eval_steps=max(1, per_epoch // tcfg.evals_per_epoch), early_stopping_patience=None)
+
+
+def run_trial(cfg: TuneConfig, prep: Prepared, trial: Any, metric: str, greater_is_better: bool) -> float:
+    """Train a fresh student with the trial's values; its best validation ``metric``."""
+    train, tcfg = _trial_schedule(_trial_config(cfg, trial), prep)
     torch.manual_seed(cfg.seed)
-    student, _, _ = build_student(tcfg, prep.plan.primary, prep.task.label_names, tcfg, tcfg.reinit_head)
+    student, _, _ = build_student(tcfg, prep.plan.primary, prep.task.label_names, tcfg, tcfg.reinit_head, prep.task.task_type)
+    to_training_space(student)
     prep.plan.release()
-    args = epoch_arguments(tcfg, Path(cfg.output_dir) / "trials" / str(trial.number), cfg.seed, save=False)
-    reporter = _Report(trial)
-    trainer = make_trainer(tcfg, dataclasses.replace(prep, train=train), args, student, build_objective(tcfg), [reporter])
+    args = epoch_arguments(tcfg, Path(cfg.output_dir) / "trials" / str(trial.number), cfg.seed, metric=metric, save=False)
+    reporter = _Report(trial, metric, greater_is_better)
+    objective = build_objective(tcfg)
+    objective.use_task(prep.task.task_type)
+    trainer = make_trainer(tcfg, dataclasses.replace(prep, train=train), args, student, objective, [reporter])
     start = time.perf_counter()
     trainer.train()
     trial.set_user_attr("seconds", time.perf_counter() - start)
     trial.set_user_attr("transfer_rows", len(train))
-    return reporter.best
+    trial.set_user_attr("steps", int(trainer.state.global_step))
+    require(reporter.best is not None, f"trial {trial.number}: no validation {metric} was reported")
+    return float(reporter.best)
 
 
-def trial_rows(study: Any) -> list[dict[str, Any]]:
-    """One row per trial: number, state, the searched values, validation accuracy, seconds."""
+def trial_rows(study: Any, greater_is_better: bool = True) -> list[dict[str, Any]]:
+    """One row per trial: number, state, the searched values, its best validation score, seconds."""
     rows = []
+    pick = max if greater_is_better else min
     for t in study.get_trials(deepcopy=False):
         last = max(t.intermediate_values.items())[1] if t.intermediate_values else None
-        value = t.value if t.value is not None else (max(t.intermediate_values.values()) if t.intermediate_values else None)
+        value = t.value if t.value is not None else (pick(t.intermediate_values.values()) if t.intermediate_values else None)
         rows.append(
             {
                 "trial": t.number,
                 "state": t.state.name,
                 **{k: t.params.get(k) for k in SEARCHED},
-                "validation_accuracy": value,
+                "validation": value,
                 "last_reported": last,
             }
-            | {"seconds": t.user_attrs.get("seconds"), "transfer_rows": t.user_attrs.get("transfer_rows")}
+            | {k: t.user_attrs.get(k) for k in ("seconds", "transfer_rows", "steps")}
         )
     return rows
+
+
+def teacher_score(prep: Prepared, metric: str) -> float | None:
+    """The teacher's validation ``metric`` (from the outputs its check computed), or None when it has no such metric."""
+    logits = prep.plan.validation_logits
+    if logits is None:
+        return None
+    labels = np.asarray(prep.task.splits["validation"]["label"])
+    keep = labelled_rows(prep.task.task_type, labels)
+    row = quality(prep.task.task_type, np.asarray(logits)[keep], labels[keep], prep.task.label_names)
+    value = row.get(metric)
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def best_recipe(cfg: TuneConfig, params: dict[str, Any], out: Path) -> DistillConfig:
@@ -175,9 +206,12 @@ def tune(cfg: TuneConfig) -> dict[str, Any]:
             f"~{estimate['seconds']:.1f}s; raise --time-budget, or lower --max-train-samples / --epoch-choices",
         )
 
-    device_args = epoch_arguments(cfg, path, cfg.seed, save=False)
+    device_args = device_arguments(cfg, path, cfg.seed)
     prep = prepare(cfg, device_args.device if device_args.device.type != "cpu" else None, before_teacher_pass=check_budget)
     prep.plan.release()
+    task_type = prep.task.task_type
+    scoring = epoch_arguments(cfg, path, cfg.seed, metric=main_metric(task_type), save=False)  # the recipe's metric, checked
+    metric, greater = scoring.metric_for_best_model.removeprefix("eval_"), bool(scoring.greater_is_better)
     if out is not None:
         out.clear()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -186,7 +220,7 @@ def tune(cfg: TuneConfig) -> dict[str, Any]:
     study = optuna.create_study(
         study_name=STUDY,
         storage=storage,
-        direction="maximize",
+        direction="maximize" if greater else "minimize",
         sampler=optuna.samplers.TPESampler(seed=cfg.seed),
         pruner=pruner,
         load_if_exists=True,
@@ -194,32 +228,34 @@ def tune(cfg: TuneConfig) -> dict[str, Any]:
     for stale in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):  # a killed run's trial: run it again
         study.tell(stale.number, state=TrialState.FAIL)
         study.enqueue_trial(stale.params)
-    if not study.trials:  # the recipe as given, and the no-KD twin: the study can only do better than both
-        defaults = {k: getattr(cfg, k) for k in SEARCHED}
+    if not study.trials:  # the recipe as given, and the fair no-KD twin: the study can only do better than both
+        defaults = {k: getattr(cfg, k) for k in SEARCHED} | ({"alpha": 0.5} if cfg.alpha == "auto" else {})
         study.enqueue_trial(defaults)
         study.enqueue_trial({**defaults, "alpha": 0.0})
     deadline = time.monotonic() + cfg.time_budget
     counted = (TrialState.COMPLETE, TrialState.PRUNED)
     while len(study.get_trials(deepcopy=False, states=counted)) < cfg.trials and time.monotonic() + estimate["seconds"] <= deadline:
-        study.optimize(lambda trial: run_trial(cfg, prep, trial), n_trials=1, catch=())
+        study.optimize(lambda trial: run_trial(cfg, prep, trial, metric, greater), n_trials=1, catch=())
         last = study.trials[-1]
-        log.info("trial %d %s: validation accuracy %s, %s", last.number, last.state.name, last.value, last.params)
-    rows = trial_rows(study)
+        log.info("trial %d %s: validation %s %s, %s", last.number, last.state.name, metric, last.value, last.params)
+    rows = trial_rows(study, greater)
     complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
     require(bool(complete), "no trial finished within the budget: raise --time-budget or --trials")
     best = study.best_trial
     recipe = best_recipe(cfg, dict(best.params), path)
     save_recipe(recipe, path / BEST_RECIPE)
     write_json_atomic(path / TRIALS_FILE, rows)
-    (path / "trials.png").write_bytes(trials_plot(rows))
-    no_kd = max((t.value for t in complete if t.params.get("alpha") == 0), default=None)
+    (path / "trials.png").write_bytes(trials_plot(rows, metric, greater))
+    twins = [t.value for t in complete if t.params.get("alpha") == 0]
     result = {
         "output_dir": str(path),
+        "metric": metric,
+        "greater_is_better": greater,
         "best_trial": best.number,
-        "best_validation_accuracy": best.value,
+        "best_validation": best.value,
         "best_params": dict(best.params),
-        "no_kd_validation_accuracy": no_kd,
-        "teacher_validation_accuracy": prep.check.accuracy,
+        "no_kd_validation": (max if greater else min)(twins) if twins else None,
+        "teacher_validation": teacher_score(prep, metric),
         "trials": rows,
         "estimate": estimate,
         "files": {"recipe": str(path / BEST_RECIPE), "trials": str(path / TRIALS_FILE), "plot": str(path / "trials.png")},

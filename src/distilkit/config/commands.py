@@ -36,8 +36,17 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
     alpha: float | str = opt(
         "auto",
         "weight of the soft-label term on labelled rows; (1 - alpha) weighs their cross-entropy. Rows without a label learn "
-        "from the soft label alone (weight 1). alpha 0: no distillation at all (unlabelled rows unused: the no-KD twin). "
-        "auto (default): from the teacher's validation margin over the do-nothing baseline, in [0.1, 0.9] (docs/few-labels.md)",
+        "from the soft label alone (weight 1). alpha 0: no distillation at all (unlabelled rows unused). auto: train the fair "
+        "no-KD twin first, take alpha from the teacher's validation margin over it (in [0.1, 0.9]) and ship whichever of the "
+        "distilled student and the twin scores better on validation (docs/few-labels.md); a number: that alpha, no twin",
+    )
+    baseline: bool = opt(
+        True,
+        "with alpha auto: train the fair no-KD twin (<output-dir>-no-kd) and never ship a model worse than it on validation; "
+        "--no-baseline skips it (alpha then from the teacher's margin over the do-nothing baseline)",
+    )
+    min_train_steps: int = opt(
+        150, "with the twin: the distilled student and the twin each train at least this many optimiser steps (more epochs on small sets)"
     )
     teacher_backend: str = opt(
         "auto", "teacher pass over the transfer set: auto (CPU: int8/fp32 ONNX if it passes its check), torch, onnx-fp32, onnx-int8"
@@ -81,6 +90,7 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
             self.alpha == "auto" or (not isinstance(self.alpha, str) and 0 <= self.alpha <= 1),
             f"alpha={self.alpha!r}: use a number in [0, 1] or auto",
         )
+        require(self.min_train_steps >= 1, f"min_train_steps={self.min_train_steps} must be >= 1")
         require(self.teacher_int8_max_kl >= 0, f"teacher_int8_max_kl={self.teacher_int8_max_kl} must be >= 0")
         require(
             self.teacher_backend in ("auto", "torch", "onnx-fp32", "onnx-int8"),
@@ -205,6 +215,9 @@ class DemoConfig:
     """``distilkit demo``: the whole chain on built-in defaults."""
 
     output_dir: str = opt("runs/demo", "where the demo writes its models and results")
+    data: str = opt(
+        "rotten-tomatoes", "labelled data of the demo: a built-in name or a labelled file (the story is told on Rotten Tomatoes)"
+    )
     teacher_model: str = opt("mpnet-base", "base model fine-tuned as the teacher")
     student: str | None = opt("minilm-l6", "student checkpoint (None: 3 layers copied from the teacher)")
     train_samples: int = opt(2000, "training rows of the demo: the teacher learns from all their labels")

@@ -15,7 +15,7 @@ import numpy as np
 
 from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
 from distilkit.errors import DistilkitError, require
-from distilkit.training.output_dir import EVAL_FILE, LOG_FILE, PREDICTIONS_FILE, RUN_FILE
+from distilkit.training.output_dir import EVAL_FILE, LOG_FILE, RUN_FILE, predictions_path
 
 
 @dataclass
@@ -87,9 +87,17 @@ def load_predictions(path: Path, task_type: str = SINGLE) -> Predictions:
     )
 
 
+def _same_model(recorded: Any, run_dir: Path) -> bool:
+    try:
+        return Path(str(recorded)).expanduser().resolve() == run_dir.resolve()
+    except OSError:
+        return False
+
+
 def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run:
-    """Load a finished run dir; ``eval_results`` points at an evaluation written elsewhere
-    (its ``eval_predictions.jsonl`` is read from the same folder)."""
+    """Load a finished run dir with the evaluation of THIS run's model: ``eval_results`` (default
+    ``<run>/eval_results.json``) and the predictions file it names beside it. An evaluation of another
+    model is refused, so no figure of the report can come from the wrong run."""
     path = Path(run_dir)
     require(path.is_dir(), f"run dir {str(path)!r} not found: give the --output-dir of a finished distill or finetune run")
     require(
@@ -104,15 +112,25 @@ def load_run(run_dir: str | Path, eval_results: str | Path | None = None) -> Run
     if not run.log:
         run.notes.append(f"no {LOG_FILE} in {path}: training curves are missing")
     eval_path = Path(eval_results) if eval_results else path / EVAL_FILE
-    if eval_path.is_file():
-        run.eval = json.loads(eval_path.read_text(encoding="utf-8"))
-        pred_path = eval_path.parent / PREDICTIONS_FILE
-        if pred_path.is_file():
-            run.predictions = load_predictions(pred_path, run.task_type)
-        else:
-            run.notes.append(f"no {PREDICTIONS_FILE} next to {eval_path}: confusion, calibration and disagreement sections are missing")
-    else:
+    if not eval_path.is_file():
         run.notes.append(f"{path} was not evaluated: run `distilkit evaluate --student {path}` for the quality sections")
+        return run
+    results = json.loads(eval_path.read_text(encoding="utf-8"))
+    scored = results["models"]["student"].get("path")
+    require(
+        _same_model(scored, path),
+        f"{eval_path} is the evaluation of {scored!r}, not of the run {str(path)!r}: evaluate this run (distilkit evaluate --student {path})",
+    )
+    run.eval = results
+    pred_path = eval_path.parent / results["predictions"] if results.get("predictions") else predictions_path(eval_path)
+    if pred_path.is_file():
+        run.predictions = load_predictions(pred_path, run.task_type)
+        require(
+            len(run.predictions.texts) == results["examples"],
+            f"{pred_path} has {len(run.predictions.texts)} rows, its evaluation {results['examples']}: rerun `distilkit evaluate --student {path}`",
+        )
+    else:
+        run.notes.append(f"no {pred_path.name} next to {eval_path}: confusion, calibration and disagreement sections are missing")
     return run
 
 

@@ -206,6 +206,9 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
             rows,
         )
     for run in runs:
+        selection = run.info.get("selection") or {}
+        if selection.get("message"):
+            doc.text(f"{run.name}: {selection['message']} (alpha {selection.get('alpha')}; twin: {Path(selection['no_kd_dir']).name}).")
         watch = run.info.get("teacher_watch") or {}
         if watch.get("student_overtook_teacher"):
             first = watch["first_overtaken"]
@@ -215,6 +218,24 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
             )
         for note in run.notes:
             doc.text(f"Note: {note}")
+
+
+def _tune_run(doc: Any, run: Run, index: int) -> None:
+    """One ``tune`` run: the best trial against the teacher and the fair no-KD twin, the trials plot and table."""
+    info = run.info
+    metric, greater = info.get("metric", "accuracy"), info.get("greater_is_better", True)
+    num = lambda v: "-" if v is None else f"{v:.4f}"
+    doc.text(
+        f"{run.name}: best trial {info.get('best_trial')} with validation {metric} {num(info.get('best_validation'))} "
+        f"(teacher {num(info.get('teacher_validation'))}; fair no-KD twin {num(info.get('no_kd_validation'))}); selection on validation only."
+    )
+    trials = info.get("trials") or []
+    doc.figure(f"tune-{index}", plots.trials_plot(trials, metric, greater), f"{run.name}: validation {metric} per trial, colour = alpha")
+    keys = ["trial", "state", "temperature", "alpha", "learning_rate", "epochs", "warmup_ratio", "validation", "steps", "seconds"]
+    doc.table(
+        keys,
+        [[("-" if t.get(k) is None else f"{t[k]:.4g}" if isinstance(t.get(k), float) else t.get(k)) for k in keys] for t in trials],
+    )
 
 
 def _recipe(doc: Doc, run: Run) -> None:
@@ -330,19 +351,8 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
     doc.section("tune")
     if not tuned:
         doc.text("(no distilkit tune run among these: `distilkit report runs/tune` shows its trials here)")
-        for i, run in enumerate(tuned):
-            trials = run.info.get("trials") or []
-            doc.text(
-                f"{run.name}: best trial {run.info.get('best_trial')} with validation accuracy {run.info.get('best_validation_accuracy'):.4f} "
-                f"(teacher {run.info.get('teacher_validation_accuracy', float('nan')):.4f}; no-KD twin {run.info.get('no_kd_validation_accuracy')}); "
-                "selection on validation only."
-            )
-            doc.figure(f"tune-{i}", plots.trials_plot(trials), f"{run.name}: validation accuracy per trial, colour = alpha")
-            keys = ["trial", "state", "temperature", "alpha", "learning_rate", "epochs", "warmup_ratio", "validation_accuracy", "seconds"]
-            doc.table(
-                keys,
-                [[("-" if t.get(k) is None else f"{t[k]:.4g}" if isinstance(t.get(k), float) else t.get(k)) for k in keys] for t in trials],
-            )
+    for i, run in enumerate(tuned):
+        _tune_run(doc, run, i)
 
     doc.section("recipe")
     for run in runs:

@@ -81,13 +81,13 @@ def pareto_plot(points: list[Point]) -> bytes:
     return png(fig)
 
 
-def trials_plot(rows: list[dict[str, Any]]) -> bytes:
-    """``tune`` trials: validation accuracy per trial (colour: alpha; hollow: pruned) and the running best."""
+def trials_plot(rows: list[dict[str, Any]], metric: str = "accuracy", greater_is_better: bool = True) -> bytes:
+    """``tune`` trials: the validation ``metric`` per trial (colour: alpha; hollow: pruned) and the running best."""
     fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
-    done = [r for r in rows if r.get("validation_accuracy") is not None]
+    done = [r for r in rows if r.get("validation") is not None]
     if done:
         xs = [r["trial"] for r in done]
-        ys = [r["validation_accuracy"] for r in done]
+        ys = [r["validation"] for r in done]
         alphas = [r.get("alpha") or 0.0 for r in done]
         full = [r["state"] == "COMPLETE" for r in done]
         sc = ax.scatter(
@@ -109,17 +109,19 @@ def trials_plot(rows: list[dict[str, Any]]) -> bytes:
             s=50,
             label="pruned (best before the stop)",
         )
-        best, run = -1.0, []
+        best: float | None = None
+        run = []
         for y, f in zip(ys, full):
-            best = max(best, y) if f else best
-            run.append(best if best >= 0 else float("nan"))
+            if f and (best is None or (y > best if greater_is_better else y < best)):
+                best = y
+            run.append(float("nan") if best is None else best)
         ax.step(xs, run, where="post", color="#d9822b", label="best so far")
         fig.colorbar(sc, ax=ax, label="alpha (0 = no KD)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    ax.set_ylabel("validation accuracy")
+    ax.set_ylabel(f"validation {metric}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right" if greater_is_better else "upper right")
     ax.set_title("tune: trials (selection on validation only)")
     return png(fig)
 

@@ -27,6 +27,7 @@ from distilkit.config import OptimizerConfig, RunDirConfig, StepsConfig, TrainCo
 from distilkit.data.task_types import LOWER_IS_BETTER, MAIN_METRIC, TASK_METRICS
 from distilkit.errors import DistilkitError, require
 from distilkit.runtime.distributed import world_size
+from distilkit.training.callbacks import Plateau, PlateauAwareEarlyStopping
 
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"  # TensorBoard event files (report_to=tensorboard), kept after training
@@ -134,6 +135,13 @@ def epoch_arguments(
     return _build(defaults, cfg.training_args, epoch_metrics(metric))
 
 
+def device_arguments(cfg: TrainConfig, out: Path, seed: int) -> TrainingArguments:
+    """Arguments built only to learn the device (and, under torchrun / accelerate launch, to set up the
+    process group) before the task is known: ``metric_for_best_model`` is checked later, against the task."""
+    overrides = {k: v for k, v in (cfg.training_args or {}).items() if k not in ("metric_for_best_model", "greater_is_better")}
+    return epoch_arguments(dataclasses.replace(cfg, training_args=overrides), out, seed, save=False)
+
+
 def step_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[str]) -> TrainingArguments:
     """Arguments of a step-counted run over a streamed corpus: evaluate and checkpoint every ``eval_steps``."""
     defaults = dict(
@@ -151,8 +159,12 @@ def step_arguments(cfg: StepsConfig, out: Path, seed: int, label_names: list[str
     return _build(defaults, cfg.training_args)
 
 
-def early_stopping(cfg: TrainConfig, has_eval: bool = True) -> list[EarlyStoppingCallback]:
-    """The early-stopping callback ``cfg.early_stopping_patience`` asks for (none without evaluation)."""
+def early_stopping(
+    cfg: TrainConfig, has_eval: bool = True, plateau: Plateau | None = None, min_step: int = 0
+) -> list[EarlyStoppingCallback]:
+    """The early-stopping callback ``cfg.early_stopping_patience`` asks for (none without evaluation).
+    Its patience counts only once validation has left the do-nothing ``plateau`` and ``min_step``
+    steps have run (see :mod:`distilkit.training.callbacks`)."""
     if has_eval and cfg.early_stopping_patience:
-        return [EarlyStoppingCallback(early_stopping_patience=cfg.early_stopping_patience)]
+        return [PlateauAwareEarlyStopping(cfg.early_stopping_patience, plateau, min_step)]
     return []

@@ -37,6 +37,14 @@ EVAL_FILE = "eval_results.json"  # written by evaluate into the student's dir (b
 PREDICTIONS_FILE = "eval_predictions.jsonl"  # per-row teacher and student probabilities, beside EVAL_FILE
 
 
+def predictions_path(results: str | Path) -> Path:
+    """The per-row predictions file that belongs to the evaluation results file ``results``: ``eval_predictions.jsonl``
+    beside ``eval_results.json``, ``<stem>.predictions.jsonl`` beside any other name (so two evaluations written
+    to one folder never share one)."""
+    results = Path(results)
+    return results.with_name(PREDICTIONS_FILE if results.name == EVAL_FILE else f"{results.stem}.predictions.jsonl")
+
+
 def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
     """The newest ``checkpoint-N`` in ``ckpt_dir`` that was written to the end, or None.
 
