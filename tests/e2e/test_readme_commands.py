@@ -62,8 +62,11 @@ class Workspace:
 
 
 def last_json(stdout: str) -> dict:
-    """The JSON object a command printed last (some print a table or a progress line before it)."""
-    return json.loads(stdout[stdout.index("{") :])
+    """The JSON object a command printed last, indented, from a line holding only ``{`` (the Trainer
+    prints its log dicts to stdout before it)."""
+    lines = stdout.splitlines()
+    start = max(i for i, line in enumerate(lines) if line == "{")
+    return json.loads("\n".join(lines[start:]))
 
 
 @pytest.fixture(scope="module")
@@ -192,13 +195,15 @@ def test_serve_and_loadtest(ws: Workspace, exported: Path):
         assert printed["succeeded"] == 20 and printed["failures"] == 0 and json.loads(out.read_text())["succeeded"] == 20
         ws.run("loadtest", "--url", url, "--input", ws.texts, "--requests", "8", "--texts-per-request", "4")
     finally:
-        server.send_signal(signal.SIGTERM)  # a graceful stop, as Ctrl-C
+        server.send_signal(signal.SIGTERM)  # a graceful stop
         try:
             code = server.wait(60)
         except subprocess.TimeoutExpired:
             server.kill()
             code = server.wait()
-    assert code == 0, server.stderr.read()[-3000:]
+    err = server.stderr.read()
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: exit status -SIGTERM, not a kill
+    assert code in (0, -signal.SIGTERM) and "Traceback" not in err, (code, err[-3000:])
 
 
 def test_report(ws: Workspace, student: Path):
