@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -254,3 +255,76 @@ def test_app_from_config_runs_two_workers(tiny_export: Path):
         body = {"texts": ["good great superb", "bad awful dull and boring", "the film"]}
         labels = [p["label"] for p in httpx.post(f"{url}/predict", json=body).json()["predictions"]]
     assert labels[:2] == ["pos", "neg"]
+
+
+# -- slow clients, too many connections, failures that must not leak ----------------------------------------------
+
+
+def _raw_request(url: str, head: bytes) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.create_connection((host, int(port)), timeout=10)
+    sock.sendall(head)
+    return sock
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    data = b""
+    try:
+        while chunk := sock.recv(4096):
+            data += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return data
+
+
+def test_a_body_trickling_in_gets_408_within_the_deadline(tiny_export: Path):
+    app = create_app(Predictor.from_dir(tiny_export, max_length=64, threads=1), body_timeout_s=0.5)
+    with serve_in_thread(app) as url:
+        start = time.monotonic()
+        sock = _raw_request(url, b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        sock.sendall(b'{"texts": ["good')  # ... and never the rest
+        answer = _read_all(sock)  # the server answers, then closes the connection
+        elapsed = time.monotonic() - start
+        sock.close()
+        assert elapsed < 3.0, elapsed
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert b"not received within 0.5s" in answer and b"connection: close" in answer.lower()
+        assert httpx.post(f"{url}/predict", json={"texts": ["good film"]}).status_code == 200  # still serving
+        assert app.state.limits["body_timeout_s"] == 0.5
+
+
+def test_connections_over_the_limit_get_503(tiny_export: Path):
+    from distilkit.config import ServeConfig
+    from distilkit.deploy.server import server_options
+
+    app = create_app(Predictor.from_dir(tiny_export, max_length=64, threads=1))
+    options = server_options(ServeConfig(model=str(tiny_export), max_connections=3, keep_alive_s=30))
+    with serve_in_thread(app, **options) as url:
+        idle = [_raw_request(url, b"") for _ in range(3)]  # clients that connect and hold the connection
+        time.sleep(0.2)
+        over = httpx.post(f"{url}/predict", json={"texts": ["good film"]})
+        assert over.status_code == 503, over.text
+        for sock in idle:
+            sock.close()
+        time.sleep(0.2)
+        assert httpx.post(f"{url}/predict", json={"texts": ["good film"]}).status_code == 200
+
+
+def test_a_failing_model_answers_500_without_the_exception_text(tiny_export: Path, caplog):
+    predictor = Predictor.from_dir(tiny_export, max_length=64, threads=1)
+
+    def broken(texts, *args, **kwargs):
+        raise RuntimeError("secret /home/alice/model internals")
+
+    predictor.predict = broken  # type: ignore[method-assign]
+    app = create_app(predictor)
+    with caplog.at_level("ERROR", logger="distilkit.deploy.server"), serve_in_thread(app) as url:
+        resp = httpx.post(f"{url}/predict", json={"texts": ["good film"]})
+        assert httpx.get(f"{url}/health").status_code == 200
+    assert resp.status_code == 500
+    body = resp.json()
+    assert "secret" not in resp.text and "RuntimeError" not in resp.text and "\n" not in resp.text
+    assert set(body) == {"detail", "request_id"} and body["request_id"] in body["detail"]
+    assert resp.headers["x-request-id"] == body["request_id"]
+    logged = [r for r in caplog.records if body["request_id"] in r.getMessage()]
+    assert logged and "secret /home/alice" in str(logged[0].exc_info[1])  # the details stay in the server's log

@@ -53,3 +53,16 @@ def test_int8_over_the_accuracy_limit_runs_only_when_asked(exported: Path, tmp_p
     (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
     with pytest.raises(DistilkitError, match="export check failed"):
         Predictor.from_dir(folder, backend="onnx-int8")
+
+
+def test_an_export_with_the_old_int8_file_name_still_loads(exported: Path, tmp_path: Path):
+    """Exports written before the Optimum names hold ``model.int8.onnx``, listed in their manifest."""
+    folder = tmp_path / "old"
+    shutil.copytree(exported, folder)
+    (folder / ONNX_INT8_FILE).rename(folder / "model.int8.onnx")
+    manifest = json.loads((folder / MANIFEST_FILE).read_text())
+    manifest["backends"]["onnx-int8"]["files"] = ["model.int8.onnx"]
+    (folder / MANIFEST_FILE).write_text(json.dumps(manifest))
+    pred = Predictor.from_dir(folder)
+    assert pred.backend == "onnx-int8" and pred.predict(["good great film"]).labels == ["pos"]
+    assert pred.size_mb() == manifest["backends"]["onnx-int8"]["size_mb"]

@@ -17,10 +17,11 @@ import torch
 
 from distilkit.config import BenchConfig
 from distilkit.data import prepare_task
+from distilkit.deploy.model_data import with_recorded_data
 from distilkit.deploy.perf import encoder_flops, measure_peaks, model_dims, ort_op_profile
 from distilkit.errors import require
 from distilkit.inference import Predictor
-from distilkit.inference.backends import ONNX_INT8_FILE, read_manifest
+from distilkit.inference.backends import backend_path, read_manifest
 from distilkit.inference.batching import plan_batches
 from distilkit.inference.speed import best_pass, latency
 from distilkit.runtime.host import set_threads
@@ -152,7 +153,10 @@ def plot_bench(results: dict[str, Any], path: Path) -> None:
 
 
 def bench(cfg: BenchConfig) -> dict[str, Any]:
-    """Time every requested backend of ``cfg.model`` and the teacher; write json/md/png into ``cfg.output_dir``."""
+    """Time every requested backend of ``cfg.model`` and the teacher on the validation texts of ``cfg.data``
+    (unset: the data recorded in the model's export manifest or run file); write json/md/png into ``cfg.output_dir``."""
+    cfg.validate()
+    cfg = with_recorded_data(cfg)
     cfg.validate()
     set_threads(cfg.threads)
     probe = Predictor.from_dir(cfg.model, cfg.max_length, cfg.batch_size, threads=cfg.threads)
@@ -197,7 +201,11 @@ def bench(cfg: BenchConfig) -> dict[str, Any]:
     if "onnx-int8" in backends:
         log.info("profiling the int8 graph per operator")
         results["int8_profile"] = ort_op_profile(
-            Path(cfg.model) / ONNX_INT8_FILE, cfg.threads, cfg.batch_size, cfg.max_length, vocab_size=len(probe.tokenizer)
+            backend_path(cfg.model, "onnx-int8", probe.manifest),
+            cfg.threads,
+            cfg.batch_size,
+            cfg.max_length,
+            vocab_size=len(probe.tokenizer),
         )
     out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,9 +1,14 @@
 """``distilkit export``: turn a fine-tuned classifier into a self-describing deployment folder.
 
 The folder holds the HF weights and tokenizer, ``model.onnx`` (fused by the ORT transformer
-optimiser, checked against torch on real validation inputs), ``model.int8.onnx`` (dynamic int8) and
-``distilkit_export.json``: labels, input names, and per backend its files, size, validation
-accuracy, accuracy change against torch fp32 (in points) and max absolute logit difference.
+optimiser, checked against torch on real validation inputs), ``model_quantized.onnx`` (dynamic int8;
+both named as Optimum's ``ORTModelForSequenceClassification`` expects) and ``distilkit_export.json``:
+labels, input names, and per backend its files, size, validation accuracy, accuracy change against
+torch fp32 (in points) and max absolute logit difference.
+
+The folder is built beside its final place (:class:`~distilkit.deploy.staging.Staging`): an old
+export is replaced only once the new one is complete and its ONNX graph passed the check against
+torch; a failed check or a crash leaves the old export as it was.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from distilkit.data import prepare_task
 from distilkit.data.task import task_type_of
 from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, multi_hot, quality
 from distilkit.data.tokenize import tokenize_texts
+from distilkit.deploy.model_data import with_recorded_data
+from distilkit.deploy.staging import Staging
 from distilkit.errors import DistilkitError, require
 from distilkit.inference.backends import (
     BACKEND_ORDER,
@@ -45,7 +52,7 @@ from distilkit.modeling.student import count_parameters
 from distilkit.modeling.zoo import resolve_model
 from distilkit.runtime.host import set_threads
 from distilkit.runtime.provenance import versions
-from distilkit.training.output_dir import RUN_FILE, OutputDir, mark_finished
+from distilkit.training.output_dir import RUN_FILE, OutputDir, finished_info, mark_finished
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +79,18 @@ def _score(logits: np.ndarray, labels: np.ndarray, reference: np.ndarray | None,
 def export(cfg: ExportConfig) -> dict[str, Any]:
     """Write the export folder for ``cfg.model``; returns the manifest (also saved as ``distilkit_export.json``).
 
-    Everything is checked first (the folder, the model, the data); only then is an old export replaced."""
+    ``cfg.data`` unset: the data recorded in the model's run file. Everything is checked first (the
+    folder, the model, the data); the new export is built in a staging folder beside the target and
+    replaces an old export only once its ONNX check passed."""
+    cfg.validate()
+    cfg = with_recorded_data(cfg)
     cfg.validate()
     set_threads(cfg.threads)
     source = Path(resolve_model(cfg.model))
+    staging = Staging(cfg.output_dir)
+    staging.recover()
     target = OutputDir(cfg.output_dir, cfg.overwrite, protected=[source] if source.is_dir() else [])
+    had_export = finished_info(target.path) is not None
     model = load_classifier(cfg.model, eager_attention=True)
     require(
         is_classifier_checkpoint(model.config),
@@ -95,12 +109,75 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
     max_length = min(cfg.max_length, position_limit(model.config) or cfg.max_length)
     enc = tokenize_texts(tokenizer, texts, pairs, max_length)
     threads = cfg.threads or torch.get_num_threads()
-    out = target.clear()
+    out = staging.open()
+    try:
+        backends, input_names, failure = _build(cfg, model, tokenizer, out, texts, enc, labels, facts, threads)
+    except BaseException:
+        staging.discard()
+        raise
+    if failure and had_export:  # a new export that failed its check never replaces a good one
+        staging.discard()
+        raise DistilkitError(f"{failure}; the previous export in {str(target.path)!r} is kept")
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "source": cfg.model,
+        "teacher_path": json.loads(source_run.read_text()).get("teacher_path") if source_run.is_file() else None,
+        "model_type": model.config.model_type,
+        "labels": labels_names,
+        "task": {k: v for k, v in facts.items() if k != "label_names"},
+        "input_names": input_names,
+        "max_positions": position_limit(model.config),
+        "dims": {
+            "layers": int(model.config.num_hidden_layers),
+            "hidden": int(model.config.hidden_size),
+            "intermediate": int(model.config.intermediate_size),
+            "heads": int(model.config.num_attention_heads),
+        },
+        "parameters": count_parameters(model),
+        "validation": {
+            "data": cfg.data,
+            "metric": MAIN_METRIC[task.task_type],
+            "examples": len(texts),
+            "fingerprint": task.fingerprint,
+            "max_length": max_length,
+            "seed": cfg.seed,
+        },
+        "backends": {name: backends[name] for name in BACKEND_ORDER if name in backends},
+        "threads": threads,
+        "config": asdict(cfg),
+        "versions": versions(),
+    }
+    manifest["recommended"] = next(n for n in BACKEND_ORDER if manifest["backends"].get(n, {}).get("ok"))
+    out = staging.swap_in()
+    mark_finished(out, manifest, MANIFEST_FILE)  # the card and then the manifest, written in the folder's final place
+    staging.finish()
+    if failure:
+        raise DistilkitError(failure)
+    manifest["output"] = str(out)
+    return manifest
+
+
+def _build(
+    cfg: ExportConfig,
+    model: Any,
+    tokenizer: Any,
+    out: Path,
+    texts: list[str],
+    enc: Any,
+    labels: np.ndarray,
+    facts: dict[str, Any],
+    threads: int,
+) -> tuple[dict[str, dict[str, Any]], list[str] | None, str | None]:
+    """Write the HF copy and the ONNX graphs into ``out`` and score each backend on the validation rows
+    (``texts``, encoded as ``enc``); returns the backends' manifest rows, the graph's input names and
+    the ONNX check's failure (None when it passed)."""
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+    num_labels = len(facts["label_names"])
 
     def logits_of(engine: Any, desc: str) -> np.ndarray:
-        return run_batches(engine, tokenizer, enc, len(labels_names), cfg.batch_size, progress=True, desc=desc)
+        return run_batches(engine, tokenizer, enc, num_labels, cfg.batch_size, progress=True, desc=desc)
 
     reference = logits_of(TorchBackend(model), "torch fp32")
     weights = [p for p in out.iterdir() if p.suffix == ".safetensors"]
@@ -161,43 +238,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
             row["ok"] = row["accuracy_change_pts"] >= -cfg.max_accuracy_drop
             if name == "onnx-int8" and backends["onnx-fp32"].get("ok"):
                 row["quantised_from"] = ONNX_FP32_FILE
-
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "source": cfg.model,
-        "teacher_path": json.loads(source_run.read_text()).get("teacher_path") if source_run.is_file() else None,
-        "model_type": model.config.model_type,
-        "labels": labels_names,
-        "task": {k: v for k, v in facts.items() if k != "label_names"},
-        "input_names": input_names,
-        "max_positions": position_limit(model.config),
-        "dims": {
-            "layers": int(model.config.num_hidden_layers),
-            "hidden": int(model.config.hidden_size),
-            "intermediate": int(model.config.intermediate_size),
-            "heads": int(model.config.num_attention_heads),
-        },
-        "parameters": count_parameters(model),
-        "validation": {
-            "data": cfg.data,
-            "metric": MAIN_METRIC[task.task_type],
-            "examples": len(texts),
-            "fingerprint": task.fingerprint,
-            "max_length": max_length,
-            "seed": cfg.seed,
-        },
-        "backends": {name: backends[name] for name in BACKEND_ORDER if name in backends},
-        "threads": threads,
-        "config": asdict(cfg),
-        "versions": versions(),
-    }
-    manifest["recommended"] = next(n for n in BACKEND_ORDER if manifest["backends"].get(n, {}).get("ok"))
-    mark_finished(out, manifest, MANIFEST_FILE)
-    if failure:
-        raise DistilkitError(failure)
-    manifest["output"] = str(out)
-    return manifest
+    return backends, input_names, failure
 
 
 def format_export_table(manifest: dict[str, Any]) -> str:

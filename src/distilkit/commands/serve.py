@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-import math
 
 from distilkit.config import ServeConfig
-from distilkit.deploy.server import app_from_config
+from distilkit.deploy.server import app_from_config, server_options
 
 log = logging.getLogger(__name__)
 
@@ -17,11 +16,4 @@ def serve(cfg: ServeConfig) -> None:
 
     app = app_from_config(cfg)
     log.info("serving %s on http://%s:%d (docs at /docs)", cfg.model, cfg.host, cfg.port)
-    uvicorn.run(
-        app,
-        host=cfg.host,
-        port=cfg.port,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=int(math.ceil(cfg.shutdown_timeout_s)),
-    )
+    uvicorn.run(app, host=cfg.host, port=cfg.port, log_level="warning", access_log=False, **server_options(cfg))

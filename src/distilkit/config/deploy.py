@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from distilkit.config.data import TaskDataConfig
 from distilkit.config.parsing import opt
 from distilkit.errors import require
+
+RECORDED_DATA = "default: the data recorded in the model's distilkit_run.json or export manifest; required for a folder without one"
+
+
+def _validate_data_settings(cfg: TaskDataConfig) -> None:
+    """The split and column checks of :class:`TaskDataConfig`, with ``data`` still unset (the command fills it in)."""
+    TaskDataConfig.validate(replace(cfg, data=cfg.data or "(recorded)"))
 
 
 @dataclass
 class ExportConfig(TaskDataConfig):
     """``distilkit export``: HF copy, ONNX (checked against torch), ORT-optimised and int8 models, each scored on validation data."""
 
+    data: str | None = opt(None, f"labelled data whose validation split scores every backend ({RECORDED_DATA})")
     model: str = opt("runs/student", "fine-tuned classifier dir (or zoo name / hub id) to export")
-    output_dir: str = opt("runs/export", "folder to write (HF files, model.onnx, model.int8.onnx, distilkit_export.json, README.md)")
+    output_dir: str = opt("runs/export", "folder to write (HF files, model.onnx, model_quantized.onnx, distilkit_export.json, README.md)")
     onnx: bool = opt(True, "write the ONNX fp32 and int8 graphs (--no-onnx: torch backends only)")
     torch_int8: bool = opt(True, "score torch dynamic int8 (quantised at load; needs no extra file)")
     tolerance: float = opt(1e-3, "fail when ONNX fp32 logits differ from torch by more than this (max abs)")
@@ -22,10 +30,10 @@ class ExportConfig(TaskDataConfig):
     max_eval_samples: int | None = opt(None, "score on at most this many validation rows (default: all)")
     batch_size: int = opt(32, "batch size for scoring")
     threads: int | None = opt(None, "CPU threads for torch and ONNX Runtime (default: torch's choice)")
-    overwrite: bool = opt(False, "replace an existing export folder")
+    overwrite: bool = opt(False, "replace an existing export folder (the old one stays until the new one passed its checks)")
 
     def validate(self) -> None:
-        TaskDataConfig.validate(self)
+        _validate_data_settings(self)
         require(self.tolerance > 0, f"tolerance={self.tolerance} must be > 0")
         require(self.max_accuracy_drop >= 0, f"max_accuracy_drop={self.max_accuracy_drop} must be >= 0")
         require(self.batch_size > 0, "batch_size must be positive")
@@ -36,6 +44,7 @@ class ExportConfig(TaskDataConfig):
 class BenchConfig(TaskDataConfig):
     """``distilkit bench``: batch-1 latency (p50/p95) and batch-32 throughput per backend and for the teacher, with GFLOP/s against this machine's measured matmul peaks."""
 
+    data: str | None = opt(None, f"data whose validation texts are timed ({RECORDED_DATA})")
     model: str = opt("runs/export", "export folder (from distilkit export) or plain model dir")
     teacher: str | None = opt(None, "teacher model dir to time alongside (default: the teacher recorded at export, if any; 'none' to skip)")
     backends: list[str] | None = opt(None, "backends to time (default: every usable one)")
@@ -48,7 +57,7 @@ class BenchConfig(TaskDataConfig):
     output_dir: str = opt("runs/bench", "where bench.json, bench.md and bench.png go")
 
     def validate(self) -> None:
-        TaskDataConfig.validate(self)
+        _validate_data_settings(self)
         require(self.latency_runs >= 2, "latency_runs must be >= 2")
         require(self.peak_repeats >= 1, "peak_repeats must be >= 1")
         require(self.throughput_texts >= self.batch_size > 0, "throughput_texts must be >= batch_size > 0")
@@ -85,6 +94,11 @@ class ServeConfig:
         None, "largest request body, checked before parsing (more: HTTP 413); default: what max_texts x max_text_chars needs"
     )
     shutdown_timeout_s: float = opt(30.0, "on shutdown, how long to keep answering requests already queued")
+    max_connections: int = opt(
+        512, "open connections (and requests in progress) the server holds; a request beyond them gets HTTP 503 at once"
+    )
+    body_timeout_s: float = opt(10.0, "a request body not received in full within this many seconds gets HTTP 408 (connection closed)")
+    keep_alive_s: int = opt(5, "an idle keep-alive connection is closed after this many seconds")
 
     def validate(self) -> None:
         require(0 < self.port < 65536, f"port={self.port} must be in 1..65535")
@@ -97,16 +111,22 @@ class ServeConfig:
         )
         require(self.max_wait_ms >= 0, "max_wait_ms must be >= 0")
         require(self.max_length >= 8, f"max_length={self.max_length} is too short: use at least 8")
+        require(self.max_connections >= 2, f"max_connections={self.max_connections} must be at least 2")
+        require(self.body_timeout_s > 0 and self.keep_alive_s > 0, "body_timeout_s and keep_alive_s must be positive")
 
 
 @dataclass
-class LoadTestConfig(TaskDataConfig):
+class LoadTestConfig:
     """``distilkit loadtest``: send a bounded number of /predict requests to a running service and report throughput, p50/p95 and failures."""
 
     url: str = opt("http://127.0.0.1:8000", "base URL of the service")
+    input: str | None = opt(None, "texts to send: a .txt file (one a line) or a CSV/TSV/JSONL/Parquet table (--text-column)")
+    data: str | None = opt(None, "or send the texts of a built-in data set (rotten-tomatoes, bbc-news, sts-b...) or any --data source")
+    text_column: str = opt("text", "text column of an --input/--data table")
+    text_pair_column: str | None = opt(None, "second text column of an --input/--data table (a sentence-pair model)")
     requests: int = opt(200, "requests to send in total (the test stops after them)")
     concurrency: int = opt(8, "requests in flight at once")
-    texts_per_request: int = opt(1, "texts per request (taken in turn from the validation split of --data)")
+    texts_per_request: int = opt(1, "texts per request (taken in turn from the texts)")
     timeout_s: float = opt(60.0, "per-request timeout in seconds")
     overload: bool = opt(
         False,
@@ -116,6 +136,12 @@ class LoadTestConfig(TaskDataConfig):
 
     def validate(self) -> None:
         require(
+            bool(self.input) != bool(self.data),
+            "give the texts to send: --input FILE (one text a line, or a table with --text-column) or --data NAME "
+            "(a built-in set such as rotten-tomatoes), one of the two",
+        )
+        require(
             self.requests > 0 and self.concurrency > 0 and self.texts_per_request > 0,
             "requests, concurrency and texts_per_request must be positive",
         )
+        require(self.timeout_s > 0, "timeout_s must be positive")

@@ -3,6 +3,7 @@ running one micro-batch of texts and sentence pairs: the parts of the server tha
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -22,19 +23,27 @@ class Refused(Exception):
         self.status, self.detail, self.headers = status, detail, headers or {}
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 before it is parsed: by ``Content-Length``, or while a chunked body is read."""
+async def read_body(request: Request, limit: int, timeout_s: float | None = None) -> bytes:
+    """The request body, refused before it is parsed: 413 by ``Content-Length`` or once a chunked body
+    grows past ``limit`` while it is read; 408 when it has not arrived in full within ``timeout_s``
+    seconds (a client trickling its body holds a connection and up to ``limit`` bytes only that long)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Refused(
             413, f"request body of {int(declared)} bytes; the limit is {limit}: send fewer or shorter texts", {"Connection": "close"}
         )
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Refused(413, f"request body over {limit} bytes: send fewer or shorter texts", {"Connection": "close"})
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Refused(413, f"request body over {limit} bytes: send fewer or shorter texts", {"Connection": "close"})
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Refused(
+            408, f"request body not received within {timeout_s:g}s ({size} bytes arrived): send the body at once", {"Connection": "close"}
+        ) from None
     return b"".join(chunks)
 
 

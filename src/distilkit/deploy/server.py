@@ -6,8 +6,11 @@ parsed with orjson and checked by hand (no pydantic model on the hot path). Conc
 micro-batched: they wait in a bounded queue (full: HTTP 503 with ``Retry-After``); one worker takes
 the oldest, keeps collecting for up to ``max_wait_ms`` or ``max_batch`` texts, and runs tokenisation,
 inference and the JSON encoding of each answer in one worker thread, so the event loop only moves
-bytes. A request unanswered after ``request_timeout_s`` gets HTTP 504. On shutdown the server stops
-accepting connections and answers everything already queued before it exits.
+bytes. A request unanswered after ``request_timeout_s`` gets HTTP 504; a body not received in full
+within ``body_timeout_s`` gets 408 and its connection is closed; uvicorn answers 503 beyond
+``max_connections`` open connections (:func:`server_options`). A failure of the model is logged
+with its traceback and answered 500 with a request id, never with the exception's text. On shutdown
+the server stops accepting connections and answers everything already queued before it exits.
 ``GET /health``, ``GET /metadata``, ``GET /stats``, ``GET /metrics`` (Prometheus); docs at ``/docs``.
 """
 
@@ -15,9 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -43,6 +48,13 @@ def _json(status: int, content: Any, headers: dict[str, str] | None = None) -> R
     return Response(orjson.dumps(content), status_code=status, headers=headers, media_type="application/json")
 
 
+def internal_error(where: str) -> Response:
+    """HTTP 500 with a request id and no detail of the failure: the traceback goes to the server's log only."""
+    request_id = uuid.uuid4().hex[:16]
+    log.exception("%s failed (request id %s)", where, request_id)
+    return _json(500, {"detail": f"internal error (request id {request_id})", "request_id": request_id}, {"X-Request-ID": request_id})
+
+
 def create_app(
     predictor: Predictor | Sequence[Predictor],
     max_batch: int = 64,
@@ -54,6 +66,7 @@ def create_app(
     request_timeout_s: float = 30.0,
     max_body_bytes: int | None = None,
     drain_timeout_s: float = 30.0,
+    body_timeout_s: float = 10.0,
 ) -> FastAPI:
     """The FastAPI app serving ``predictor`` (micro-batcher started with the app, drained when it stops);
     several predictors (copies of one model): one inference worker each."""
@@ -80,6 +93,7 @@ def create_app(
         "max_queue": max_queue,
         "request_timeout_s": request_timeout_s,
         "max_body_bytes": body_limit,
+        "body_timeout_s": body_timeout_s,
         "workers": len(predictors),
     }
 
@@ -97,9 +111,13 @@ def create_app(
     )
     app.state.batcher, app.state.metrics, app.state.limits = batcher, metrics, limits
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:  # any endpoint: no exception text to the client
+        return internal_error(f"{request.method} {request.url.path}")
+
     async def answer(request: Request) -> Response:
         try:
-            texts = parse_entries(await read_body(request, body_limit), max_texts, max_text_chars, predictor.pairs)
+            texts = parse_entries(await read_body(request, body_limit, body_timeout_s), max_texts, max_text_chars, predictor.pairs)
             parts = await batcher.submit(texts, request_timeout_s)
         except Refused as exc:
             return _json(exc.status, {"detail": exc.detail}, exc.headers)
@@ -112,9 +130,8 @@ def create_app(
             return _json(422, {"detail": str(exc)})
         except TimeoutError:
             return _json(504, {"detail": f"no answer within {request_timeout_s:g}s: the server is overloaded, retry later"})
-        except Exception as exc:  # the model failed on these texts: say so, keep serving
-            log.exception("inference failed")
-            return _json(500, {"detail": f"inference failed: {type(exc).__name__}: {exc}"})
+        except Exception:  # the model failed on these texts: log it, answer without its text, keep serving
+            return internal_error("inference")
         return Response(b'{"predictions":[' + b",".join(parts) + b'],"backend":' + backend + b"}", media_type="application/json")
 
     @app.post(
@@ -151,9 +168,11 @@ def create_app(
             200: {
                 "description": "one prediction per text or pair, in order (fields by task type: label/score/probs, labels/probs, value), and the backend"
             },
+            408: {"description": "the body did not arrive in full within the body timeout"},
             413: {"description": "body, text count or a text over the limits"},
             422: {"description": "malformed request, or texts to a pair model / pairs to a single-text model"},
-            503: {"description": "queue full (Retry-After says when to retry) or shutting down"},
+            500: {"description": "the model failed: a generic message and a request id (the details are in the server's log)"},
+            503: {"description": "queue full (Retry-After says when to retry), too many connections, or shutting down"},
             504: {"description": "not answered within the request timeout"},
         },
     )
@@ -211,7 +230,17 @@ def app_from_config(cfg: ServeConfig) -> FastAPI:
         request_timeout_s=cfg.request_timeout_s,
         max_body_bytes=cfg.max_body_bytes,
         drain_timeout_s=cfg.shutdown_timeout_s,
+        body_timeout_s=cfg.body_timeout_s,
     )
+
+
+def server_options(cfg: ServeConfig) -> dict[str, Any]:
+    """uvicorn's settings for ``cfg``: the connection limit (503 beyond it), the idle keep-alive timeout and the shutdown grace."""
+    return {
+        "limit_concurrency": cfg.max_connections,
+        "timeout_keep_alive": cfg.keep_alive_s,
+        "timeout_graceful_shutdown": int(math.ceil(cfg.shutdown_timeout_s)),
+    }
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -222,12 +251,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: FastAPI, host: str = "127.0.0.1", port: int | None = None, timeout_s: float = 30.0) -> Iterator[str]:
-    """Run ``app`` with uvicorn in a background thread; yields its base URL and stops it (gracefully) on exit."""
+def serve_in_thread(
+    app: FastAPI, host: str = "127.0.0.1", port: int | None = None, timeout_s: float = 30.0, **options: Any
+) -> Iterator[str]:
+    """Run ``app`` with uvicorn in a background thread (``options``: more ``uvicorn.Config`` settings, e.g.
+    :func:`server_options`); yields its base URL and stops it (gracefully) on exit."""
     import uvicorn
 
     port = port or free_port(host)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=timeout_s)
+    options = {"timeout_graceful_shutdown": timeout_s, **options}
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, **options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -26,8 +26,12 @@ log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "distilkit_export.json"
 MANIFEST_FORMAT = "distilkit-export/1"
+# The file names Optimum's ``ORTModelForSequenceClassification.from_pretrained`` looks for: ``model.onnx``
+# is its standard name (loaded by default), ``model_quantized.onnx`` what its ORTQuantizer writes
+# (``file_name="model_quantized.onnx"``). Exports made before this naming hold ``model.int8.onnx``: the
+# manifest lists each backend's file, so they still load (:func:`backend_path`).
 ONNX_FP32_FILE = "model.onnx"
-ONNX_INT8_FILE = "model.int8.onnx"
+ONNX_INT8_FILE = "model_quantized.onnx"
 # Fastest first. torch-int8 needs no file (quantised at load) and is used only when export vetted it.
 BACKEND_ORDER = ("onnx-int8", "onnx-fp32", "torch-int8", "torch")
 BACKEND_FILES = {"onnx-int8": ONNX_INT8_FILE, "onnx-fp32": ONNX_FP32_FILE}
@@ -49,6 +53,13 @@ def read_manifest(model_dir: str | Path) -> dict[str, Any] | None:
     return manifest
 
 
+def backend_path(model_dir: str | Path, name: str, manifest: dict[str, Any] | None = None) -> Path:
+    """The graph file of ONNX backend ``name`` in ``model_dir``: the one its manifest entry lists (older
+    exports: ``model.int8.onnx``), else today's name (:data:`BACKEND_FILES`)."""
+    files = ((manifest or {}).get("backends", {}).get(name) or {}).get("files") or []
+    return Path(model_dir) / (files[0] if files else BACKEND_FILES[name])
+
+
 def has_onnxruntime() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
@@ -66,7 +77,7 @@ def available_backends(model_dir: str | Path, manifest: dict[str, Any] | None = 
         if name == "torch":
             found.append(name)
         elif entry and entry.get("ok"):
-            if name in BACKEND_FILES and not ((d / BACKEND_FILES[name]).is_file() and has_onnxruntime()):
+            if name in BACKEND_FILES and not (backend_path(d, name, manifest).is_file() and has_onnxruntime()):
                 continue
             found.append(name)
     return found
@@ -80,7 +91,7 @@ def _present(model_dir: Path, name: str, manifest: dict[str, Any] | None) -> boo
         return False
     if name in BACKEND_FILES:
         check = manifest["backends"].get("onnx-fp32", {}).get("check")
-        return (model_dir / BACKEND_FILES[name]).is_file() and has_onnxruntime() and check != "failed"
+        return backend_path(model_dir, name, manifest).is_file() and has_onnxruntime() and check != "failed"
     return True
 
 
@@ -186,10 +197,14 @@ class OrtBackend:
 Backend = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
-def load_backend(model_dir: str | Path, name: str, threads: int | None = None, device: str = "cpu") -> TorchBackend | OrtBackend:
-    """Instantiate backend ``name`` (one of :data:`BACKEND_ORDER`) from ``model_dir`` on ``device``."""
+def load_backend(
+    model_dir: str | Path, name: str, threads: int | None = None, device: str = "cpu", manifest: dict[str, Any] | None = None
+) -> TorchBackend | OrtBackend:
+    """Instantiate backend ``name`` (one of :data:`BACKEND_ORDER`) from ``model_dir`` on ``device``
+    (``manifest``: the folder's export manifest, read when not given)."""
     if name in BACKEND_FILES:
-        return OrtBackend(Path(model_dir) / BACKEND_FILES[name], name, threads, device)
+        manifest = manifest if manifest is not None else read_manifest(model_dir)
+        return OrtBackend(backend_path(model_dir, name, manifest), name, threads, device)
     set_threads(threads)
     model = load_classifier(str(model_dir))
     return TorchBackend(torch_dynamic_int8(model) if name == "torch-int8" else model.to(device), name)

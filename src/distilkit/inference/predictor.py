@@ -24,6 +24,7 @@ from distilkit.inference.backends import (
     BACKEND_FILES,
     TorchBackend,
     available_backends,
+    backend_path,
     check_device,
     choose_backend,
     file_size_mb,
@@ -148,7 +149,7 @@ class Predictor:
         check_device(device)
         manifest = read_manifest(model_dir) if Path(model_dir).is_dir() else None
         name = choose_backend(model_dir, backend, manifest, device)
-        engine = load_backend(model_dir, name, threads, device)
+        engine = load_backend(model_dir, name, threads, device, manifest)
         labels = manifest["labels"] if manifest else None
         limit = manifest.get("max_positions") if manifest else None
         task = manifest.get("task") if manifest else None
@@ -191,7 +192,7 @@ class Predictor:
             if "size_mb" in entry:
                 return float(entry["size_mb"])
         if self.backend in BACKEND_FILES and self.model_dir is not None:
-            return file_size_mb([self.model_dir / BACKEND_FILES[self.backend]])
+            return file_size_mb([backend_path(self.model_dir, self.backend, self.manifest)])
         if self.model_dir is not None and self.model_dir.is_dir():
             return file_size_mb([p for p in self.model_dir.iterdir() if p.suffix in (".safetensors", ".bin")])
         return None
