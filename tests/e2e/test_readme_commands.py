@@ -90,7 +90,7 @@ def student(ws: Workspace, teacher: Path) -> Path:
     out = ws.root / "student"
     done = ws.run("distill", "--teacher", teacher, "--data", ws.data, "--output-dir", out, "--student-layers", "2", "--epochs", "4", *TRAIN)
     printed = last_json(done.stdout)
-    assert printed["output_dir"] == str(out) and printed["validation_accuracy"] >= 0.8
+    assert printed["output_dir"] == str(out) and printed["validation"]["eval_accuracy"] >= 0.8
     assert (out / "model.safetensors").is_file() and json.loads((out / "distilkit_run.json").read_text())["command"] == "distill"
     return out
 
@@ -116,7 +116,7 @@ def test_layer_kd_preset(ws: Workspace, teacher: Path):
     out = ws.root / "student-tinybert"
     args = ["--teacher", teacher, "--data", ws.data, "--output-dir", out, "--preset", "tinybert", "--student-layers", "2", "--epochs", "2"]
     done = ws.run("distill", *args, *TRAIN)
-    assert last_json(done.stdout)["validation_accuracy"] is not None
+    assert last_json(done.stdout)["validation"]["eval_accuracy"] is not None
     assert json.loads((out / "distilkit_run.json").read_text())["config"]["preset"] == "tinybert"
 
 

@@ -33,12 +33,13 @@ def test_judge_teacher_against_the_majority_class():
     assert auto_alpha(check) == 0.9
 
 
-def test_distill_with_alpha_auto_records_the_value_it_chose(tiny_teacher_dir, sentiment_csv, tmp_path):
-    result = distill_tiny(tiny_teacher_dir, sentiment_csv, tmp_path / "out", tmp_path / "cache", alpha="auto")
+def test_distill_with_alpha_auto_and_no_baseline_records_the_value_it_chose(tiny_teacher_dir, sentiment_csv, tmp_path):
+    """Without a twin (``--no-baseline``) alpha auto comes from the teacher's margin over the do-nothing baseline."""
+    result = distill_tiny(tiny_teacher_dir, sentiment_csv, tmp_path / "out", tmp_path / "cache", alpha="auto", baseline=False)
     run = json.loads((tmp_path / "out" / "distilkit_run.json").read_text())
     check = TeacherCheck(**{k: run["teacher_check"][k] for k in ("accuracy", "majority_baseline", "passed", "metric")})
-    assert run["alpha"] == {"value": auto_alpha(check), "rule": "auto"}
+    assert run["alpha"] == {"value": auto_alpha(check), "rule": "auto: margin over the do-nothing baseline"}
     assert run["config"]["alpha"] == auto_alpha(check)
     weights = run["objective"]["weights"]
     assert weights["kd"] == pytest.approx(auto_alpha(check)) and weights["ce"] == pytest.approx(1 - auto_alpha(check))
-    assert result.facts["alpha"]["rule"] == "auto"
+    assert result.facts["alpha"]["rule"].startswith("auto") and "selection" not in result.facts

@@ -41,7 +41,7 @@ def test_teacher_weights_are_freed_before_training_unless_it_runs_online(
 
     monkeypatch.setattr(handle_mod, "load_classifier", recording_load)
     monkeypatch.setattr(DistillationTrainer, "train", checking_train)
-    result = run(tiny_teacher_dir, sentiment_csv, tmp_path / "s", tmp_path / "cache", preset=preset)
+    result = run(tiny_teacher_dir, sentiment_csv, tmp_path / "s", tmp_path / "cache", preset=preset, alpha=0.5)  # KD alone, no twin
     assert loaded and alive_at_train == [held]
     assert result.facts["teacher_fingerprint"] == model_fingerprint(tiny_teacher_dir)
     assert result.facts["teacher_mode"] == ("online layers" if held else "cached logits")
