@@ -17,6 +17,7 @@ LAYERS = [
     "modeling",
     "inference",
     "training",
+    "runs",
     "teacher",
     "distillation",
     "pretraining",

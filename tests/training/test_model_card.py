@@ -42,7 +42,7 @@ def test_zoo_base_model_is_its_hub_id(tmp_path: Path):
 
 
 def test_card_is_written_before_the_marker(tiny_encoder: Path, sentiment_csv: Path, tmp_path: Path, monkeypatch):
-    import distilkit.training.output_dir as od
+    import distilkit.runs.files as od
     from conftest import finetune_tiny
 
     seen = []

@@ -13,12 +13,13 @@ import numpy as np
 from distilkit.config import AugmentConfig
 from distilkit.data.task import prepare_task
 from distilkit.errors import DistilkitError
+from distilkit.runs.files import mark_finished
+from distilkit.runs.folder import OutputDir
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
 from distilkit.teacher.checks import teacher_label_names
 from distilkit.teacher.handle import TeacherHandle
-from distilkit.training.output_dir import OutputDir, mark_finished
 
 log = logging.getLogger(__name__)
 

@@ -25,9 +25,11 @@ from distilkit.distillation.watch import TeacherWatch
 from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.student import StudentInfo, build_student, count_parameters
+from distilkit.runs.files import save_run
+from distilkit.runs.folder import OutputDir
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
 from distilkit.teacher.checks import TeacherCheck, auto_alpha, task_for_teacher
 from distilkit.teacher.external import ExternalTeacher
@@ -37,7 +39,6 @@ from distilkit.teacher.plan import TeacherPlan
 from distilkit.training.arguments import early_stopping, epoch_arguments
 from distilkit.training.collate import MultiTokenizerCollator
 from distilkit.training.metrics import best_eval_metrics, main_metric, metrics_for, tuned_thresholds
-from distilkit.training.output_dir import OutputDir, save_run
 
 log = logging.getLogger(__name__)
 

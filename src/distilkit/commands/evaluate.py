@@ -24,10 +24,10 @@ from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, mu
 from distilkit.errors import DistilkitError, require
 from distilkit.inference import Predictor
 from distilkit.inference.speed import latency, throughput
+from distilkit.runs.files import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE, finished_info
 from distilkit.teacher.external import ExternalTeacher, external_label_names
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.training.model_card import update_card
-from distilkit.training.output_dir import EVAL_FILE, PREDICTIONS_FILE, RUN_FILE, finished_info
 
 log = logging.getLogger(__name__)
 

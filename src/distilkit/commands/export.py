@@ -43,9 +43,10 @@ from distilkit.modeling.heads import task_facts
 from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier, load_tokenizer, model_label_names
 from distilkit.modeling.student import count_parameters
 from distilkit.modeling.zoo import resolve_model
+from distilkit.runs.files import RUN_FILE, mark_finished
+from distilkit.runs.folder import OutputDir
+from distilkit.runs.provenance import versions
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import versions
-from distilkit.training.output_dir import RUN_FILE, OutputDir, mark_finished
 
 log = logging.getLogger(__name__)
 

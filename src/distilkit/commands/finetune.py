@@ -16,13 +16,14 @@ from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.modeling.student import count_parameters
+from distilkit.runs.files import save_run
+from distilkit.runs.folder import OutputDir
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.training.arguments import early_stopping, epoch_arguments
 from distilkit.training.collate import MultiTokenizerCollator
 from distilkit.training.metrics import best_eval_metrics, main_metric, metrics_for, tuned_thresholds
-from distilkit.training.output_dir import OutputDir, save_run
 from distilkit.training.trainer import DistilkitTrainer
 
 log = logging.getLogger(__name__)

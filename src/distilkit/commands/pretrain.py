@@ -24,11 +24,12 @@ from distilkit.pretraining.examples import mlm_examples, nsp_examples
 from distilkit.pretraining.metrics import pretrain_metrics, reduce_logits
 from distilkit.pretraining.models import continued_model, scratch_model
 from distilkit.pretraining.streams import ExampleStream, held_out_examples
+from distilkit.runs.files import save_run
+from distilkit.runs.folder import OutputDir
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.training.arguments import step_arguments
-from distilkit.training.output_dir import OutputDir, save_run
 from distilkit.training.trainer import DistilkitTrainer
 
 log = logging.getLogger(__name__)

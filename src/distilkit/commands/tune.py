@@ -29,11 +29,12 @@ from distilkit.data.task import IGNORE_INDEX
 from distilkit.distillation.presets import build_objective
 from distilkit.errors import require
 from distilkit.modeling.student import build_student
+from distilkit.runs.files import mark_finished, write_json_atomic
+from distilkit.runs.folder import OutputDir
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.training.arguments import epoch_arguments
 from distilkit.training.collate import TARGET_COLUMNS, MultiTokenizerCollator
-from distilkit.training.output_dir import OutputDir, mark_finished, write_json_atomic
 
 log = logging.getLogger(__name__)
 JOURNAL = "tune.journal"  # optuna's append-only journal: the study, resumable

@@ -15,7 +15,7 @@ import numpy as np
 
 from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
 from distilkit.errors import DistilkitError, require
-from distilkit.training.output_dir import EVAL_FILE, LOG_FILE, PREDICTIONS_FILE, RUN_FILE
+from distilkit.runs.files import EVAL_FILE, LOG_FILE, PREDICTIONS_FILE, RUN_FILE
 
 
 @dataclass

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from distilkit.errors import DistilkitError
-from distilkit.training.arguments import CHECKPOINTS
-from distilkit.training.output_dir import OWNER_MARKER, RUN_FILE, OutputDir, mark_finished
+from distilkit.runs.files import CHECKPOINTS, OWNER_MARKER, RUN_FILE, mark_finished
+from distilkit.runs.folder import OutputDir
 
 
 def files(folder: Path) -> dict[str, bytes]:
