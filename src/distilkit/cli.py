@@ -33,14 +33,16 @@ def _finetune(cfg: Any, args: argparse.Namespace) -> None:
 
 def _distill(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.distill import distill
+    from distilkit.data.task_types import task_spec
 
     result = distill(cfg)
+    spec = task_spec((result.facts.get("task") or {}).get("problem_type"))
     _json(
         {
             "output_dir": result.output_dir,
             "teacher_check": result.facts["teacher_check"],
-            "validation_accuracy": result.metrics.get("eval_accuracy"),
-            **{k: v for k, v in result.metrics.items() if k in ("eval_micro_f1", "eval_pearson", "eval_rmse")},
+            "validation_metric": spec.main.key,
+            **{m.eval_key: result.metrics[m.eval_key] for m in spec.metrics if m.eval_key in result.metrics},
             "labelled_rows": result.facts["labelled_rows"],
             "unlabelled_rows": result.facts["unlabelled_rows"],
             "unlabelled": result.facts["unlabelled"],
@@ -64,18 +66,23 @@ def _label(cfg: Any, args: argparse.Namespace) -> None:
 
 def _tune(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.tune import tune
+    from distilkit.data.task_types import task_spec
 
     result = tune(cfg)
-    print(f"{'trial':>5}  {'state':<8} {'T':>4} {'alpha':>5} {'lr':>9} {'epochs':>6} {'warmup':>6}  validation acc")
+    spec = task_spec(result.get("task_type"))
+    metric = spec.metric(result["metric"]) if result.get("metric") else spec.main
+    score = lambda key: result.get(f"{key}_validation_score", result.get(f"{key}_validation_accuracy"))
+    print(f"{'trial':>5}  {'state':<8} {'T':>4} {'alpha':>5} {'lr':>9} {'epochs':>6} {'warmup':>6}  validation {metric.label}")
     for r in result["trials"]:
-        acc = "" if r["validation_accuracy"] is None else f"{r['validation_accuracy']:.4f}"
+        value = r.get("validation_score", r.get("validation_accuracy"))
+        shown = "" if value is None else f"{value:.4f}"
         lr = "" if r["learning_rate"] is None else f"{r['learning_rate']:.2e}"
         print(
-            f"{r['trial']:>5}  {r['state']:<8} {r['temperature']!s:>4} {r['alpha']!s:>5} {lr:>9} {r['epochs']!s:>6} {r['warmup_ratio']!s:>6}  {acc}"
+            f"{r['trial']:>5}  {r['state']:<8} {r['temperature']!s:>4} {r['alpha']!s:>5} {lr:>9} {r['epochs']!s:>6} {r['warmup_ratio']!s:>6}  {shown}"
         )
-    print(f"best trial {result['best_trial']}: validation accuracy {result['best_validation_accuracy']:.4f} {result['best_params']}")
-    if result["no_kd_validation_accuracy"] is not None:
-        print(f"no-KD twin (alpha 0): {result['no_kd_validation_accuracy']:.4f}; teacher: {result['teacher_validation_accuracy']:.4f}")
+    print(f"best trial {result['best_trial']}: validation {metric.label} {score('best'):.4f} {result['best_params']}")
+    if score("no_kd") is not None:
+        print(f"no-KD twin (alpha 0): {score('no_kd'):.4f}; teacher: {score('teacher'):.4f}")
     print(f"best recipe: {result['files']['recipe']} (distilkit distill --config {result['files']['recipe']})")
 
 

@@ -37,7 +37,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
     set_seed(cfg.seed)  # the new classification head is drawn from the global RNG when the model loads
     out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
     task_type = task_type_of(cfg)
-    args = epoch_arguments(cfg, out.path, cfg.seed, metric=main_metric(task_type))
+    args = epoch_arguments(cfg, out.path, cfg.seed, task_type=task_type)
     _ = args.device  # under torchrun / accelerate launch this sets up the process group
     task = prepare_task(cfg, task_type=task_type, max_train_samples=cfg.max_train_samples)
     require(len(task.splits["train"]) > 0, f"{cfg.data}: no row has a label in column {cfg.label_column!r}: set --label-column")

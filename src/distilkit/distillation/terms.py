@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from distilkit.data.task_types import TASKS
 from distilkit.distillation import layer_losses as L
 from distilkit.distillation import losses
 from distilkit.errors import DistilkitError
@@ -202,12 +203,8 @@ TERMS: dict[str, Term] = {
     "vv_relation": Term(_relation("v", False), Needs(qkv=frozenset("v"), positionwise=True, relation=True), "V-V relation KL (MiniLMv2)"),
     "pkd": Term(_pkd, Needs(hidden=True, pairs=True, projected=True), "normalised [CLS] MSE over mapped pairs (Patient KD)"),
 }
-# What "kd" and "ce" (the soft- and gold-label terms of every preset) mean for each task type.
-TASK_TERMS: dict[str, dict[str, str]] = {
-    "single_label_classification": {},
-    "multi_label_classification": {"kd": "bkd", "ce": "bce"},
-    "regression": {"kd": "mse_kd", "ce": "mse"},
-}
+# What "kd" and "ce" (the soft- and gold-label terms of every preset) mean for each task type: the registry's.
+TASK_TERMS: dict[str, dict[str, str]] = {name: spec.term_names for name, spec in TASKS.items()}
 POSITIONWISE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.positionwise)
 ONLINE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.teacher_online)
 

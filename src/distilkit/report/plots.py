@@ -14,7 +14,8 @@ import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability
+from distilkit.data.task_types import SINGLE, task_spec
+from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability, running_best
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9822b", "baseline (no KD)": "#7f7f7f"}
 MARKERS = {"teacher": "s", "student": "o", "baseline (no KD)": "^"}
@@ -81,13 +82,21 @@ def pareto_plot(points: list[Point]) -> bytes:
     return png(fig)
 
 
-def trials_plot(rows: list[dict[str, Any]]) -> bytes:
-    """``tune`` trials: validation accuracy per trial (colour: alpha; hollow: pruned) and the running best."""
+def trial_score(row: dict[str, Any]) -> float | None:
+    """A ``tune`` trial row's validation score (``validation_score``; ``validation_accuracy`` in older studies)."""
+    return row.get("validation_score", row.get("validation_accuracy"))
+
+
+def trials_plot(rows: list[dict[str, Any]], task_type: str = SINGLE, metric: str | None = None) -> bytes:
+    """``tune`` trials: the validation score per trial (the task type's ``metric``, its main one by
+    default; colour: alpha; hollow: pruned) and the running best in the metric's direction."""
+    spec = task_spec(task_type)
+    chosen = spec.metric(metric) if metric else spec.main
     fig, ax = plt.subplots(figsize=(8, 3.8), layout="constrained")
-    done = [r for r in rows if r.get("validation_accuracy") is not None]
+    done = [r for r in rows if trial_score(r) is not None]
     if done:
         xs = [r["trial"] for r in done]
-        ys = [r["validation_accuracy"] for r in done]
+        ys = [float(trial_score(r)) for r in done]
         alphas = [r.get("alpha") or 0.0 for r in done]
         full = [r["state"] == "COMPLETE" for r in done]
         sc = ax.scatter(
@@ -109,23 +118,20 @@ def trials_plot(rows: list[dict[str, Any]]) -> bytes:
             s=50,
             label="pruned (best before the stop)",
         )
-        best, run = -1.0, []
-        for y, f in zip(ys, full):
-            best = max(best, y) if f else best
-            run.append(best if best >= 0 else float("nan"))
-        ax.step(xs, run, where="post", color="#d9822b", label="best so far")
+        ax.step(xs, running_best(ys, full, task_type, chosen.key), where="post", color="#d9822b", label="best so far")
         fig.colorbar(sc, ax=ax, label="alpha (0 = no KD)")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("trial")
-    ax.set_ylabel("validation accuracy")
+    ax.set_ylabel(f"validation {chosen.label}")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right" if chosen.higher_is_better else "upper right")
     ax.set_title("tune: trials (selection on validation only)")
     return png(fig)
 
 
 def training_curves(run: Run) -> bytes | None:
-    """Loss terms, validation accuracy and learning rate against the optimiser step; None without a log."""
+    """Loss terms, the run's validation metrics (those where higher is better: one 0..1 axis) and the
+    learning rate against the optimiser step; None without a log."""
     series = curves(run.log)
     if not series:
         return None
@@ -136,9 +142,9 @@ def training_curves(run: Run) -> bytes | None:
     if "eval_loss" in series:
         axes[0].plot(*series["eval_loss"], "k--", marker="x", label="validation CE")
     axes[0].set_title("loss terms (weighted sum = total)")
-    for name, style in (("eval_accuracy", "o-"), ("eval_macro_f1", "s--"), ("eval_micro_f1", "d-"), ("eval_pearson", "^-")):
-        if name in series:
-            axes[1].plot(*series[name], style, label=name[len("eval_") :])
+    shown = [m for m in task_spec(run.task_type).metrics if m.higher_is_better and m.eval_key in series]
+    for metric, style in zip(shown, ("o-", "s--", "d-", "^-")):
+        axes[1].plot(*series[metric.eval_key], style, label=metric.label)
     axes[1].set_title("validation")
     if "learning_rate" in series:
         axes[2].plot(*series["learning_rate"], color="#555555")
