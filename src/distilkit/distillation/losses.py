@@ -8,7 +8,6 @@ import torch.nn.functional as F
 
 from distilkit.data.task import IGNORE_INDEX
 from distilkit.data.task_types import MULTI, REGRESSION
-from distilkit.teacher.targets import soft_targets
 
 
 def kl_to_target(student_logits: torch.Tensor, target_probs: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
@@ -20,11 +19,6 @@ def kl_to_target(student_logits: torch.Tensor, target_probs: torch.Tensor, tempe
     log_q = F.log_softmax(student_logits.float() / temperature, dim=-1)
     kl = F.kl_div(log_q, target_probs.float(), reduction="batchmean")
     return kl * temperature**2
-
-
-def soft_label_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """T^2 * KL(softmax(t/T) || softmax(s/T)), batch mean (see :func:`kl_to_target`)."""
-    return kl_to_target(student_logits, soft_targets(teacher_logits, temperature), temperature)
 
 
 def hard_label_ce(student_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -53,21 +47,6 @@ def hard_or_soft_ce(
     p = target_probs.float()
     kl = (p * (torch.log(p.clamp_min(1e-12)) - log_q)).sum(-1) * temperature**2
     return torch.where(unlabelled, kl, ce).mean()
-
-
-def kd_loss(
-    student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor, temperature: float, alpha: float
-) -> torch.Tensor:
-    """alpha * T^2 * KL(softmax(t/T) || softmax(s/T)) + (1 - alpha) * CE(s, labels)."""
-    return alpha * soft_label_kl(student_logits, teacher_logits, temperature) + (1 - alpha) * hard_label_ce(student_logits, labels)
-
-
-def sharpen_probs(probs: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """Temperature on probabilities (a teacher that gives probabilities, not logits): p^(1/T), renormalised
-    over the last axis. Equal to softmax(log(p) / T), so a teacher given as probabilities softens
-    exactly like one given as logits. (..., C) -> (..., C); zeros stay zero."""
-    powered = probs.double().clamp_min(0) ** (1.0 / temperature)
-    return (powered / powered.sum(-1, keepdim=True)).to(probs.dtype)
 
 
 def binary_kl_to_target(student_logits: torch.Tensor, target_probs: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:

@@ -206,7 +206,6 @@ TERMS: dict[str, Term] = {
 # What "kd" and "ce" (the soft- and gold-label terms of every preset) mean for each task type: the registry's.
 TASK_TERMS: dict[str, dict[str, str]] = {name: spec.term_names for name, spec in TASKS.items()}
 POSITIONWISE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.positionwise)
-ONLINE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.teacher_online)
 
 
 def needs_of(names: list[str] | set[str]) -> Needs:

@@ -10,11 +10,6 @@ import numpy as np
 from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, quality, task_spec, tune_thresholds
 
 
-def compute_metrics(eval_pred: Any) -> dict[str, float]:
-    """Accuracy and macro-F1 (0..1) from a Trainer ``EvalPrediction`` (logits (N, C), labels (N,))."""
-    return metrics_for(SINGLE, [])(eval_pred)
-
-
 def metrics_for(task_type: str, label_names: list[str], scale: tuple[float, float] | None = None) -> Callable[[Any], dict[str, float]]:
     """A Trainer ``compute_metrics`` for the task: its registry metrics (accuracy + macro-F1;
     micro/macro-F1 + subset accuracy at thresholds 0.5; or Pearson, Spearman, RMSE and MAE in user
