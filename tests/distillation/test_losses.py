@@ -136,19 +136,34 @@ def test_gold_loss_dispatches_on_the_task_type():
     assert ce.item() == pytest.approx(-math.log(0.8), abs=1e-6)
 
 
-def test_unlabelled_rows_weigh_one_on_the_soft_label():
-    """Per row: labelled = alpha KD + (1 - alpha) CE, unlabelled = KD alone, batch mean. Worked by hand:
-    both rows have student [0.8, 0.2] and teacher [0.9, 0.1]; row 0 is labelled class 0 (CE = -ln 0.8)."""
-    from distilkit.distillation.objective import Objective
-    from distilkit.teacher.targets import soft_targets
-
+def _unlabelled_case(task_type: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, float, float]:
+    """Two rows, row 0 labelled and row 1 not: (student outputs, labels, teacher targets, row 0's gold
+    loss, each row's soft loss), worked by hand. Both rows have the same student and teacher outputs."""
+    if task_type == "multi_label_classification":
+        # student sigmoids [0.6, 0.5], teacher [0.8, 0.5]: binary KL 0.045758 (see test_binary_kl_by_hand);
+        # row 0 labels [1, 0]: BCE (-ln 0.6 - ln 0.5) / 2 = (0.510826 + 0.693147) / 2 = 0.601986
+        student = torch.tensor([[_logit(0.6), _logit(0.5)]] * 2)
+        return student, torch.tensor([[1.0, 0.0], [-100.0, -100.0]]), torch.tensor([[0.8, 0.5]] * 2), 0.601986, 0.045758
+    if task_type == "regression":
+        # student 1 and 1, teacher 0 and 0 (standardised): soft (1 - 0)^2 = 1; row 0 gold 0.5: (1 - 0.5)^2 = 0.25
+        return torch.tensor([[1.0], [1.0]]), torch.tensor([0.5, float("nan")]), torch.tensor([[0.0], [0.0]]), 0.25, 1.0
+    # student [0.8, 0.2], teacher [0.9, 0.1]: KL 0.036690; row 0 class 0: CE -ln 0.8 = 0.223144
     student = torch.cat([logits_of(0.8, 0.2), logits_of(0.8, 0.2)])
-    targets = soft_targets(torch.cat([logits_of(0.9, 0.1), logits_of(0.9, 0.1)]), 1.0)
-    labels = torch.tensor([0, -100])
-    ce0 = -math.log(0.8)
-    for alpha in (0.25, 0.5, 1.0):
+    return student, torch.tensor([0, -100]), soft_targets(torch.cat([logits_of(0.9, 0.1)] * 2)), 0.223144, KL_WORKED
+
+
+@pytest.mark.parametrize("task_type", ["single_label_classification", "multi_label_classification", "regression"])
+def test_unlabelled_rows_weigh_one_on_the_soft_label(task_type):
+    """One rule for every task type. Per row: labelled = alpha soft + (1 - alpha) gold, unlabelled =
+    soft alone (weight 1, whatever alpha is); the loss is the mean over the batch's rows."""
+    from distilkit.distillation.objective import Objective
+
+    student, labels, targets, gold0, soft = _unlabelled_case(task_type)
+    for alpha in (0.0, 0.25, 0.5, 1.0):
         objective = Objective({"kd": alpha, "ce": 1 - alpha})
-        total, _ = objective(0.0, student_outputs=type("O", (), {"logits": student})(), labels=labels, targets=targets)
-        expected = ((alpha * KL_WORKED + (1 - alpha) * ce0) + KL_WORKED) / 2
+        objective.use_task(task_type)
+        total, _ = objective(0.0, student_outputs=_Out(student), labels=labels, targets=targets)
+        expected = ((alpha * soft + (1 - alpha) * gold0) + soft) / 2
         assert total.item() == pytest.approx(expected, abs=1e-5), alpha
-    assert losses.hard_or_soft_ce(student, labels, None, 1.0).item() == pytest.approx(ce0, abs=1e-5)  # no targets: labelled rows only
+    no_targets = losses.gold_or_soft(task_type, student, labels, None)  # without a teacher: labelled rows only
+    assert no_targets.item() == pytest.approx(gold0, abs=1e-5)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from distilkit.data.task_types import TASKS
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, TASKS
 from distilkit.distillation import layer_losses as L
 from distilkit.distillation import losses
 from distilkit.errors import DistilkitError
@@ -163,7 +163,7 @@ _LAST_RELATION = dict(qkv=frozenset("v"), positionwise=True)
 TERMS: dict[str, Term] = {
     "kd": Term(_kd, Needs(soft_targets=True), "T^2 KL(teacher || student) of temperature-softened distributions (Hinton et al.)"),
     "ce": Term(
-        lambda x: losses.hard_or_soft_ce(x.student_logits, x.labels, x.targets, x.temperature),
+        lambda x: losses.gold_or_soft(SINGLE, x.student_logits, x.labels, x.targets, x.temperature),
         Needs(labels=True),
         "cross-entropy on gold labels; a row without one takes the soft-label term instead (its soft weight is kd + ce = 1)",
     ),
@@ -172,11 +172,19 @@ TERMS: dict[str, Term] = {
         Needs(soft_targets=True),
         "multi-label: T^2 per-label binary KL to the teacher's sigmoid(t/T), mean over rows and labels",
     ),
-    "bce": Term(lambda x: losses.multi_label_bce(x.student_logits, x.labels), Needs(labels=True), "multi-label: BCE on gold labels"),
+    "bce": Term(
+        lambda x: losses.gold_or_soft(MULTI, x.student_logits, x.labels, x.targets, x.temperature),
+        Needs(labels=True),
+        "multi-label: BCE on gold labels; a row without them takes the soft-label term instead (soft weight bkd + bce = 1)",
+    ),
     "mse_kd": Term(
         lambda x: losses.mse_to_target(x.student_logits, _targets(x)), Needs(soft_targets=True), "regression: MSE to the teacher's output"
     ),
-    "mse": Term(lambda x: losses.regression_mse(x.student_logits, x.labels), Needs(labels=True), "regression: MSE to gold values"),
+    "mse": Term(
+        lambda x: losses.gold_or_soft(REGRESSION, x.student_logits, x.labels, x.targets, x.temperature),
+        Needs(labels=True),
+        "regression: MSE to gold values; a row without one takes the soft-label term instead (soft weight mse_kd + mse = 1)",
+    ),
     "hidden_mse": Term(_hidden(L.hidden_mse), _HIDDEN, "hidden-state MSE per mapped layer pair (TinyBERT)"),
     "hidden_cos": Term(_hidden(L.hidden_cosine), _HIDDEN, "1 - cosine of hidden states per token (DistilBERT)"),
     "embedding_mse": Term(
