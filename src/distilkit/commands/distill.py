@@ -26,7 +26,7 @@ from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.student import StudentInfo, build_student, count_parameters
 from distilkit.runs.files import save_run
-from distilkit.runs.folder import OutputDir
+from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
@@ -184,7 +184,7 @@ def distill(cfg: DistillConfig) -> RunResult:
     cfg.validate()
     set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume, protected=inputs_of(cfg))
     args = epoch_arguments(cfg, out.path, cfg.seed)
     _ = args.device  # under torchrun / accelerate launch this sets up the process group
     prep = prepare(cfg, args.device if args.device.type != "cpu" else None)

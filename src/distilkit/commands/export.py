@@ -44,7 +44,7 @@ from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier
 from distilkit.modeling.student import count_parameters
 from distilkit.modeling.zoo import resolve_model
 from distilkit.runs.files import RUN_FILE, mark_finished
-from distilkit.runs.folder import OutputDir
+from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runs.provenance import versions
 from distilkit.runtime.host import set_threads
 
@@ -77,7 +77,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
     cfg.validate()
     set_threads(cfg.threads)
     source = Path(resolve_model(cfg.model))
-    target = OutputDir(cfg.output_dir, cfg.overwrite, protected=[source] if source.is_dir() else [])
+    target = OutputDir(cfg.output_dir, cfg.overwrite, protected=[*inputs_of(cfg), *([source] if source.is_dir() else [])])
     model = load_classifier(cfg.model, eager_attention=True)
     require(
         is_classifier_checkpoint(model.config),

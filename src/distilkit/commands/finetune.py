@@ -17,7 +17,7 @@ from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.modeling.student import count_parameters
 from distilkit.runs.files import save_run
-from distilkit.runs.folder import OutputDir
+from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
@@ -35,7 +35,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
     cfg.validate()
     set_threads(cfg.threads)
     set_seed(cfg.seed)  # the new classification head is drawn from the global RNG when the model loads
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume, protected=inputs_of(cfg))
     task_type = task_type_of(cfg)
     args = epoch_arguments(cfg, out.path, cfg.seed, task_type=task_type)
     _ = args.device  # under torchrun / accelerate launch this sets up the process group

@@ -25,7 +25,7 @@ from distilkit.pretraining.metrics import pretrain_metrics, reduce_logits
 from distilkit.pretraining.models import continued_model, scratch_model
 from distilkit.pretraining.streams import ExampleStream, held_out_examples
 from distilkit.runs.files import save_run
-from distilkit.runs.folder import OutputDir
+from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
@@ -44,7 +44,7 @@ def begin_steps_run(cfg: PretrainConfig | GeneralDistillConfig) -> tuple[OutputD
     set_threads(cfg.threads)
     set_seed(cfg.seed)  # new heads and projections are drawn from the global RNG
     check_sources(cfg.corpus)
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)  # resume skips a checkpoint cut off mid-save
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume, protected=inputs_of(cfg))  # resume skips a checkpoint cut off mid-save
     args = step_arguments(cfg, out.path, cfg.seed, label_names=[])
     _ = args.device
     return out, args

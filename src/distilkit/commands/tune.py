@@ -30,7 +30,7 @@ from distilkit.distillation.presets import build_objective
 from distilkit.errors import require
 from distilkit.modeling.student import build_student
 from distilkit.runs.files import mark_finished, write_json_atomic
-from distilkit.runs.folder import OutputDir
+from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runs.provenance import run_info
 from distilkit.runtime.host import set_threads
 from distilkit.training.arguments import epoch_arguments
@@ -164,7 +164,7 @@ def tune(cfg: TuneConfig) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     path = Path(cfg.output_dir).expanduser()
     resuming = cfg.resume and (path / JOURNAL).is_file()
-    out = None if resuming else OutputDir(path, cfg.overwrite)
+    out = None if resuming else OutputDir(path, cfg.overwrite, protected=inputs_of(cfg))
     estimate: dict[str, float] = {}
 
     def check_budget(prep: Prepared) -> None:

@@ -2,8 +2,9 @@
 
 Checks come first and touch nothing: :class:`OutputDir` refuses a path that is a file, a folder it
 cannot write, a folder holding a finished result unless ``overwrite``, a folder of an unfinished
-training run unless ``resume`` or ``overwrite``, a non-empty folder distilkit did not make, and any
-``protected`` folder (e.g. the model being exported) or a parent of one. Only once every input of
+training run unless ``resume`` or ``overwrite``, a non-empty folder distilkit did not make, and a
+folder that is or holds one of the command's inputs (``protected``: :func:`inputs_of` its config,
+the teacher, student, data, corpus, model being exported ...). Only once every input of
 the command has been checked does :meth:`OutputDir.clear` remove the old result. A result is
 written with its marker file last (the run file, or the export manifest), so an interrupted write
 never looks finished.
@@ -11,6 +12,7 @@ never looks finished.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -23,6 +25,56 @@ from distilkit.errors import DistilkitError
 from distilkit.runs.files import CHECKPOINTS, FINISHED_MARKERS, OWNER_MARKER
 
 log = logging.getLogger(__name__)
+
+
+# Config fields that name something a command reads (a path when it exists on disk: zoo names, hub
+# ids and built-in sets do not), with how the refusal names them. Writing over one would destroy it.
+INPUT_FIELDS = {
+    "model": "the model",
+    "teacher": "the teacher",
+    "teachers": "the teacher",
+    "student": "the student",
+    "teacher_outputs": "the teacher outputs",
+    "tokenizer": "the tokenizer",
+    "augment_mlm_model": "the model",
+    "data": "the data",
+    "validation_data": "the data",
+    "test_data": "the data",
+    "unlabeled_data": "the unlabelled data",
+    "corpus": "the corpus",
+    "input": "the input",
+    "runs": "the run",
+    "cache_dir": "the cache",
+}
+HUB_PREFIX = "hf:"  # data given as hf:FOLDER is read from that folder
+Input = tuple[str, Path]  # (how the refusal names it, its path)
+
+
+def inputs_of(cfg: object) -> list[Input]:
+    """The local paths a command's config reads (every :data:`INPUT_FIELDS` field it has, each value
+    of a list), as (what, path) for :class:`OutputDir`'s ``protected``."""
+    fields = {f.name for f in dataclasses.fields(cfg)} if dataclasses.is_dataclass(cfg) else set()
+    found: list[Input] = []
+    for name in (n for n in INPUT_FIELDS if n in fields):  # models first: a folder holding several is named by its model
+        value = getattr(cfg, name)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(item, (str, Path)) or not str(item):
+                continue
+            path = Path(str(item).removeprefix(HUB_PREFIX)).expanduser()
+            if path.exists():
+                found.append((f"{INPUT_FIELDS[name]} {str(item)!r} (--{name.replace('_', '-')})", path))
+    return found
+
+
+def refuse_inputs(out: Path, protected: Iterable[str | Path | Input]) -> None:
+    """A one-line error when ``out`` is, or is a parent of, one of the ``protected`` inputs (a path,
+    or a (what, path) pair from :func:`inputs_of`)."""
+    target = out.expanduser().resolve()
+    for keep in protected:
+        what, path = keep if isinstance(keep, tuple) else (f"the model {str(keep)!r}", Path(keep))
+        keep_path = path.expanduser().resolve()
+        if target == keep_path or target in keep_path.parents:
+            raise DistilkitError(f"output_dir {str(out)!r} is or holds {what}: writing there would destroy it; choose another output_dir")
 
 
 def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
@@ -66,17 +118,14 @@ class OutputDir:
     ``resume_from`` is the checkpoint a resumed training run continues from (None otherwise).
     """
 
-    def __init__(self, path: str | Path, overwrite: bool = False, resume: bool = False, protected: Iterable[str | Path] = ()) -> None:
+    def __init__(
+        self, path: str | Path, overwrite: bool = False, resume: bool = False, protected: Iterable[str | Path | Input] = ()
+    ) -> None:
         self.path = out = Path(path).expanduser()
         self.overwrite, self.resume = overwrite, resume
         if out.exists() and not out.is_dir():
             raise DistilkitError(f"output_dir {str(out)!r} is a file: choose a directory path")
-        for keep in protected:
-            keep_path = Path(keep).expanduser().resolve()
-            if out.resolve() == keep_path or out.resolve() in keep_path.parents:
-                raise DistilkitError(
-                    f"output_dir {str(out)!r} holds the model {str(keep)!r}: writing there would destroy it; choose another output_dir"
-                )
+        refuse_inputs(out, protected)
         probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
         if not probe.is_dir():
             raise DistilkitError(f"cannot create {str(out)!r}: {str(probe)!r} is a file, not a directory; choose another output_dir")
