@@ -31,8 +31,8 @@ def install_probes(env: dict[str, str] | None = None, patch: Any = setattr) -> N
     env = dict(os.environ if env is None else env)
     import transformers
 
+    import distilkit.runs.files as training
     import distilkit.teacher.handle as cache
-    import distilkit.training.output_dir as training
 
     step_log, hang, marker = env.get("DK_STEP_LOG"), env.get("DK_HANG_AT_STEP"), env.get("DK_HANG_MARKER")
     original_step = transformers.Trainer.training_step

@@ -399,6 +399,51 @@ def test_export_into_the_models_own_folder(assets, tmp_path, capsys):
     assert tree_digest(assets["teacher"]) == before
 
 
+def _inputs(assets: dict[str, Path], tmp_path: Path) -> dict[str, Path]:
+    """Copies of the teacher and the data, and the data as a saved HF dataset folder, in ``tmp_path``."""
+    import shutil
+
+    import datasets
+
+    teacher = tmp_path / "teacher"
+    shutil.copytree(assets["teacher"], teacher)
+    saved = tmp_path / "data-saved"
+    datasets.Dataset.from_pandas(pd.read_csv(assets["data"])).save_to_disk(str(saved))
+    corpus = tmp_path / "corpus" / "docs.txt"
+    corpus.parent.mkdir()
+    corpus.write_text("A first document. It has two sentences.\n\nA second one.\n")
+    return {"teacher": teacher, "data": saved, "corpus": corpus}
+
+
+@pytest.mark.parametrize(
+    "command, argv, input_name, needle",
+    [
+        ("distill", lambda i, o: distill_args(i["teacher"], i["data"], o), "teacher", "the teacher"),
+        ("distill", lambda i, o: distill_args(i["teacher"], i["data"], o), "data", "the data"),
+        ("finetune", lambda i, o: finetune_args(i["teacher"], i["data"], o), "teacher", "the model"),
+        ("finetune", lambda i, o: finetune_args(i["teacher"], i["data"], o), "data", "the data"),
+        (
+            "augment",
+            lambda i, o: ["augment", "--teacher", i["teacher"], "--data", i["data"], "--output-dir", o, "--augment-copies", "1"],
+            "data",
+            "the data",
+        ),
+        ("pretrain", lambda i, o: ["pretrain", "--corpus", i["corpus"], "--output-dir", o, "--max-steps", "1"], "corpus", "the corpus"),
+        ("report", lambda i, o: ["report", i["teacher"], "--output-dir", o], "teacher", "the run"),
+    ],
+)
+def test_no_command_writes_over_one_of_its_inputs(assets, tmp_path, capsys, command, argv, input_name, needle):
+    """An --output-dir that is one of the command's inputs, or a folder holding one, is refused in one
+    line before anything is touched (with --overwrite too): the input stays as it was."""
+    inputs = _inputs(assets, tmp_path)
+    target = inputs[input_name] if inputs[input_name].is_dir() else inputs[input_name].parent
+    before = tree_digest(tmp_path)
+    for out, named in ((target, f"is or holds {needle}"), (target.parent, "is or holds the")):  # the parent holds every input
+        rc, _, err = run_cli([*argv(inputs, out), *(["--overwrite"] if command != "report" else [])], capsys)
+        assert_one_line_error(rc, err, command, named, "choose another output_dir")
+    assert tree_digest(tmp_path) == before
+
+
 def test_resume_without_checkpoint(assets, tmp_path, capsys):
     rc, _, err = run_cli(finetune_args(assets["encoder"], assets["data"], tmp_path / "out", "--resume"), capsys)
     assert_one_line_error(rc, err, "finetune", "no complete checkpoint", "run without --resume")

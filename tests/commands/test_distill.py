@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from conftest import distill_tiny, sentiment_rows
 from distilkit.config import TaskDataConfig
 from distilkit.data.task import prepare_task
-from distilkit.training.output_dir import RUN_FILE, finished_info
+from distilkit.runs.files import RUN_FILE, finished_info
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch
 import transformers
 
 from distilkit.cli import main
-from distilkit.training.output_dir import RUN_FILE
+from distilkit.runs.files import RUN_FILE
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from distilkit.commands.general_distill import general_distill
 from distilkit.commands.pretrain import pretrain
 from distilkit.config import DistillConfig, FinetuneConfig, GeneralDistillConfig, PretrainConfig
 from distilkit.errors import DistilkitError
+from distilkit.runs.folder import OutputDir
 from distilkit.training.arguments import CHECKPOINTS
-from distilkit.training.output_dir import OutputDir
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = dict(

@@ -12,13 +12,21 @@ import pytest
 from distilkit.config import TaskDataConfig
 from distilkit.data import prepare_task
 from distilkit.data.task_types import (
+    LOWER_IS_BETTER,
+    MAIN_METRIC,
     MULTI,
     REGRESSION,
+    SINGLE,
+    TASK_METRICS,
+    TASK_TYPES,
+    TASKS,
     majority_baseline,
+    metric_for_best_model,
     multi_label_quality,
     quality,
     regression_quality,
     resolve_task_type,
+    task_spec,
     tune_thresholds,
 )
 from distilkit.errors import DistilkitError
@@ -107,3 +115,56 @@ def test_regression_labels_and_scale(tmp_path):
     assert task.task_type == REGRESSION and task.label_names == ["score"]
     train = np.asarray(task.splits["train"]["label"])
     assert task.label_scale == (pytest.approx(train.mean()), pytest.approx(train.std()))
+
+
+# -- the registry ----------------------------------------------------------------------------------
+
+
+def _good_and_bad(task_type: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gold labels, outputs that get them right, and random outputs, for one task type (40 rows)."""
+    rng = np.random.default_rng(0)
+    if task_type == MULTI:
+        labels = rng.integers(0, 2, (40, 3))
+        return labels, (2.0 * labels - 1) * 5, rng.normal(size=(40, 3))
+    if task_type == REGRESSION:
+        labels = rng.normal(size=40)
+        return labels, (labels + 0.1 * rng.normal(size=40))[:, None], (labels + 2 * rng.normal(size=40))[:, None]
+    labels = rng.integers(0, 3, 40)
+    return labels, np.eye(3)[labels] * 5, rng.normal(size=(40, 3))
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_each_metrics_direction_is_the_one_it_moves_in(task_type):
+    """A model close to the gold labels beats a random one on every metric the registry lists, by the
+    registry's own rule: a metric given the wrong direction (RMSE as higher-is-better) fails here."""
+    spec = task_spec(task_type)
+    labels, good, bad = _good_and_bad(task_type)
+    names = [str(i) for i in range(good.shape[1])]
+    q_good, q_bad = quality(task_type, good, labels, names), quality(task_type, bad, labels, names)
+    for metric in spec.metrics:
+        assert q_good[metric.key] != q_bad[metric.key], metric.key
+        assert spec.better(q_good[metric.key], q_bad[metric.key], metric.key), metric.key
+    assert q_good["main"] == q_good[spec.main.key] and spec.metric("eval_loss").higher_is_better is False
+
+
+def test_metric_for_best_model_is_decided_in_one_place():
+    assert metric_for_best_model(SINGLE) == ("accuracy", True)
+    assert metric_for_best_model(MULTI, {}) == ("micro_f1", True)
+    assert metric_for_best_model(REGRESSION, {"metric_for_best_model": "eval_rmse"}) == ("rmse", False)
+    assert metric_for_best_model(SINGLE, {"metric_for_best_model": "loss"}) == ("loss", False)
+    assert metric_for_best_model(REGRESSION, {"metric_for_best_model": "mae", "greater_is_better": True}) == ("mae", True)
+    with pytest.raises(
+        DistilkitError, match="not a metric of multi_label tasks: use one of micro_f1, macro_f1, subset_accuracy, loss"
+    ) as err:
+        metric_for_best_model(MULTI, {"metric_for_best_model": "accuracy"})
+    assert "\n" not in str(err.value)
+
+
+def test_the_old_names_are_views_of_the_registry():
+    assert TASK_TYPES == (SINGLE, MULTI, REGRESSION)
+    assert MAIN_METRIC == {SINGLE: "accuracy", MULTI: "micro_f1", REGRESSION: "pearson"}
+    assert TASK_METRICS[REGRESSION] == ("pearson", "spearman", "rmse", "mae") and set(LOWER_IS_BETTER) == {"rmse", "mae", "loss"}
+    assert task_spec("multi_label") is TASKS[MULTI] and task_spec(None) is TASKS[SINGLE]
+    assert TASKS[REGRESSION].quality_rows[2] == ("RMSE", "rmse") and TASKS[MULTI].term_names == {"kd": "bkd", "ce": "bce"}
+    for spec in TASKS.values():  # the guard metric is one of the type's metrics, scored by majority_baseline
+        assert spec.metric(spec.guard_metric)

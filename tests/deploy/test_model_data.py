@@ -12,7 +12,7 @@ from distilkit.config import BenchConfig, ExportConfig
 from distilkit.deploy.model_data import recorded_data, with_recorded_data
 from distilkit.errors import DistilkitError
 from distilkit.inference.backends import MANIFEST_FILE
-from distilkit.training.output_dir import RUN_FILE
+from distilkit.runs.files import RUN_FILE
 
 
 def test_an_export_folder_records_its_data(tiny_export: Path, sentiment_csv: Path):

@@ -9,7 +9,7 @@ import pytest
 from distilkit.deploy.staging import Staging
 from distilkit.errors import DistilkitError
 from distilkit.inference.backends import MANIFEST_FILE
-from distilkit.training.output_dir import OWNER_MARKER
+from distilkit.runs.files import OWNER_MARKER
 
 
 def _finished(folder: Path, content: str) -> Path:

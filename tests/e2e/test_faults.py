@@ -14,7 +14,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from distilkit.training.output_dir import RUN_FILE, last_complete_checkpoint, save_final
+from distilkit.runs.files import RUN_FILE, save_final
+from distilkit.runs.folder import last_complete_checkpoint
 from distilkit.training.trainer import EXTRA_STATE
 from robust_driver import install_probes
 from robust_utils import TINY, driver_cmd, driver_env, run_cli, tiny_assets

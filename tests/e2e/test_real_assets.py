@@ -8,7 +8,7 @@ from distilkit import DistillConfig, FinetuneConfig, distill, finetune
 from distilkit.data import load_table
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.modeling.zoo import resolve_model
-from distilkit.training.output_dir import RUN_FILE
+from distilkit.runs.files import RUN_FILE
 
 pytestmark = pytest.mark.slow
 

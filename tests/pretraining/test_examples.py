@@ -27,15 +27,21 @@ def test_text_jsonl_and_hf_dataset_sources(tmp_path: Path) -> None:
     jl.write_text(json.dumps({"body": "One here. Two there!"}) + "\n\n" + json.dumps({"body": "Three."}) + "\n", encoding="utf-8")
     assert list(iter_documents([str(jl)], "body")) == [["One here.", "Two there!"], ["Three."]]
     ds_dir = tmp_path / "ds"
-    datasets.Dataset.from_dict({"text": ["A b. C d.", ""]}).save_to_disk(str(ds_dir))
-    assert list(iter_documents([str(ds_dir), str(txt)])) == [["A b.", "C d."], ["first line.", "second line."], ["other doc."]]
-    with pytest.raises(DistilkitError, match="no field 'text'"):
+    datasets.Dataset.from_dict({"text": ["The cat sat. Dr. Smith left.", ""]}).save_to_disk(str(ds_dir))
+    assert list(iter_documents([str(ds_dir), str(txt)])) == [
+        ["The cat sat.", "Dr. Smith left."],
+        ["first line.", "second line."],
+        ["other doc."],
+    ]
+    with pytest.raises(DistilkitError, match="no column 'text'"):
         list(iter_documents([str(jl)]))
     with pytest.raises(DistilkitError, match="not found"):
         list(iter_documents([str(tmp_path / "missing.txt")]))
-    (tmp_path / "c.csv").write_text("text\nx\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text("text\nOne row. Its second sentence.\n", encoding="utf-8")  # tables: one document a row
+    assert list(iter_documents([str(tmp_path / "c.csv")])) == [["One row.", "Its second sentence."]]
+    (tmp_path / "c.xlsx").write_bytes(b"PK")
     with pytest.raises(DistilkitError, match="unsupported file type"):
-        list(iter_documents([str(tmp_path / "c.csv")]))
+        list(iter_documents([str(tmp_path / "c.xlsx")]))
 
 
 def test_documents_are_streamed_not_loaded(tmp_path: Path) -> None:
@@ -43,7 +49,7 @@ def test_documents_are_streamed_not_loaded(tmp_path: Path) -> None:
     txt.write_text("a.\n\nb.\n\nc.\n", encoding="utf-8")
     stream = iter_documents([str(txt)])
     assert next(stream) == ["a."]  # a generator: documents arrive one at a time
-    assert split_sentences("Hi there. And 2 more! ok") == ["Hi there.", "And 2 more! ok"]
+    assert split_sentences("Dr. Smith arrived. And 2 more!\nok") == ["Dr. Smith arrived.", "And 2 more!", "ok"]
 
 
 def test_held_out_split_partitions_and_shuffle_is_a_permutation() -> None:

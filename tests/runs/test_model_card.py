@@ -194,8 +194,8 @@ def test_every_task_metric_has_a_hub_name():
 
 def test_upload_filter_keeps_the_model_and_drops_the_run_records():
     from distilkit.inference.backends import BACKEND_FILES, MANIFEST_FILE
+    from distilkit.runs.files import EVAL_FILE, LOG_FILE, PREDICTIONS_FILE, RUN_FILE
     from distilkit.training.arguments import CHECKPOINTS
-    from distilkit.training.output_dir import EVAL_FILE, LOG_FILE, PREDICTIONS_FILE, RUN_FILE
 
     records = [
         RUN_FILE,
@@ -276,7 +276,7 @@ def test_evaluate_adds_the_test_results(tiny_export: Path, tiny_classifier: Path
 
 
 def test_card_is_written_before_the_marker(tiny_encoder: Path, sentiment_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import distilkit.training.output_dir as od
+    import distilkit.runs.files as od
     from conftest import finetune_tiny
 
     seen = []

@@ -31,6 +31,7 @@ from types import SimpleNamespace  # noqa: E402
 import pytest  # noqa: E402
 
 from distilkit.config import StepsConfig, TrainConfig  # noqa: E402
+from distilkit.data.task_types import MULTI, REGRESSION  # noqa: E402
 from distilkit.errors import DistilkitError  # noqa: E402
 from distilkit.training.arguments import step_arguments  # noqa: E402
 from distilkit.training.metrics import best_eval_metrics  # noqa: E402
@@ -110,9 +111,11 @@ def test_tensorboard_and_macro_f1_through_finetune(tiny_encoder, sentiment_csv, 
 def test_metric_for_best_model_knows_each_task_types_metrics(tmp_path):
     """Regression runs keep their best model by pearson; rmse may be chosen (lower is better); a
     single-label metric is refused there, in one line."""
-    rmse = epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "rmse"}), tmp_path, 0, metric="pearson")
+    rmse = epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "rmse"}), tmp_path, 0, task_type=REGRESSION)
     assert rmse.metric_for_best_model == "rmse" and rmse.greater_is_better is False
-    subset = epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "subset_accuracy"}), tmp_path, 0, metric="micro_f1")
+    plain = epoch_arguments(TrainConfig(), tmp_path, 0, task_type=REGRESSION)
+    assert plain.metric_for_best_model == "pearson" and plain.greater_is_better is True
+    subset = epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "subset_accuracy"}), tmp_path, 0, task_type=MULTI)
     assert subset.greater_is_better is True
     with pytest.raises(DistilkitError, match="use one of pearson, spearman, rmse, mae, loss"):
-        epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "accuracy"}), tmp_path, 0, metric="pearson")
+        epoch_arguments(TrainConfig(training_args={"metric_for_best_model": "accuracy"}), tmp_path, 0, task_type=REGRESSION)

@@ -13,12 +13,13 @@ import numpy as np
 from distilkit.config import AugmentConfig
 from distilkit.data.task import prepare_task
 from distilkit.errors import DistilkitError
+from distilkit.runs.files import mark_finished
+from distilkit.runs.folder import OutputDir, inputs_of
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
 from distilkit.teacher.checks import teacher_label_names
 from distilkit.teacher.handle import TeacherHandle
-from distilkit.training.output_dir import OutputDir, mark_finished
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def augment(cfg: AugmentConfig) -> dict[str, Any]:
     """Write the augmented dataset to ``cfg.output_dir``; returns its row counts (also in its run file)."""
     cfg.validate()
     set_threads(cfg.threads)
-    out = OutputDir(cfg.output_dir, cfg.overwrite)
+    out = OutputDir(cfg.output_dir, cfg.overwrite, protected=inputs_of(cfg))
     teacher = TeacherHandle(cfg.teacher, cfg)
     names = prepare_task(cfg).label_names
     try:

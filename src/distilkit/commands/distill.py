@@ -26,20 +26,13 @@ from distilkit.distillation.watch import TeacherWatch
 from distilkit.errors import require
 from distilkit.modeling.heads import finish_head
 from distilkit.modeling.loading import load_classifier
+from distilkit.runs.files import LOG_FILE, RUN_FILE, save_final, save_run, write_log_history
+from distilkit.runs.folder import OutputDir, inputs_of, last_complete_checkpoint
 from distilkit.runtime.distributed import barrier, is_main_process, main_process_first
 from distilkit.runtime.host import set_threads
 from distilkit.training.arguments import CHECKPOINTS, device_arguments, early_stopping, epoch_arguments
 from distilkit.training.callbacks import plateau_of
 from distilkit.training.metrics import best_eval_metrics, main_metric, tuned_thresholds
-from distilkit.training.output_dir import (
-    LOG_FILE,
-    RUN_FILE,
-    OutputDir,
-    last_complete_checkpoint,
-    save_final,
-    save_run,
-    write_log_history,
-)
 
 log = logging.getLogger(__name__)
 KD_SUFFIX = "-kd"  # where the distilled student is kept when its twin ships instead
@@ -66,8 +59,8 @@ def _output_dir(cfg: DistillConfig) -> tuple[OutputDir, bool]:
             (twin / RUN_FILE).is_file() or last_complete_checkpoint(twin / CHECKPOINTS) is not None,
             f"--resume: no complete checkpoint in {str(out / CHECKPOINTS)!r} or {str(twin / CHECKPOINTS)!r} to resume from: run without --resume",
         )
-        return OutputDir(out, overwrite=True, resume=False), False
-    return OutputDir(out, cfg.overwrite, cfg.resume), cfg.resume
+        return OutputDir(out, overwrite=True, resume=False, protected=inputs_of(cfg)), False
+    return OutputDir(out, cfg.overwrite, cfg.resume, protected=inputs_of(cfg)), cfg.resume
 
 
 def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection) -> dict:
@@ -112,7 +105,9 @@ def distill(cfg: DistillConfig) -> RunResult:
         kd_cfg = dataclasses.replace(cfg, max_steps=kd_steps, eval_steps=eval_every(kd_steps, cfg))
     elif prep.alpha_auto:
         set_alpha(cfg, prep, fallback_alpha(cfg, prep))
-    args = epoch_arguments(kd_cfg, out.path, cfg.seed, metric=main)  # a user's metric_for_best_model is checked against the task's
+    args = epoch_arguments(
+        kd_cfg, out.path, cfg.seed, task_type=task.task_type
+    )  # a user's metric_for_best_model checked against the task's
     watch = TeacherWatch(check.accuracy, main) if check.metric == main else None  # comparable only on the same metric
     plateau = plateau_of(task.task_type, task.splits["validation"]["label"])
     stopping = early_stopping(kd_cfg, plateau=plateau, min_step=(kd_cfg.max_steps // 4) if twin else 0)

@@ -19,15 +19,15 @@ import torch
 from distilkit.config import EvaluateConfig, ModelAccessConfig
 from distilkit.data import TaskData, prepare_task
 from distilkit.data.builtin import BUILTIN_DATASETS
-from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, multi_hot, output_probs, quality
+from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, TASKS, multi_hot, output_probs, quality
 from distilkit.distillation.twin import twin_of
 from distilkit.errors import DistilkitError, require
 from distilkit.inference import Predictor
 from distilkit.inference.speed import latency, throughput
+from distilkit.runs.files import EVAL_FILE, RUN_FILE, finished_info, predictions_path
 from distilkit.runs.model_card import update_card
 from distilkit.teacher.external import ExternalTeacher, external_label_names
 from distilkit.teacher.handle import TeacherHandle
-from distilkit.training.output_dir import EVAL_FILE, RUN_FILE, finished_info, predictions_path
 
 log = logging.getLogger(__name__)
 
@@ -195,11 +195,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     return results
 
 
-QUALITY_ROWS = {
-    SINGLE: (("accuracy", "accuracy"), ("macro-F1", "macro_f1")),
-    MULTI: (("micro-F1", "micro_f1"), ("macro-F1", "macro_f1"), ("subset accuracy", "subset_accuracy")),
-    REGRESSION: (("Pearson r", "pearson"), ("Spearman rho", "spearman"), ("RMSE", "rmse"), ("MAE", "mae")),
-}
+QUALITY_ROWS = {name: spec.quality_rows for name, spec in TASKS.items()}  # the registry's (label, key) rows
 
 
 def _num(value: Any, fmt: str) -> str:

@@ -50,9 +50,10 @@ from distilkit.modeling.heads import task_facts
 from distilkit.modeling.loading import is_classifier_checkpoint, load_classifier, load_tokenizer, model_label_names
 from distilkit.modeling.student import count_parameters
 from distilkit.modeling.zoo import resolve_model
+from distilkit.runs.files import RUN_FILE, finished_info, mark_finished
+from distilkit.runs.folder import OutputDir, inputs_of
+from distilkit.runs.provenance import versions
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import versions
-from distilkit.training.output_dir import RUN_FILE, OutputDir, finished_info, mark_finished
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def export(cfg: ExportConfig) -> dict[str, Any]:
     source = Path(resolve_model(cfg.model))
     staging = Staging(cfg.output_dir)
     staging.recover()
-    target = OutputDir(cfg.output_dir, cfg.overwrite, protected=[source] if source.is_dir() else [])
+    target = OutputDir(cfg.output_dir, cfg.overwrite, protected=[*inputs_of(cfg), *([source] if source.is_dir() else [])])
     had_export = finished_info(target.path) is not None
     model = load_classifier(cfg.model, eager_attention=True)
     require(

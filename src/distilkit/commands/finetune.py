@@ -16,14 +16,15 @@ from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.loading import load_classifier, load_tokenizer
 from distilkit.modeling.student import count_parameters
+from distilkit.runs.files import save_run
+from distilkit.runs.folder import OutputDir, inputs_of
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.training.arguments import early_stopping, epoch_arguments
 from distilkit.training.callbacks import plateau_of
 from distilkit.training.collate import MultiTokenizerCollator
 from distilkit.training.metrics import best_eval_metrics, main_metric, metrics_for, tuned_thresholds
-from distilkit.training.output_dir import OutputDir, save_run
 from distilkit.training.trainer import DistilkitTrainer
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,9 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
     cfg.validate()
     set_threads(cfg.threads)
     set_seed(cfg.seed)  # the new classification head is drawn from the global RNG when the model loads
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume, protected=inputs_of(cfg))
     task_type = task_type_of(cfg)
-    args = epoch_arguments(cfg, out.path, cfg.seed, metric=main_metric(task_type))
+    args = epoch_arguments(cfg, out.path, cfg.seed, task_type=task_type)
     _ = args.device  # under torchrun / accelerate launch this sets up the process group
     task = prepare_task(cfg, task_type=task_type, max_train_samples=cfg.max_train_samples)
     require(len(task.splits["train"]) > 0, f"{cfg.data}: no row has a label in column {cfg.label_column!r}: set --label-column")

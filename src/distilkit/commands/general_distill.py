@@ -28,13 +28,13 @@ from distilkit.pretraining.collate import PretrainCollator
 from distilkit.pretraining.examples import mlm_examples
 from distilkit.pretraining.start import begin_steps_run
 from distilkit.pretraining.streams import ExampleStream, held_out_examples
+from distilkit.runs.files import save_run
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
-from distilkit.runtime.provenance import run_info
 from distilkit.teacher.alignment import token_id_map
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.teacher.plan import TeacherPlan
 from distilkit.training.collate import TEACHER_PREFIX
-from distilkit.training.output_dir import save_run
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,9 @@ from distilkit.pretraining.metrics import pretrain_metrics, reduce_logits
 from distilkit.pretraining.models import continued_model, scratch_model
 from distilkit.pretraining.start import begin_steps_run
 from distilkit.pretraining.streams import ExampleStream, held_out_examples
+from distilkit.runs.files import save_run
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
-from distilkit.runtime.provenance import run_info
-from distilkit.training.output_dir import save_run
 from distilkit.training.trainer import DistilkitTrainer
 
 log = logging.getLogger(__name__)

@@ -34,12 +34,12 @@ from distilkit.distillation.twin import steps_per_epoch, twin_schedule
 from distilkit.errors import require
 from distilkit.modeling.heads import to_training_space
 from distilkit.modeling.student import build_student
+from distilkit.runs.files import mark_finished, write_json_atomic
+from distilkit.runs.folder import OutputDir, inputs_of
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.host import set_threads
-from distilkit.runtime.provenance import run_info
 from distilkit.training.arguments import device_arguments, epoch_arguments
 from distilkit.training.collate import MultiTokenizerCollator
-from distilkit.training.metrics import main_metric
-from distilkit.training.output_dir import OutputDir, mark_finished, write_json_atomic
 
 log = logging.getLogger(__name__)
 JOURNAL = "tune.journal"  # optuna's append-only journal: the study, resumable
@@ -127,7 +127,7 @@ def run_trial(cfg: TuneConfig, prep: Prepared, trial: Any, metric: str, greater_
     student, _, _ = build_student(tcfg, prep.plan.primary, prep.task.label_names, tcfg, tcfg.reinit_head, prep.task.task_type)
     to_training_space(student)
     prep.plan.release()
-    args = epoch_arguments(tcfg, Path(cfg.output_dir) / "trials" / str(trial.number), cfg.seed, metric=metric, save=False)
+    args = epoch_arguments(tcfg, Path(cfg.output_dir) / "trials" / str(trial.number), cfg.seed, task_type=prep.task.task_type, save=False)
     reporter = _Report(trial, metric, greater_is_better)
     objective = build_objective(tcfg)
     objective.use_task(prep.task.task_type)
@@ -194,7 +194,7 @@ def tune(cfg: TuneConfig) -> dict[str, Any]:
     torch.manual_seed(cfg.seed)
     path = Path(cfg.output_dir).expanduser()
     resuming = cfg.resume and (path / JOURNAL).is_file()
-    out = None if resuming else OutputDir(path, cfg.overwrite)
+    out = None if resuming else OutputDir(path, cfg.overwrite, protected=inputs_of(cfg))
     estimate: dict[str, float] = {}
 
     def check_budget(prep: Prepared) -> None:
@@ -210,7 +210,7 @@ def tune(cfg: TuneConfig) -> dict[str, Any]:
     prep = prepare(cfg, device_args.device if device_args.device.type != "cpu" else None, before_teacher_pass=check_budget)
     prep.plan.release()
     task_type = prep.task.task_type
-    scoring = epoch_arguments(cfg, path, cfg.seed, metric=main_metric(task_type), save=False)  # the recipe's metric, checked
+    scoring = epoch_arguments(cfg, path, cfg.seed, task_type=task_type, save=False)  # the recipe's metric, checked
     metric, greater = scoring.metric_for_best_model.removeprefix("eval_"), bool(scoring.greater_is_better)
     if out is not None:
         out.clear()

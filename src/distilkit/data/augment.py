@@ -34,6 +34,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from transformers import PreTrainedTokenizerBase
 
 from distilkit.config import AUGMENT_METHODS, AugmentOptions
+from distilkit.data.reader import text_key
 from distilkit.errors import require
 
 WORD = re.compile(r"([^\W\d_]+)")  # alphabetic runs; re.split keeps them at odd positions
@@ -245,9 +246,9 @@ class Augmenter:
         return text.strip()
 
     def augment_batch(self, texts: Sequence[str], row_ids: Sequence[int], seen: set[int]) -> list[list[str]]:
-        """New texts for each of ``texts``; ``row_ids`` seed each row, ``seen`` holds text hashes and
+        """New texts for each of ``texts``; ``row_ids`` seed each row, ``seen`` holds text keys (:func:`~distilkit.data.reader.text_key`) and
         is updated (put all originals in it first; this batch's own are added here)."""
-        seen.update(text_hash(t) for t in texts)
+        seen.update(text_key(t) for t in texts)
         split = [split_words(t) for t in texts]
         if self.neighbours is not None:
             self.neighbours.prepare(p for parts in split for p in parts[1::2])
@@ -260,19 +261,12 @@ class Augmenter:
                 if len(made) == self.s.copies:
                     break
                 text = self._one(parts, c, rng)
-                h = text_hash(text)
+                h = text_key(text)
                 if text and h not in seen:
                     seen.add(h)
                     made.append(text)
             out.append(made)
         return out
-
-
-def text_hash(text: str) -> int:
-    """A stable 64-bit hash of a text: the dedup set stores these, not the texts."""
-    import hashlib
-
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
 def iter_chunks(n: int, size: int) -> Iterator[range]:

@@ -1,4 +1,5 @@
-"""Load labelled text from files or built-in sets into a normalised table.
+"""Load labelled text from files or built-in sets into a normalised table (files are read by
+:mod:`distilkit.data.reader`, the one reader of every text source).
 
 Every loader returns a :class:`pandas.DataFrame` with the columns ``text``, optionally
 ``text_pair``, and ``label`` (the original label value as a string; ``None`` for unlabelled rows).
@@ -14,44 +15,23 @@ import numpy as np
 import pandas as pd
 
 from distilkit.data.builtin import BUILTIN_DATASETS, load_builtin
+from distilkit.data.reader import (
+    CHUNK_ROWS,
+    TEXT,
+    file_kind,
+    iter_batches,
+    iter_column_rows,
+    iter_lines,
+    load_saved_dataset,
+    read_table,
+    text_files,
+)
 from distilkit.errors import DistilkitError, require
 
 # Giant lines: texts are cut to max_length tokens anyway (tokenize.CHARS_PER_TOKEN_CAP clips the characters
 # first, so time and memory stay bounded); a single text above this many characters is refused as a broken file
 # (an unclosed quote or a lost newline glues rows together).
 MAX_TEXT_CHARS = 1_000_000
-TABLE_SUFFIXES = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".json": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".bz2": "csv",
-    ".gz": "csv",
-}
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    suffixes = [s.lower() for s in path.suffixes]
-    kind = next((TABLE_SUFFIXES[s] for s in reversed(suffixes) if s in TABLE_SUFFIXES and s not in (".bz2", ".gz")), None)
-    kind = kind or next((TABLE_SUFFIXES[s] for s in suffixes if s in TABLE_SUFFIXES), None)
-    require(kind is not None, f"{str(path)!r}: unsupported file type; use .csv, .tsv, .jsonl, .parquet or a saved HF dataset dir")
-    try:
-        if kind == "csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8")
-        if kind == "tsv":
-            return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", quoting=3)
-        if kind == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
-        return pd.read_parquet(path)
-    except UnicodeDecodeError as exc:
-        raise DistilkitError(f"{str(path)!r} is not UTF-8 text (byte {exc.start}): re-save it as UTF-8") from None
-    except (ValueError, pd.errors.ParserError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DistilkitError(f"could not read {str(path)!r} as {kind}: {first[:200]}") from None
-
-
 HUB_PREFIX = "hf:"  # hf:NAME[:CONFIG]: a dataset through datasets.load_dataset (the hub, online; or a local data folder)
 
 
@@ -81,13 +61,7 @@ def _dataset_frame(ds: object) -> pd.DataFrame:
 
 
 def _read_hf_dir(path: Path) -> pd.DataFrame:
-    import datasets
-
-    try:
-        ds = datasets.load_from_disk(str(path))
-    except (FileNotFoundError, ValueError) as exc:
-        raise DistilkitError(f"{str(path)!r} is a directory but not a saved HF dataset ({str(exc).splitlines()[0][:120]})") from None
-    return _dataset_frame(ds)
+    return _dataset_frame(load_saved_dataset(path))
 
 
 def _read_hub(source: str) -> pd.DataFrame:
@@ -122,7 +96,7 @@ def read_source(source: str) -> pd.DataFrame:
         )
     if path.is_dir():
         return _read_hf_dir(path)
-    return _read_table(path)
+    return read_table(path)
 
 
 def _label_string(value: object) -> str | None:
@@ -224,59 +198,26 @@ def load_table(
     return normalise(read_source(source), source, text_column, label_column, text_pair_column, label_columns)
 
 
-def _is_plain_text(p: Path) -> bool:
-    return p.suffix.lower() in (".txt", "")
-
-
 def count_text_lines(path: str) -> int | None:
     """Non-blank lines of a plain text file (a quick pass, for a progress bar's total); None for tables."""
     p = Path(path)
-    if not (p.is_file() and _is_plain_text(p)):
+    if not (p.is_file() and file_kind(p) == TEXT):
         return None
     with p.open("rb") as f:
         return sum(1 for line in f if line.strip())
 
 
-def iter_text_lines(path: str, text_column: str = "text", chunk_rows: int = 10_000) -> Iterator[str]:
-    """Texts from a plain file (one a line, blank lines skipped) or from ``text_column`` of a table,
-    read lazily: CSV/TSV/JSONL in chunks of ``chunk_rows`` rows and Parquet by record batch, so a file
-    of millions of lines never sits in memory (a saved HF dataset dir is read whole)."""
+def iter_text_lines(path: str, text_column: str = "text", chunk_rows: int = CHUNK_ROWS) -> Iterator[str]:
+    """Texts from a plain file (one a line, blank lines skipped), a folder of them, or ``text_column``
+    of a table or saved dataset folder, streamed by :mod:`distilkit.data.reader` (tables in chunks
+    of ``chunk_rows`` rows), so a file of millions of lines never sits in memory."""
     p = Path(path)
     require(p.is_file() or p.is_dir(), f"input file {path!r} not found")
-    if p.is_file() and _is_plain_text(p):
-        with p.open(encoding="utf-8") as f:
-            try:
-                for line in f:
-                    if line.strip():
-                        yield line.strip()
-            except UnicodeDecodeError:
-                raise DistilkitError(f"{path!r} is not UTF-8 text: re-save it as UTF-8") from None
-        return
-    suffixes = [s.lower() for s in p.suffixes]
-    kind = next((TABLE_SUFFIXES[s] for s in reversed(suffixes) if s in TABLE_SUFFIXES and s not in (".bz2", ".gz")), "csv")
-    if p.is_dir() or kind == "jsonl":
-        frames: Iterator[pd.DataFrame] = (
-            iter([read_source(path)]) if p.is_dir() else pd.read_json(p, lines=True, dtype=False, chunksize=chunk_rows)
-        )
-    elif kind == "parquet":
-        import pyarrow.parquet as pq
-
-        frames = (b.to_pandas() for b in pq.ParquetFile(p).iter_batches(batch_size=chunk_rows))
-    else:
-        tsv = {"sep": "\t", "quoting": 3} if kind == "tsv" else {}
-        frames = pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8", chunksize=chunk_rows, **tsv)
-    try:
-        for frame in frames:
-            if text_column not in frame.columns:
-                raise DistilkitError(f"{path}: no column {text_column!r}; columns are {list(frame.columns)}: set --text-column")
-            for value in frame[text_column]:
-                text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value).strip()
-                if text:
-                    yield text
-    except UnicodeDecodeError as exc:
-        raise DistilkitError(f"{path!r} is not UTF-8 text (byte {exc.start}): re-save it as UTF-8") from None
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise DistilkitError(f"could not read {path!r} as {kind}: {str(exc).strip().splitlines()[0][:200]}") from None
+    files = text_files(p) if p.is_dir() else [p] if file_kind(p) == TEXT else []
+    for f in files:
+        yield from iter_lines(f)
+    if not files:
+        yield from (text for text, _ in iter_column_rows(iter_batches(p, chunk_rows, text_files_too=p.is_dir()), path, text_column))
 
 
 def read_text_lines(path: str, text_column: str = "text") -> list[str]:
@@ -288,6 +229,6 @@ def read_text_pairs(path: str, text_column: str = "text", text_pair_column: str 
     """(texts, second texts) of the sentence pairs in a table (rows with one of the two blank are refused)."""
     p = Path(path)
     require(p.is_file(), f"input file {path!r} not found")
-    require(p.suffix.lower() not in (".txt", ""), f"{path}: sentence pairs need a table (CSV/TSV/JSONL/Parquet) with --text-pair-column")
+    require(file_kind(p) != TEXT, f"{path}: sentence pairs need a table (CSV/TSV/JSONL/Parquet) with --text-pair-column")
     table = load_table(path, text_column=text_column, label_column=None, text_pair_column=text_pair_column)
     return table["text"].tolist(), table["text_pair"].tolist()

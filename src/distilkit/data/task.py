@@ -16,9 +16,10 @@ from sklearn.model_selection import train_test_split
 from distilkit.config import TaskDataConfig
 from distilkit.data.builtin import BUILTIN_TASK_TYPES
 from distilkit.data.labels import parse_multi_labels, parse_numbers
+from distilkit.data.reader import text_key
 from distilkit.data.sources import load_table
 from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, model_task_type, resolve_task_type
-from distilkit.data.unlabelled import UnlabelledStats, build_unlabelled_set, text_key
+from distilkit.data.unlabelled import UnlabelledStats, build_unlabelled_set
 from distilkit.errors import DistilkitError, require
 
 _INTEGER = re.compile(r"-?[0-9]+")

@@ -20,12 +20,13 @@ import datasets
 from datasets.arrow_writer import ArrowWriter
 from tqdm.auto import tqdm
 
-from distilkit.data.augment import Augmenter, AugmentSettings, EmbeddingNeighbours, MaskedLMCandidates, iter_chunks, text_hash
+from distilkit.data.augment import Augmenter, AugmentSettings, EmbeddingNeighbours, MaskedLMCandidates, iter_chunks
+from distilkit.data.reader import text_key
 from distilkit.data.task import IGNORE_INDEX
 from distilkit.errors import DistilkitError
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = "augment-v1"  # bump when the generated texts change for the same settings
+FORMAT_VERSION = "augment-v2"  # bump when the generated texts change for the same settings
 
 
 def build_augmenter(
@@ -57,7 +58,7 @@ def write_augmented(split: datasets.Dataset, augmenter: Augmenter, path: Path, c
     has_pairs = "text_pair" in feats
     seen: set[int] = set()
     for batch in split.iter(batch_size=10_000):
-        seen.update(text_hash(t) for t in batch["text"])
+        seen.update(text_key(t) for t in batch["text"])
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     writer = ArrowWriter(features=feats, path=str(tmp))

@@ -18,29 +18,20 @@ import hashlib
 import json
 import logging
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import datasets
 from datasets.arrow_writer import ArrowWriter
 
+from distilkit.data import reader
+from distilkit.data.reader import CHUNK_ROWS, TABLES, TEXT, Row, file_kind, iter_batches, iter_column_rows, iter_lines, text_files, text_key
 from distilkit.errors import DistilkitError, require
 from distilkit.runtime.host import cache_root
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = "unlabelled-v1"  # bump when the kept texts change for the same inputs
-TABLE_KINDS = {
-    ".csv": "csv",
-    ".tsv": "tsv",
-    ".jsonl": "jsonl",
-    ".json": "jsonl",
-    ".ndjson": "jsonl",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-CHUNK_ROWS = 10_000
-Row = tuple[str, str | None]  # (text, second text of a pair or None)
+FORMAT_VERSION = "unlabelled-v2"  # bump when the kept texts change for the same inputs
 
 
 @dataclass
@@ -55,113 +46,6 @@ class UnlabelledStats:
     ignored_label_column: str | None = None
 
 
-def normalise_text(text: str) -> str:
-    """The form two texts are compared in: lower case, runs of whitespace as one space, stripped."""
-    return " ".join(text.lower().split())
-
-
-def text_key(text: str, pair: str | None = None) -> int:
-    """64-bit digest of the normalised text (and pair): what dedup and the leakage check compare."""
-    data = normalise_text(text) + ("\x1f" + normalise_text(pair) if pair is not None else "")
-    return int.from_bytes(hashlib.blake2b(data.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
-
-
-def split_into_sentences(text: str, language: str = "en") -> list[str]:
-    """Sentences of ``text`` (``sentencex``), each stripped; blank ones dropped."""
-    import sentencex
-
-    return [s.strip() for s in sentencex.segment(language, text) if s.strip()]
-
-
-def _check_text_file(path: Path) -> None:
-    with path.open("rb") as f:
-        head = f.read(8192)
-    if b"\x00" in head:
-        raise DistilkitError(f"{str(path)!r} looks binary (it holds NUL bytes): give a UTF-8 text file with one text a line")
-
-
-def _text_lines(path: Path) -> Iterator[Row]:
-    _check_text_file(path)
-    try:
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    yield line, None
-    except UnicodeDecodeError as exc:
-        raise DistilkitError(f"{str(path)!r} is not UTF-8 text (byte {exc.start}): re-save it as UTF-8") from None
-
-
-def _cell(value: object) -> str:
-    return "" if value is None or (isinstance(value, float) and value != value) else str(value).strip()
-
-
-def _table_batches(path: Path, kind: str) -> Iterator[dict[str, list]]:
-    """Column-wise batches of a table file, ``CHUNK_ROWS`` rows at a time."""
-    import pandas as pd
-
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
-                yield batch.to_pydict()
-            return
-        if kind == "jsonl":
-            reader = pd.read_json(path, lines=True, dtype=False, chunksize=CHUNK_ROWS)
-        else:
-            sep = "\t" if kind == "tsv" else ","
-            reader = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], chunksize=CHUNK_ROWS, encoding="utf-8")
-        with reader:
-            for frame in reader:
-                yield {c: frame[c].tolist() for c in frame.columns}
-    except UnicodeDecodeError as exc:
-        raise DistilkitError(f"{str(path)!r} is not UTF-8 text (byte {exc.start}): re-save it as UTF-8") from None
-    except (ValueError, pd.errors.ParserError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DistilkitError(f"could not read {str(path)!r} as {kind}: {first[:200]}") from None
-
-
-def _rows_of_columns(
-    batches: Iterable[dict[str, list]],
-    source: str,
-    text_column: str,
-    pair_column: str | None,
-    label_column: str | None,
-    stats: UnlabelledStats,
-) -> Iterator[Row]:
-    first = True
-    for batch in batches:
-        if first:
-            columns = list(batch)
-            require(text_column in columns, f"{source}: no column {text_column!r}; columns are {columns}: set --text-column")
-            require(
-                pair_column is None or pair_column in columns,
-                f"{source}: no column {pair_column!r}; columns are {columns}: set --text-pair-column",
-            )
-            if label_column and label_column in columns:
-                stats.ignored_label_column = label_column
-                log.warning("%s has a label column %r: it is ignored (unlabelled data gives soft targets only)", source, label_column)
-            first = False
-        pairs = batch[pair_column] if pair_column else [None] * len(batch[text_column])
-        for text, pair in zip(batch[text_column], pairs):
-            text = _cell(text)
-            if text:
-                yield text, (_cell(pair) if pair_column else None)
-
-
-def _hf_batches(path: Path) -> Iterator[dict[str, list]]:
-    try:
-        ds = datasets.load_from_disk(str(path))
-    except (FileNotFoundError, ValueError):
-        raise DistilkitError(
-            f"{str(path)!r} is a folder with no .txt files and not a saved HF dataset: put .txt files (one text a line) in it, "
-            "or give a file"
-        ) from None
-    for part in ds.values() if isinstance(ds, datasets.DatasetDict) else [ds]:
-        yield from part.iter(batch_size=CHUNK_ROWS)  # Arrow is memory-mapped: rows stream
-
-
 def iter_unlabelled_rows(
     source: str,
     text_column: str = "text",
@@ -173,28 +57,24 @@ def iter_unlabelled_rows(
     missing path, an unknown type, a binary or non-UTF-8 file, or a folder without text."""
     stats = stats if stats is not None else UnlabelledStats()
     path = _existing(source)
-    if path.is_dir():
-        files = sorted(p for p in path.rglob("*.txt") if p.is_file())
-        if files:
-            require(pair_column is None, f"{source}: .txt files hold single texts; a sentence-pair task needs a table with both columns")
-            for f in files:
-                yield from _text_lines(f)
-            return
-        yield from _rows_of_columns(_hf_batches(path), source, text_column, pair_column, label_column, stats)
-        return
-    suffix = path.suffix.lower()
-    if suffix in (".txt", ".text", ""):
+    files = text_files(path) if path.is_dir() else [path] if file_kind(path) == TEXT else []
+    if files:
         require(pair_column is None, f"{source}: a .txt file holds single texts; a sentence-pair task needs a table with both columns")
-        yield from _text_lines(path)
+        for f in files:
+            yield from ((line, None) for line in iter_lines(f))
         return
     require(
-        suffix in TABLE_KINDS,
-        f"unlabelled data {source!r}: unsupported file type {suffix!r}; use .txt (one text a line), .jsonl, .csv, .tsv, .parquet "
+        path.is_dir() or file_kind(path) is not None,
+        f"unlabelled data {source!r}: unsupported file type {path.suffix.lower()!r}; use .txt (one text a line), {TABLES} "
         "or a saved HF dataset folder",
     )
-    if TABLE_KINDS[suffix] != "parquet":
-        _check_text_file(path)
-    yield from _rows_of_columns(_table_batches(path, TABLE_KINDS[suffix]), source, text_column, pair_column, label_column, stats)
+
+    def ignore_labels(columns: list[str]) -> None:
+        if label_column and label_column in columns:
+            stats.ignored_label_column = label_column
+            log.warning("%s has a label column %r: it is ignored (unlabelled data gives soft targets only)", source, label_column)
+
+    yield from iter_column_rows(iter_batches(path, CHUNK_ROWS, text_files_too=True), source, text_column, pair_column, ignore_labels)
 
 
 def _existing(source: str) -> Path:
@@ -270,7 +150,7 @@ def build_unlabelled_set(
     words = 0
     try:
         for text, pair in rows():
-            pieces = split_into_sentences(text) if split_sentences and pair is None else [text]
+            pieces = reader.split_sentences(text) if split_sentences and pair is None else [text]
             if len(pieces) > 1:
                 stats.split_documents += 1
             for piece in pieces:

@@ -19,7 +19,7 @@ from distilkit.data.builtin import BUILTIN_DATASETS
 from distilkit.data.sources import HUB_PREFIX
 from distilkit.errors import require
 from distilkit.inference.backends import MANIFEST_FILE, read_manifest
-from distilkit.training.output_dir import RUN_FILE
+from distilkit.runs.files import RUN_FILE
 
 log = logging.getLogger(__name__)
 C = TypeVar("C")

@@ -15,7 +15,7 @@ import shutil
 from pathlib import Path
 
 from distilkit.errors import DistilkitError
-from distilkit.training.output_dir import FINISHED_MARKERS, OWNER_MARKER
+from distilkit.runs.files import FINISHED_MARKERS, OWNER_MARKER
 
 
 def _ours(folder: Path) -> bool:
@@ -28,7 +28,7 @@ def _finished(folder: Path) -> bool:
 
 
 class Staging:
-    """The staging folder of ``target`` (a path already checked by :class:`~distilkit.training.output_dir.OutputDir`)."""
+    """The staging folder of ``target`` (a path already checked by :class:`~distilkit.runs.folder.OutputDir`)."""
 
     def __init__(self, target: str | Path) -> None:
         self.target = Path(target).expanduser()

@@ -30,8 +30,8 @@ from distilkit.distillation.trainer import DistillationTrainer
 from distilkit.errors import require
 from distilkit.modeling.heads import to_training_space
 from distilkit.modeling.student import StudentInfo, build_student, count_parameters
+from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
-from distilkit.runtime.provenance import run_info
 from distilkit.teacher.augmented import augmented_transfer_set
 from distilkit.teacher.checks import TeacherCheck, auto_alpha, task_for_teacher
 from distilkit.teacher.external import ExternalTeacher

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, TASKS
 from distilkit.distillation import layer_losses as L
 from distilkit.distillation import losses
 from distilkit.errors import DistilkitError
@@ -162,7 +163,7 @@ _LAST_RELATION = dict(qkv=frozenset("v"), positionwise=True)
 TERMS: dict[str, Term] = {
     "kd": Term(_kd, Needs(soft_targets=True), "T^2 KL(teacher || student) of temperature-softened distributions (Hinton et al.)"),
     "ce": Term(
-        lambda x: losses.hard_or_soft_ce(x.student_logits, x.labels, x.targets, x.temperature),
+        lambda x: losses.gold_or_soft(SINGLE, x.student_logits, x.labels, x.targets, x.temperature),
         Needs(labels=True),
         "cross-entropy on gold labels; a row without one takes the soft-label term instead (its soft weight is kd + ce = 1)",
     ),
@@ -171,11 +172,19 @@ TERMS: dict[str, Term] = {
         Needs(soft_targets=True),
         "multi-label: T^2 per-label binary KL to the teacher's sigmoid(t/T), mean over rows and labels",
     ),
-    "bce": Term(lambda x: losses.multi_label_bce(x.student_logits, x.labels), Needs(labels=True), "multi-label: BCE on gold labels"),
+    "bce": Term(
+        lambda x: losses.gold_or_soft(MULTI, x.student_logits, x.labels, x.targets, x.temperature),
+        Needs(labels=True),
+        "multi-label: BCE on gold labels; a row without them takes the soft-label term instead (soft weight bkd + bce = 1)",
+    ),
     "mse_kd": Term(
         lambda x: losses.mse_to_target(x.student_logits, _targets(x)), Needs(soft_targets=True), "regression: MSE to the teacher's output"
     ),
-    "mse": Term(lambda x: losses.regression_mse(x.student_logits, x.labels), Needs(labels=True), "regression: MSE to gold values"),
+    "mse": Term(
+        lambda x: losses.gold_or_soft(REGRESSION, x.student_logits, x.labels, x.targets, x.temperature),
+        Needs(labels=True),
+        "regression: MSE to gold values; a row without one takes the soft-label term instead (soft weight mse_kd + mse = 1)",
+    ),
     "hidden_mse": Term(_hidden(L.hidden_mse), _HIDDEN, "hidden-state MSE per mapped layer pair (TinyBERT)"),
     "hidden_cos": Term(_hidden(L.hidden_cosine), _HIDDEN, "1 - cosine of hidden states per token (DistilBERT)"),
     "embedding_mse": Term(
@@ -202,14 +211,9 @@ TERMS: dict[str, Term] = {
     "vv_relation": Term(_relation("v", False), Needs(qkv=frozenset("v"), positionwise=True, relation=True), "V-V relation KL (MiniLMv2)"),
     "pkd": Term(_pkd, Needs(hidden=True, pairs=True, projected=True), "normalised [CLS] MSE over mapped pairs (Patient KD)"),
 }
-# What "kd" and "ce" (the soft- and gold-label terms of every preset) mean for each task type.
-TASK_TERMS: dict[str, dict[str, str]] = {
-    "single_label_classification": {},
-    "multi_label_classification": {"kd": "bkd", "ce": "bce"},
-    "regression": {"kd": "mse_kd", "ce": "mse"},
-}
+# What "kd" and "ce" (the soft- and gold-label terms of every preset) mean for each task type: the registry's.
+TASK_TERMS: dict[str, dict[str, str]] = {name: spec.term_names for name, spec in TASKS.items()}
 POSITIONWISE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.positionwise)
-ONLINE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.teacher_online)
 
 
 def needs_of(names: list[str] | set[str]) -> Needs:

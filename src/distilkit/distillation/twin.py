@@ -31,11 +31,12 @@ from distilkit.distillation.session import Prepared, make_trainer, prepare, run_
 from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
 from distilkit.modeling.student import build_student
+from distilkit.runs.files import RUN_FILE, save_run
+from distilkit.runs.folder import OutputDir, last_complete_checkpoint
 from distilkit.runtime.distributed import main_process_first, world_size
 from distilkit.training.arguments import CHECKPOINTS, device_arguments, early_stopping, epoch_arguments
 from distilkit.training.callbacks import plateau_of
-from distilkit.training.metrics import best_eval_metrics, main_metric, tuned_thresholds
-from distilkit.training.output_dir import RUN_FILE, OutputDir, last_complete_checkpoint, save_run
+from distilkit.training.metrics import best_eval_metrics, tuned_thresholds
 
 log = logging.getLogger(__name__)
 EVALS_PER_RUN = 8  # validation passes of a compared run (KD or twin) when the user set no eval_steps
@@ -167,7 +168,7 @@ def train_twin(cfg: DistillConfig, prep: Prepared, out: Path, schedule: TwinSche
     to_training_space(student)
     objective = build_objective(tcfg)
     objective.use_task(task.task_type)
-    args = epoch_arguments(tcfg, out, cfg.seed, metric=main_metric(task.task_type))
+    args = epoch_arguments(tcfg, out, cfg.seed, task_type=task.task_type)
     plateau = plateau_of(task.task_type, task.splits["validation"]["label"])
     callbacks = early_stopping(tcfg, plateau=plateau, min_step=schedule.min_step)
     trainer = make_trainer(tcfg, dataclasses.replace(prep, train=prep.labelled_train), args, student, objective, callbacks)

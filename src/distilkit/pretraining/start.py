@@ -6,9 +6,9 @@ from transformers import TrainingArguments, set_seed
 
 from distilkit.config import GeneralDistillConfig, PretrainConfig
 from distilkit.data.corpus import check_sources
+from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runtime.host import set_threads
 from distilkit.training.arguments import step_arguments
-from distilkit.training.output_dir import OutputDir
 
 
 def begin_steps_run(cfg: PretrainConfig | GeneralDistillConfig) -> tuple[OutputDir, TrainingArguments]:
@@ -19,7 +19,7 @@ def begin_steps_run(cfg: PretrainConfig | GeneralDistillConfig) -> tuple[OutputD
     set_threads(cfg.threads)
     set_seed(cfg.seed)  # new heads and projections are drawn from the global RNG
     check_sources(cfg.corpus)
-    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume)  # resume skips a checkpoint cut off mid-save
+    out = OutputDir(cfg.output_dir, cfg.overwrite, cfg.resume, protected=inputs_of(cfg))  # resume skips a checkpoint cut off mid-save
     args = step_arguments(cfg, out.path, cfg.seed, label_names=[])
     _ = args.device
     return out, args

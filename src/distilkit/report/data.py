@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, TASKS, task_spec
 from distilkit.errors import DistilkitError, require
-from distilkit.training.output_dir import EVAL_FILE, LOG_FILE, RUN_FILE, predictions_path
+from distilkit.runs.files import EVAL_FILE, LOG_FILE, RUN_FILE, predictions_path
 
 
 @dataclass
@@ -55,7 +55,9 @@ class Run:
 
     @property
     def task_type(self) -> str:
-        return str((self.eval or {}).get("task_type", SINGLE))
+        """The run's task type: its evaluation's, else what its run file recorded, else single-label."""
+        recorded = (self.info.get("task") or {}).get("problem_type") if isinstance(self.info.get("task"), dict) else None
+        return str((self.eval or {}).get("task_type") or recorded or SINGLE)
 
     @property
     def label_names(self) -> list[str]:
@@ -241,11 +243,11 @@ def pareto_front(points: list[Point], cost: str) -> list[Point]:
     return front
 
 
-EVAL_CURVES = ("eval_accuracy", "eval_macro_f1", "eval_micro_f1", "eval_pearson")  # validation metrics drawn per task type
+EVAL_CURVES = tuple(dict.fromkeys(m.eval_key for t in TASKS.values() for m in t.metrics))  # every task type's validation metrics
 
 
 def curves(log: list[dict[str, Any]]) -> dict[str, tuple[list[float], list[float]]]:
-    """Trainer log history -> {series name: (steps, values)} for every loss term, eval accuracy and LR."""
+    """Trainer log history -> {series name: (steps, values)} for every loss term, validation metric and LR."""
     series: dict[str, tuple[list[float], list[float]]] = {}
     for row in log:
         step = row.get("step")
@@ -263,3 +265,16 @@ def curves(log: list[dict[str, Any]]) -> dict[str, tuple[list[float], list[float
                 xs.append(float(step))
                 ys.append(float(value))
     return series
+
+
+def running_best(scores: list[float], counted: list[bool], task_type: str = SINGLE, metric: str | None = None) -> list[float]:
+    """The best score so far after each trial, in ``metric``'s direction (the task type's main metric
+    by default), over the ``counted`` (finished) trials only; NaN before the first one."""
+    spec = task_spec(task_type)
+    best: float | None = None
+    out = []
+    for score, count in zip(scores, counted):
+        if count and (best is None or spec.better(score, best, metric)):
+            best = score
+        out.append(float("nan") if best is None else best)
+    return out

@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
 from sklearn.metrics import ConfusionMatrixDisplay
 
+from distilkit.data.task_types import task_spec
 from distilkit.report.data import Point, Predictions, Run, curves, pareto_front, reliability
 
 COLORS = {"teacher": "#1f4e79", "student": "#d9822b", "baseline (no KD)": "#7f7f7f"}
@@ -127,7 +128,8 @@ def trials_plot(rows: list[dict[str, Any]], metric: str = "accuracy", greater_is
 
 
 def training_curves(run: Run) -> bytes | None:
-    """Loss terms, validation accuracy and learning rate against the optimiser step; None without a log."""
+    """Loss terms, the run's validation metrics (those where higher is better: one 0..1 axis) and the
+    learning rate against the optimiser step; None without a log."""
     series = curves(run.log)
     if not series:
         return None
@@ -138,9 +140,9 @@ def training_curves(run: Run) -> bytes | None:
     if "eval_loss" in series:
         axes[0].plot(*series["eval_loss"], "k--", marker="x", label="validation CE")
     axes[0].set_title("loss terms (weighted sum = total)")
-    for name, style in (("eval_accuracy", "o-"), ("eval_macro_f1", "s--"), ("eval_micro_f1", "d-"), ("eval_pearson", "^-")):
-        if name in series:
-            axes[1].plot(*series[name], style, label=name[len("eval_") :])
+    shown = [m for m in task_spec(run.task_type).metrics if m.higher_is_better and m.eval_key in series]
+    for metric, style in zip(shown, ("o-", "s--", "d-", "^-")):
+        axes[1].plot(*series[metric.eval_key], style, label=metric.label)
     axes[1].set_title("validation")
     if "learning_rate" in series:
         axes[2].plot(*series["learning_rate"], color="#555555")

@@ -1,1 +1,3 @@
-"""Run folders: what a finished run leaves behind and how it presents itself (the model card)."""
+"""Run folders as one concept: the output-folder policy (`folder`), what a folder holds and how a
+finished result is written (`files`), what a run records (`provenance`), and how a finished run
+presents itself (the model card: `model_card`, `card_names`, `card_text`, `card_template`)."""

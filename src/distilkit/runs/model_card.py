@@ -39,7 +39,7 @@ __all__ = ["CARD_FILE", "CARD_MARK", "read_front_matter", "render_card", "update
 
 CARD_MARK = "<!-- written by distilkit: evaluate rewrites this card -->"
 MODEL_COMMANDS = ("finetune", "distill", "pretrain", "general-distill", "export")  # folders that hold a model (tune's does not)
-# distilkit's run records in a model folder (the names of training/output_dir.py and deploy) and the upload filter that leaves them out
+# distilkit's run records in a model folder (the names of runs/files.py and deploy) and the upload filter that leaves them out
 RUN_RECORDS = ("distilkit_run.json", "distilkit_export.json", "train_log.jsonl", "eval_results.json", "eval_predictions.jsonl", "logs/")
 UPLOAD_EXCLUDES = ("distilkit_*.json", "train_log.jsonl", "eval_*", "logs/*", "checkpoints/*")
 RECIPE_SKIP = ("output_dir", "overwrite", "resume", "cache_dir", "threads")  # this machine's, not the recipe's

@@ -1,1 +1,1 @@
-"""Process-level plumbing every layer may use: multi-process ranks, run provenance, cache folder, threads."""
+"""Process-level plumbing every layer may use: multi-process ranks, cache folder, threads."""

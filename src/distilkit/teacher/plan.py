@@ -187,10 +187,6 @@ class TeacherPlan:
                 teacher.release()
             gc.collect()
 
-    @property
-    def online_model(self) -> Any:
-        return self.primary.model if self.online else None
-
     def forward(self, batch: dict[str, torch.Tensor], attentions: bool) -> Any:
         """The primary teacher's outputs (logits, all hidden states, attention maps if asked) on its own
         inputs in ``batch`` (``teacher_input_ids`` ...), without gradients."""

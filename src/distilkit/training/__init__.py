@@ -1,1 +1,1 @@
-"""The training foundation of every command: TrainingArguments, the Trainer base, collation, metrics, output folders."""
+"""The training foundation of every command: TrainingArguments, the Trainer base, collation, metrics."""

@@ -1,7 +1,8 @@
 """The one :class:`transformers.TrainingArguments` builder of every training command.
 
 Epoch mode (``finetune``, ``distill``): evaluation and checkpoints once per epoch (or every
-``eval_steps``), the best model by validation accuracy restored at the end, length-grouped batches.
+``eval_steps``), the best model by the task type's ``metric_for_best_model`` (its main metric unless
+the user names another of its metrics) restored at the end, length-grouped batches.
 Step mode (``pretrain``, ``general-distill``: a streamed corpus has no length): evaluation and
 checkpoints every ``eval_steps``, each rank reading its own slice of the stream. Both: fused AdamW,
 linear decay after a warm-up of ``warmup_ratio`` of the steps, bf16 only on a GPU (about 7x slower
@@ -24,19 +25,13 @@ import torch
 from transformers import EarlyStoppingCallback, TrainingArguments
 
 from distilkit.config import OptimizerConfig, RunDirConfig, StepsConfig, TrainConfig
-from distilkit.data.task_types import LOWER_IS_BETTER, MAIN_METRIC, TASK_METRICS
+from distilkit.data.task_types import SINGLE, metric_for_best_model
 from distilkit.errors import DistilkitError, require
 from distilkit.runtime.distributed import world_size
 from distilkit.training.callbacks import Plateau, PlateauAwareEarlyStopping
 
 CHECKPOINTS = "checkpoints"
 LOGS = "logs"  # TensorBoard event files (report_to=tensorboard), kept after training
-
-
-def epoch_metrics(main: str) -> tuple[str, ...]:
-    """What ``metric_for_best_model`` may name in a run whose main metric is ``main``: its task type's metrics and the loss."""
-    task_type = next(t for t, m in MAIN_METRIC.items() if m == main)
-    return (*TASK_METRICS[task_type], "loss")
 
 
 # TrainingArguments fields distilkit owns: a pass-through value would break the run folder's layout.
@@ -63,18 +58,14 @@ def check_training_args(overrides: dict[str, Any] | None) -> dict[str, Any]:
     return overrides
 
 
-def _build(defaults: dict[str, Any], overrides: dict[str, Any] | None, metrics: tuple[str, ...] | None = None) -> TrainingArguments:
+def _build(defaults: dict[str, Any], overrides: dict[str, Any] | None, task_type: str | None = None) -> TrainingArguments:
     """``TrainingArguments`` of ``defaults`` with the checked ``overrides`` merged over them; a value
-    transformers refuses is a one-line error. ``metrics``: what ``metric_for_best_model`` may name."""
+    transformers refuses is a one-line error. ``task_type``: a run that keeps its best model, by
+    :func:`~distilkit.data.task_types.metric_for_best_model` (the override checked against the type's metrics)."""
     extra = check_training_args(overrides)
     merged = {**defaults, **extra}
-    metric = extra.get("metric_for_best_model")
-    if metric is not None:
-        name = str(metric).removeprefix("eval_")
-        if metrics is not None:
-            require(name in metrics, f"training_args: metric_for_best_model={metric!r}: use one of {', '.join(metrics)}")
-        if "greater_is_better" not in extra:
-            merged["greater_is_better"] = not name.endswith(LOWER_IS_BETTER)
+    if task_type is not None:
+        merged["metric_for_best_model"], merged["greater_is_better"] = metric_for_best_model(task_type, extra)
     try:
         return TrainingArguments(**merged)
     except (ValueError, TypeError) as exc:
@@ -112,11 +103,11 @@ def _common(cfg: OptimizerConfig, run: RunDirConfig, out: Path, seed: int) -> di
 
 
 def epoch_arguments(
-    cfg: TrainConfig, out: Path, seed: int, has_eval: bool = True, metric: str = "accuracy", save: bool = True
+    cfg: TrainConfig, out: Path, seed: int, has_eval: bool = True, task_type: str = SINGLE, save: bool = True
 ) -> TrainingArguments:
-    """Arguments of an epoch-counted run (``max_steps`` > 0 overrides ``epochs``); the best model is
-    kept by validation ``metric`` (the task's main metric, higher is better). ``save=False``: no
-    checkpoints and no best-model restore (a ``tune`` trial only reports its validation scores)."""
+    """Arguments of an epoch-counted run of ``task_type`` (``max_steps`` > 0 overrides ``epochs``);
+    the best model is kept by :func:`~distilkit.data.task_types.metric_for_best_model`. ``save=False``:
+    no checkpoints and no best-model restore (a ``tune`` trial only reports its validation scores)."""
     strategy = "steps" if cfg.eval_steps else "epoch"
     defaults = dict(
         **_common(cfg, cfg, out, seed),
@@ -127,12 +118,10 @@ def epoch_arguments(
         eval_steps=cfg.eval_steps,
         save_steps=cfg.eval_steps,
         load_best_model_at_end=has_eval and save,
-        metric_for_best_model=metric,
-        greater_is_better=True,
         label_names=["labels"],
         train_sampling_strategy="group_by_length",
     )
-    return _build(defaults, cfg.training_args, epoch_metrics(metric))
+    return _build(defaults, cfg.training_args, task_type)
 
 
 def device_arguments(cfg: TrainConfig, out: Path, seed: int) -> TrainingArguments:

@@ -7,18 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from distilkit.data.task_types import MAIN_METRIC, MULTI, REGRESSION, SINGLE, quality, tune_thresholds
-
-
-def compute_metrics(eval_pred: Any) -> dict[str, float]:
-    """Accuracy and macro-F1 (0..1) from a Trainer ``EvalPrediction`` (logits (N, C), labels (N,))."""
-    return metrics_for(SINGLE, [])(eval_pred)
+from distilkit.data.task_types import MULTI, REGRESSION, SINGLE, quality, task_spec, tune_thresholds
 
 
 def metrics_for(task_type: str, label_names: list[str], scale: tuple[float, float] | None = None) -> Callable[[Any], dict[str, float]]:
-    """A Trainer ``compute_metrics`` for the task: accuracy + macro-F1; micro/macro-F1 + subset
-    accuracy (thresholds 0.5); or RMSE, MAE (user units: the standardised outputs and labels are
-    scaled back with ``scale``), Pearson and Spearman."""
+    """A Trainer ``compute_metrics`` for the task: its registry metrics (accuracy + macro-F1;
+    micro/macro-F1 + subset accuracy at thresholds 0.5; or Pearson, Spearman, RMSE and MAE in user
+    units: the standardised outputs and labels are scaled back with ``scale``)."""
+    keys = [m.key for m in task_spec(task_type).metrics]
 
     def compute(eval_pred: Any) -> dict[str, float]:
         logits, labels = eval_pred.predictions, eval_pred.label_ids
@@ -28,21 +24,21 @@ def metrics_for(task_type: str, label_names: list[str], scale: tuple[float, floa
             logits, labels = logits * scale[1] + scale[0], labels * scale[1] + scale[0]
         names = label_names or [str(i) for i in range(logits.shape[-1])]
         row = quality(task_type, logits, labels, names)
-        return {k: float(v) for k, v in row.items() if k != "main" and isinstance(v, (int, float))}
+        return {k: float(row[k]) for k in keys}
 
     return compute
 
 
 def main_metric(task_type: str) -> str:
-    """The metric a run of this task type keeps its best model by (higher is better)."""
-    return MAIN_METRIC[task_type]
+    """The task type's main metric (what a run keeps its best model by unless the user names another)."""
+    return task_spec(task_type).main.key
 
 
 def best_eval_metrics(trainer: Any, metric: str | None = None) -> dict[str, float]:
     """Validation metrics of the model the Trainer ends with (the best evaluation by the run's
-    ``metric_for_best_model``, accuracy by default, as ``load_best_model_at_end`` restores it)
+    ``metric_for_best_model`` and ``greater_is_better``, as ``load_best_model_at_end`` restores it)
     without scoring the validation set again."""
-    name = metric or getattr(trainer.args, "metric_for_best_model", None) or "accuracy"
+    name = metric or getattr(trainer.args, "metric_for_best_model", None) or task_spec(SINGLE).main.key
     key = name if name.startswith("eval_") else f"eval_{name}"
     sign = 1.0 if getattr(trainer.args, "greater_is_better", True) is not False else -1.0
     evals = [row for row in trainer.state.log_history if key in row]

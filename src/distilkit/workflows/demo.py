@@ -21,8 +21,8 @@ from distilkit.commands.finetune import finetune
 from distilkit.commands.report import report
 from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig, ReportConfig, TaskDataConfig
 from distilkit.data.task import training_rest
+from distilkit.runs.files import RUN_FILE
 from distilkit.runtime.host import cache_root
-from distilkit.training.output_dir import RUN_FILE
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
-"""The one output-directory policy of every command that writes a folder (training runs, export, augment).
+"""The one output-folder policy of every command that writes a folder (training runs, export, augment).
 
 Checks come first and touch nothing: :class:`OutputDir` refuses a path that is a file, a folder it
 cannot write, a folder holding a finished result unless ``overwrite``, a folder of an unfinished
-training run unless ``resume`` or ``overwrite``, a non-empty folder distilkit did not make, and any
-``protected`` folder (e.g. the model being exported) or a parent of one. Only once every input of
+training run unless ``resume`` or ``overwrite``, a non-empty folder distilkit did not make, and a
+folder that is or holds one of the command's inputs (``protected``: :func:`inputs_of` its config,
+the teacher, student, data, corpus, model being exported ...). Only once every input of
 the command has been checked does :meth:`OutputDir.clear` remove the old result. A result is
 written with its marker file last (the run file, or the export manifest), so an interrupted write
 never looks finished.
@@ -11,6 +12,7 @@ never looks finished.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -18,31 +20,61 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-from transformers import PreTrainedTokenizerBase
 
 from distilkit.errors import DistilkitError
-from distilkit.inference.backends import MANIFEST_FILE
-from distilkit.runs.model_card import write_card
-from distilkit.runtime.distributed import barrier
-from distilkit.training.arguments import CHECKPOINTS
+from distilkit.runs.files import CHECKPOINTS, FINISHED_MARKERS, OWNER_MARKER
 
 log = logging.getLogger(__name__)
-RUN_FILE = "distilkit_run.json"  # written last: its presence marks a finished run (model, dataset) dir
-FINISHED_MARKERS = (RUN_FILE, MANIFEST_FILE)  # either one: a folder distilkit finished writing
-OWNER_MARKER = ".distilkit-output"  # written when distilkit starts writing a folder: it may be replaced with --overwrite
-LOG_FILE = "train_log.jsonl"  # every logged loss term and metric of a training run
-EVAL_FILE = "eval_results.json"  # written by evaluate into the student's dir (by default)
-PREDICTIONS_FILE = "eval_predictions.jsonl"  # per-row teacher and student probabilities, beside EVAL_FILE
 
 
-def predictions_path(results: str | Path) -> Path:
-    """The per-row predictions file that belongs to the evaluation results file ``results``: ``eval_predictions.jsonl``
-    beside ``eval_results.json``, ``<stem>.predictions.jsonl`` beside any other name (so two evaluations written
-    to one folder never share one)."""
-    results = Path(results)
-    return results.with_name(PREDICTIONS_FILE if results.name == EVAL_FILE else f"{results.stem}.predictions.jsonl")
+# Config fields that name something a command reads (a path when it exists on disk: zoo names, hub
+# ids and built-in sets do not), with how the refusal names them. Writing over one would destroy it.
+INPUT_FIELDS = {
+    "model": "the model",
+    "teacher": "the teacher",
+    "teachers": "the teacher",
+    "student": "the student",
+    "teacher_outputs": "the teacher outputs",
+    "tokenizer": "the tokenizer",
+    "augment_mlm_model": "the model",
+    "data": "the data",
+    "validation_data": "the data",
+    "test_data": "the data",
+    "unlabeled_data": "the unlabelled data",
+    "corpus": "the corpus",
+    "input": "the input",
+    "runs": "the run",
+    "cache_dir": "the cache",
+}
+HUB_PREFIX = "hf:"  # data given as hf:FOLDER is read from that folder
+Input = tuple[str, Path]  # (how the refusal names it, its path)
+
+
+def inputs_of(cfg: object) -> list[Input]:
+    """The local paths a command's config reads (every :data:`INPUT_FIELDS` field it has, each value
+    of a list), as (what, path) for :class:`OutputDir`'s ``protected``."""
+    fields = {f.name for f in dataclasses.fields(cfg)} if dataclasses.is_dataclass(cfg) else set()
+    found: list[Input] = []
+    for name in (n for n in INPUT_FIELDS if n in fields):  # models first: a folder holding several is named by its model
+        value = getattr(cfg, name)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(item, (str, Path)) or not str(item):
+                continue
+            path = Path(str(item).removeprefix(HUB_PREFIX)).expanduser()
+            if path.exists():
+                found.append((f"{INPUT_FIELDS[name]} {str(item)!r} (--{name.replace('_', '-')})", path))
+    return found
+
+
+def refuse_inputs(out: Path, protected: Iterable[str | Path | Input]) -> None:
+    """A one-line error when ``out`` is, or is a parent of, one of the ``protected`` inputs (a path,
+    or a (what, path) pair from :func:`inputs_of`)."""
+    target = out.expanduser().resolve()
+    for keep in protected:
+        what, path = keep if isinstance(keep, tuple) else (f"the model {str(keep)!r}", Path(keep))
+        keep_path = path.expanduser().resolve()
+        if target == keep_path or target in keep_path.parents:
+            raise DistilkitError(f"output_dir {str(out)!r} is or holds {what}: writing there would destroy it; choose another output_dir")
 
 
 def last_complete_checkpoint(ckpt_dir: Path) -> str | None:
@@ -86,17 +118,14 @@ class OutputDir:
     ``resume_from`` is the checkpoint a resumed training run continues from (None otherwise).
     """
 
-    def __init__(self, path: str | Path, overwrite: bool = False, resume: bool = False, protected: Iterable[str | Path] = ()) -> None:
+    def __init__(
+        self, path: str | Path, overwrite: bool = False, resume: bool = False, protected: Iterable[str | Path | Input] = ()
+    ) -> None:
         self.path = out = Path(path).expanduser()
         self.overwrite, self.resume = overwrite, resume
         if out.exists() and not out.is_dir():
             raise DistilkitError(f"output_dir {str(out)!r} is a file: choose a directory path")
-        for keep in protected:
-            keep_path = Path(keep).expanduser().resolve()
-            if out.resolve() == keep_path or out.resolve() in keep_path.parents:
-                raise DistilkitError(
-                    f"output_dir {str(out)!r} holds the model {str(keep)!r}: writing there would destroy it; choose another output_dir"
-                )
+        refuse_inputs(out, protected)
         probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
         if not probe.is_dir():
             raise DistilkitError(f"cannot create {str(out)!r}: {str(probe)!r} is a file, not a directory; choose another output_dir")
@@ -147,64 +176,3 @@ class OutputDir:
         _probe_writable(out, out)
         (out / OWNER_MARKER).touch()
         return out
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def finished_info(folder: str | Path) -> dict[str, Any] | None:
-    """The content of a finished folder's marker file (run file or export manifest), or None."""
-    for marker in FINISHED_MARKERS:
-        path = Path(folder) / marker
-        if path.is_file():
-            return json.loads(path.read_text(encoding="utf-8"))
-    return None
-
-
-def mark_finished(out: Path, data: dict[str, Any], marker: str = RUN_FILE, card: bool = True) -> None:
-    """Write the model card (``README.md``, unless ``card`` is False) and then the marker file that
-    makes ``out`` a finished result (atomically, last of all): a finished folder always has its card."""
-    if card:
-        write_card(out, data)
-    write_json_atomic(out / marker, data)
-    (out / OWNER_MARKER).unlink(missing_ok=True)
-
-
-def save_final(model: Any, tokenizer: PreTrainedTokenizerBase, out: Path, run_info: dict[str, Any], keep_checkpoints: bool = False) -> None:
-    """Save a plain HF model dir: weights (safetensors), config with id2label, tokenizer, then the run file
-    last, so an interrupted save never looks finished."""
-    staging = out / ".saving"
-    (out / RUN_FILE).unlink(missing_ok=True)  # replacing a finished model: it stops looking finished first
-    if staging.exists():
-        shutil.rmtree(staging)
-    model.save_pretrained(staging, safe_serialization=True)
-    tokenizer.save_pretrained(staging)
-    for item in staging.iterdir():
-        target = out / item.name
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        os.replace(item, target)
-    staging.rmdir()
-    mark_finished(out, run_info)
-    if not keep_checkpoints and (out / CHECKPOINTS).is_dir():  # after the run file: a crash before it leaves them to resume from
-        shutil.rmtree(out / CHECKPOINTS)
-
-
-def write_log_history(trainer: Any, out: Path) -> None:
-    """Trainer log history (losses, per-term values, eval metrics, learning rate) as JSON lines."""
-    with (out / LOG_FILE).open("w", encoding="utf-8") as f:
-        for row in trainer.state.log_history:
-            f.write(json.dumps(row) + "\n")
-
-
-def save_run(trainer: Any, model: Any, tokenizer: PreTrainedTokenizerBase, out: Path, run_info: dict[str, Any]) -> None:
-    """End of a training command: rank 0 alone writes the log history, the model dir and the run file
-    (last, see :func:`save_final`); every rank then waits, so none returns before the model is on disk."""
-    if trainer.is_world_process_zero():
-        write_log_history(trainer, out)
-        save_final(model, tokenizer, out, run_info)
-    barrier()

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from distilkit.errors import DistilkitError
-from distilkit.training.arguments import CHECKPOINTS
-from distilkit.training.output_dir import OWNER_MARKER, RUN_FILE, OutputDir, mark_finished
+from distilkit.runs.files import CHECKPOINTS, OWNER_MARKER, RUN_FILE, mark_finished
+from distilkit.runs.folder import OutputDir
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -83,3 +83,30 @@ def test_a_file_or_a_path_under_a_file_is_refused(tmp_path):
         OutputDir(tmp_path / "f")
     with pytest.raises(DistilkitError, match="is a file, not a directory"):
         OutputDir(tmp_path / "f" / "model")
+
+
+def test_inputs_of_a_config_are_its_local_paths(tmp_path):
+    """Every path-valued input field that exists on disk, each value of a list, hf:FOLDER as the
+    folder; zoo names, hub ids and built-in sets are not paths."""
+    from distilkit.config import DistillConfig, PretrainConfig
+    from distilkit.runs.folder import inputs_of
+
+    for name in ("teacher", "second", "data", "more"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "u.txt").write_text("x\n")
+    cfg = DistillConfig(
+        teacher=str(tmp_path / "teacher"),
+        teachers=[str(tmp_path / "second"), "minilm-l6"],
+        data=f"hf:{tmp_path / 'data'}",
+        unlabeled_data=str(tmp_path / "u.txt"),
+        student="minilm-l6",
+        output_dir=str(tmp_path / "out"),
+    )
+    found = {str(path): what for what, path in inputs_of(cfg)}
+    assert set(found) == {str(tmp_path / n) for n in ("teacher", "second", "data", "u.txt")}
+    assert found[str(tmp_path / "teacher")].endswith("(--teacher)") and found[str(tmp_path / "u.txt")].startswith("the unlabelled data")
+    corpus = inputs_of(PretrainConfig(corpus=[str(tmp_path / "more"), "bbc-news"]))
+    assert [str(p) for _, p in corpus] == [str(tmp_path / "more")]
+    with pytest.raises(DistilkitError, match="is or holds the teacher .*\\(--teacher\\): writing there would destroy it"):
+        OutputDir(tmp_path, overwrite=True, protected=inputs_of(cfg))
+    OutputDir(tmp_path / "out", protected=inputs_of(cfg))  # a new folder beside the inputs is fine
