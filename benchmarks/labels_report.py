@@ -259,6 +259,7 @@ def plots(tables: dict[str, list[dict[str, Any]]], setfit_raw: list[dict[str, An
             rs = [r for r in tables["never_worse"] if r["dataset"] == ds]
             x = [r["labels_pct"] for r in rs]
             ax.plot(x, [r["test_twin"] for r in rs], "--o", label="fair no-KD twin")
+            ax.plot(x, [r["test_kd"] for r in rs], ":x", color="grey", label="distilled student (KD)")
             ax.plot(x, [r["test_shipped"] for r in rs], "-s", label="default distill (shipped)")
             sf = [r for r in tables["setfit"] if r["dataset"] == ds]
             if sf:
