@@ -24,6 +24,9 @@ VADER, multi-label, SetFit, the ceiling), ``--workers`` at a time once the jobs 
     python benchmarks/bench_labels.py --quick --out runs/bench-labels-cpu                  # CPU size (caps below)
     python benchmarks/bench_labels.py --device cuda --workers 6 --out runs/bench-labels    # full size, one GPU (bf16 autocast: Trainer's)
     python benchmarks/bench_labels.py --tiny --out /tmp/bench-tiny                          # tiny random BERTs: the whole path in a test
+
+On a shared machine set ``DISTILKIT_JOB_LOCK=/tmp/distilkit-cpu.lock``: each job then holds that file
+lock while it runs (other work runs between jobs); never wrap the whole multi-hour run in ``flock``.
 """
 
 from __future__ import annotations
