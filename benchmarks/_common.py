@@ -48,6 +48,23 @@ def machine() -> str:
     )
 
 
+def host_facts() -> str:
+    """CPU model, the vector flags that decide int8/bf16 speed, and the load average (noisy neighbours)."""
+    flags: set[str] = set()
+    model = platform.processor() or "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8") if f in flags]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return f"CPU {model}; flags {' '.join(wanted) or 'none of avx2/avx512/amx'}; load average {load}"
+
+
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
