@@ -1,7 +1,9 @@
 """The ``distilkit`` command: a thin layer over the Python API.
 
 Each subcommand's flags come from its config dataclass (see :mod:`distilkit.config`); errors the
-user can fix print one line and exit with code 2.
+user can fix print one line and exit with code 2. Only light modules load before a command runs
+(each command imports its own, torch included, when called), so ``--help`` answers at once, and the
+models a command names are checked (:func:`distilkit.modeling.zoo.check_model_name`) before any loads.
 """
 
 from __future__ import annotations
@@ -209,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging and full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (cls, _, help_) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_, description=(cls.__doc__ or help_).strip())
+        usage = f"distilkit {name} [FLAGS]" + (" [TEXT ...]" if name == "predict" else " [RUN_DIR ...]" if name == "report" else "")
+        p = sub.add_parser(name, help=help_, description=(cls.__doc__ or help_).strip(), usage=usage)
         C.add_config_arguments(p, cls)
         if name == "predict":
             p.add_argument("texts", nargs="*", help="texts to label")
@@ -220,11 +223,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction:
+    return next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:  # the command's own "did you mean", not the top-level usage
+            command = _subparsers(parser).choices[args.command]
+            command.error(C.unknown_flag_message(command, unknown))
     except SystemExit as exc:  # --help (0) or a usage error (2): a return code, as for every other outcome
         return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -234,6 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     cls, run, _ = COMMANDS[args.command]
     try:
         cfg = C.config_from_args(cls, args)
+        from distilkit.modeling.zoo import check_model_name
+
+        for flag, name in C.model_names(cfg):  # a mistyped path or an unreachable hub: one line now, not after retries
+            check_model_name(name, flag)
         if is_main_process():
             run(cfg, args)
         else:

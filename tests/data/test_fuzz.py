@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from distilkit import config as C
+from distilkit.config.parsing import parse_float
 from distilkit.data.sources import load_table
 from distilkit.data.task import prepare_task
 from distilkit.errors import DistilkitError
@@ -110,6 +111,17 @@ def config_values(draw):
     return cls, {k: draw(any_value) for k in keys}
 
 
+def _kept(got, value) -> bool:
+    """``got`` is ``value`` as the config reads it: the same, an int as a float, or a written number ("5e-5", "1_000") as a number."""
+    if isinstance(value, list) and isinstance(got, list):
+        return len(got) == len(value) and all(_kept(g, v) for g, v in zip(got, value))
+    if isinstance(value, dict) and isinstance(got, dict):
+        return got.keys() == {str(k) for k in value} and all(_kept(got[str(k)], v) for k, v in value.items())
+    if isinstance(value, str) and isinstance(got, (int, float)) and not isinstance(got, bool):
+        return got == parse_float(value)
+    return got == value or (isinstance(value, float) and math.isnan(value) is False and got == float(value))
+
+
 @settings(FUZZ, max_examples=60)
 @given(case=config_values())
 def test_fuzz_build_config(case):
@@ -119,7 +131,7 @@ def test_fuzz_build_config(case):
         assert isinstance(cfg, cls)
         for name, value in values.items():
             got = getattr(cfg, name)
-            assert got == value or (isinstance(value, float) and math.isnan(value) is False and got == float(value))
+            assert _kept(got, value), (name, value, got)
 
 
 @settings(FUZZ, max_examples=40)

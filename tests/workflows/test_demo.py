@@ -53,10 +53,10 @@ def test_demo_prints_the_fair_twin_and_its_report_draws_each_run_from_its_own_pr
         DemoConfig(
             output_dir=str(out),
             data=str(sentiment_csv),
-            teacher_model=str(tiny_teacher_dir),
+            teacher=str(tiny_teacher_dir),
             student=str(tiny_encoder),
             train_samples=160,
-            labels=40,
+            labelled_rows=40,
             teacher_epochs=1.0,
             student_epochs=2.0,
             max_length=32,

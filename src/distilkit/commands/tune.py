@@ -37,6 +37,7 @@ from distilkit.modeling.student import build_student
 from distilkit.runs.files import mark_finished, write_json_atomic
 from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runs.provenance import run_info
+from distilkit.runtime.extras import require_extra
 from distilkit.runtime.host import set_threads
 from distilkit.training.arguments import device_arguments, epoch_arguments
 from distilkit.training.collate import MultiTokenizerCollator
@@ -182,6 +183,7 @@ def best_recipe(cfg: TuneConfig, params: dict[str, Any], out: Path) -> DistillCo
 
 def tune(cfg: TuneConfig) -> dict[str, Any]:
     """Run (or resume) the study in ``cfg.output_dir``; returns the trials, the best values and file paths."""
+    require_extra("optuna")
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend

@@ -12,7 +12,8 @@ from distilkit.config.commands import (
 )
 from distilkit.config.data import AUGMENT_METHODS, AugmentOptions, CorpusConfig, TaskDataConfig, TrainingDataConfig, TransferDataConfig
 from distilkit.config.deploy import BenchConfig, ExportConfig, LoadTestConfig, ServeConfig
-from distilkit.config.parsing import add_config_arguments, build_config, coerce, config_from_args, load_recipe, opt, save_recipe
+from distilkit.config.flags import add_config_arguments, model_names, unknown_flag_message
+from distilkit.config.parsing import build_config, coerce, config_from_args, load_recipe, opt, save_recipe
 from distilkit.config.pretraining import GeneralDistillConfig, PretrainConfig
 from distilkit.config.report import ReportConfig
 from distilkit.config.training import (
@@ -63,6 +64,8 @@ __all__ = [
     "coerce",
     "config_from_args",
     "load_recipe",
+    "model_names",
     "opt",
     "save_recipe",
+    "unknown_flag_message",
 ]

@@ -178,7 +178,9 @@ class LabelConfig(ModelAccessConfig):
     descriptions and writes the ``distill --teacher-outputs`` format (the text column + p_<label>)."""
 
     model: str = opt("mpnet-base", "sentence encoder (zoo name, local dir, hub id): mean-pooled embeddings")
-    labels: list[str] = opt(["positive", "negative"], 'label names, e.g. --labels positive negative or --labels "positive,negative"')
+    labels: list[str] = opt(
+        ["positive", "negative"], "label names, space- or comma-separated: --labels positive negative or --labels positive,negative"
+    )
     label_descriptions: list[str] | None = opt(
         None, "one description per label, embedded instead of the bare name (e.g. 'a positive movie review')"
     )
@@ -197,9 +199,7 @@ class LabelConfig(ModelAccessConfig):
     threads: int | None = opt(None, "torch CPU threads (default: torch's choice)")
 
     def validate(self) -> None:
-        if len(self.labels) == 1 and "," in self.labels[0]:
-            self.labels = [x.strip() for x in self.labels[0].split(",")]
-        self.labels = [x.strip() for x in self.labels if x.strip()]
+        self.labels = [x.strip() for item in self.labels for x in item.split(",") if x.strip()]  # "a,b" or a b
         require(len(self.labels) >= 2, f"labels={self.labels}: give at least two labels")
         require(len(set(self.labels)) == len(self.labels), f"labels={self.labels}: each label once")
         require(
@@ -218,12 +218,17 @@ class DemoConfig:
     data: str = opt(
         "rotten-tomatoes", "labelled data of the demo: a built-in name or a labelled file (the story is told on Rotten Tomatoes)"
     )
-    teacher_model: str = opt("mpnet-base", "base model fine-tuned as the teacher")
+    teacher: str = opt("mpnet-base", "base model the demo fine-tunes into its teacher (zoo name, local dir, hub id)")
     student: str | None = opt("minilm-l6", "student checkpoint (None: 3 layers copied from the teacher)")
     train_samples: int = opt(2000, "training rows of the demo: the teacher learns from all their labels")
-    labels: int = opt(200, "labels the students get; the other training rows are given to the distilled student without labels")
+    labelled_rows: int = opt(
+        200, "how many training rows keep their label for the students; the other rows reach the distilled student without labels"
+    )
     teacher_epochs: float = opt(1.0, "teacher fine-tuning epochs")
     student_epochs: float = opt(3.0, "distillation epochs")
-    max_length: int = opt(64, "truncate texts to this many tokens")
+    max_length: int = opt(
+        64,
+        "truncate texts to this many tokens (default: 64 here, 128 in every other command, to keep the demo within ~15 min on 2 CPU cores)",
+    )
     cache_dir: str | None = opt(None, "where the fine-tuned teacher is cached (default: ~/.cache/distilkit/demo)")
     seed: int = opt(42, "random seed")

@@ -48,7 +48,7 @@ class BenchConfig(TaskDataConfig):
     model: str = opt("runs/export", "export folder (from distilkit export) or plain model dir")
     teacher: str | None = opt(None, "teacher model dir to time alongside (default: the teacher recorded at export, if any; 'none' to skip)")
     backends: list[str] | None = opt(None, "backends to time (default: every usable one)")
-    max_length: int = opt(64, "truncate texts to this many tokens")
+    max_length: int = opt(128, "truncate texts to this many tokens")
     latency_runs: int = opt(50, "batch-1 requests timed per backend (p50/p95 over these)")
     throughput_texts: int = opt(512, "texts labelled per backend for the throughput figure")
     batch_size: int = opt(32, "throughput batch size")

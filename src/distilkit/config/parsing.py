@@ -4,7 +4,8 @@ Every command has one dataclass. A recipe is a flat YAML mapping of its field na
 the same names with dashes (``text_column`` -> ``--text-column``); each flag also takes its
 underscore spelling (``--text_column``) and, where one exists, the ``transformers`` name of the same
 setting (:data:`ALIASES`: ``--num-train-epochs`` for ``--epochs``, ``--output`` for the folder a
-command writes...), in flags and recipes alike. Precedence: defaults < recipe < flags. Unknown keys
+command writes...) or an older name (:data:`CLASS_ALIASES`), in flags and recipes alike; giving two
+names of one setting is an error. Numbers read as people write them (``5e-5``, ``1_000``). Precedence: defaults < recipe < flags. Unknown keys
 and wrong types are rejected with the key's name; a field made with ``opt(..., required=True)`` must
 be given.
 """
@@ -16,6 +17,7 @@ import dataclasses
 import difflib
 import logging
 import math
+import re
 import types
 import typing
 from dataclasses import field
@@ -42,8 +44,11 @@ ALIASES: dict[str, str] = {
     "resume_from_checkpoint": "resume",
     "trainer_arg": "training_args",
     "output": "output_dir",
+    "unlabelled_data": "unlabeled_data",
 }
-DEPRECATED_ALIASES = frozenset({"output"})
+# Older names of one command's field: config class name -> {old name: field}.
+CLASS_ALIASES: dict[str, dict[str, str]] = {"DemoConfig": {"teacher_model": "teacher", "labels": "labelled_rows"}}
+DEPRECATED_ALIASES = frozenset({"output", "teacher_model", "labels"})
 # Names that only mean something to a training command (one with a learning rate).
 TRAINING_ALIASES = frozenset({"num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size", "resume_from_checkpoint"})
 
@@ -70,10 +75,34 @@ def _is_number_or_word(tp: Any) -> bool:
     return typing.get_origin(tp) in (Union, types.UnionType) and set(typing.get_args(tp)) == {float, str}
 
 
+# A number as people write it: 5e-5, 1e-4, 1_000, .5, -3, 2.5E+3 (YAML 1.1 reads 5e-5 and 1e3 as strings).
+NUMBER = re.compile(r"[-+]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][-+]?\d+)?")
+
+
+def parse_float(text: str) -> float:
+    """``5e-5``, ``1_000``, ``.5`` -> float; anything else raises ``ValueError`` (so argparse names the flag)."""
+    text = text.strip()
+    if not NUMBER.fullmatch(text):
+        raise ValueError(f"not a number: {text!r}")
+    return float(text.replace("_", ""))
+
+
+def parse_int(text: str) -> int:
+    """``1_000``, ``1e3``, ``-1`` -> int (a written float must be a whole number); else ``ValueError``."""
+    value = parse_float(text)
+    if not value.is_integer():
+        raise ValueError(f"not a whole number: {text!r}")
+    return int(value)
+
+
+parse_float.__name__ = "float"  # argparse's "invalid float value: 'x'"
+parse_int.__name__ = "int"
+
+
 def number_or_word(text: str) -> float | str:
     """A command-line value of a ``float | str`` field: a number when it reads as one, else the word."""
     try:
-        return float(text)
+        return parse_float(text)
     except ValueError:
         return text
 
@@ -90,7 +119,9 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
         return value
     if _is_number_or_word(base):
         if isinstance(value, str):
-            return value
+            value = number_or_word(value)
+            if isinstance(value, str):
+                return value
         return coerce(key, value, float)
     if value is None:
         require(optional, f"config key '{key}' may not be empty (expected {getattr(base, '__name__', base)})")
@@ -110,6 +141,14 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
         (item,) = typing.get_args(base)
         require(isinstance(value, list), f"config key '{key}' must be a list of {item.__name__}, got {value!r}")
         return [coerce(key, v, item) for v in value]
+    if base in (int, float) and isinstance(value, str):  # "5e-5", "1_000": numbers as people write them
+        try:
+            value = parse_int(value) if base is int else parse_float(value)
+        except ValueError:
+            kind = "an integer" if base is int else "a number"
+            raise DistilkitError(f"config key '{key}' must be {kind} (e.g. {'1000' if base is int else '5e-5'}), got {value!r}") from None
+    if base is int and isinstance(value, float) and value.is_integer():  # YAML's 1.0e+3
+        value = int(value)
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if base is float and isinstance(value, float):
@@ -129,11 +168,14 @@ def aliases_of(cls: type) -> dict[str, str]:
     """The aliases that apply to ``cls``: alias -> field name (see :data:`ALIASES`)."""
     names = {f.name for f in dataclasses.fields(cls)}
     training = "learning_rate" in names
-    return {
+    found = {
         alias: target
         for alias, target in ALIASES.items()
         if target in names and alias not in names and (training or alias not in TRAINING_ALIASES)
     }
+    for klass in cls.__mro__:
+        found.update({a: t for a, t in CLASS_ALIASES.get(klass.__name__, {}).items() if t in names and a not in names})
+    return found
 
 
 def canonical_keys(cls: type, values: dict[str, Any]) -> dict[str, Any]:
@@ -194,56 +236,6 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
 def save_recipe(cfg: Any, path: str | Path) -> None:
     """Write ``cfg`` as a YAML recipe that ``--config`` reads back."""
     Path(path).write_text(yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False), encoding="utf-8")
-
-
-class _DeprecatedAlias(argparse.Action):
-    """Stores like the flag it stands for, and logs that the new name should be used."""
-
-    def __init__(self, *args: Any, target: str = "", **kw: Any) -> None:
-        self.target = target
-        super().__init__(*args, **kw)
-
-    def __call__(self, parser: Any, namespace: argparse.Namespace, values: Any, option_string: str | None = None) -> None:
-        log.warning("%s is deprecated for this command: use %s", option_string, self.target)
-        setattr(namespace, self.dest, values)
-
-
-def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
-    """Add ``--config`` and one flag per field of ``cls``; unset flags stay out of the namespace.
-
-    Each flag is shown with its ``transformers`` alias where one exists (``--epochs,
-    --num-train-epochs``); the underscore spellings (``--num_train_epochs``) work but are not listed."""
-    parser.add_argument("--config", metavar="RECIPE.yaml", help="YAML recipe; flags override its keys")
-    aliases = aliases_of(cls)
-    for f in dataclasses.fields(cls):
-        tp, _ = _unwrap_optional(_field_types(cls)[f.name])
-        names = [f.name] + [a for a, target in aliases.items() if target == f.name and a not in DEPRECATED_ALIASES]
-        flags = ["--" + n.replace("_", "-") for n in names]
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
-        shown = "required" if f.metadata.get("required") else f"default: {default}"
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": f"{f.metadata.get('help', '')} ({shown})"}
-        if tp is bool:
-            kw["action"] = argparse.BooleanOptionalAction
-        elif typing.get_origin(tp) is dict:  # repeatable: --trainer-arg a=1 --trainer-arg b=2
-            kw.update(nargs="+", type=str, metavar="NAME=VALUE", action="extend")
-        elif typing.get_origin(tp) is list:
-            kw.update(nargs="+", type=typing.get_args(tp)[0])
-        else:
-            kw["type"] = number_or_word if _is_number_or_word(tp) else tp
-        parser.add_argument(*flags, **kw)
-        hidden = {**kw, "help": argparse.SUPPRESS}
-        underscored = ["--" + n for n in names if "_" in n]
-        if underscored:
-            parser.add_argument(*underscored, **hidden)
-        for alias in (a for a, target in aliases.items() if target == f.name and a in DEPRECATED_ALIASES):
-            if tp is bool or "action" in kw:
-                continue
-            parser.add_argument(
-                "--" + alias.replace("_", "-"),
-                **{**kw, "help": f"deprecated: use {flags[0]}"},
-                action=_DeprecatedAlias,
-                target=flags[0],
-            )
 
 
 def config_from_args(cls: type, args: argparse.Namespace) -> Any:

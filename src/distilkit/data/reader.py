@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from distilkit.errors import DistilkitError, require
+from distilkit.runtime.extras import require_extra
 
 TEXT, CSV, TSV, JSONL, PARQUET = "text", "csv", "tsv", "jsonl", "parquet"
 FILE_KINDS = {
@@ -208,6 +209,7 @@ def iter_column_rows(
 def split_sentences(text: str, language: str = "en") -> list[str]:
     """The sentences of ``text``: each line, cut by ``sentencex`` (Wikimedia's rule-based splitter: no
     model, knows abbreviations such as "Dr." and "p.m."), stripped; blank ones dropped."""
+    require_extra("sentencex")
     import sentencex
 
     return [s.strip() for line in text.splitlines() for s in sentencex.segment(language, line) if s.strip()]

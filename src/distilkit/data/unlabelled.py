@@ -28,6 +28,7 @@ from datasets.arrow_writer import ArrowWriter
 from distilkit.data import reader
 from distilkit.data.reader import CHUNK_ROWS, TABLES, TEXT, Row, file_kind, iter_batches, iter_column_rows, iter_lines, text_files, text_key
 from distilkit.errors import DistilkitError, require
+from distilkit.runtime.extras import require_extra
 from distilkit.runtime.host import cache_root
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,8 @@ def build_unlabelled_set(
     ``seen_keys``, the labelled training texts) and without any text in ``held_out_keys``
     (validation + test), written to a memory-mapped Arrow file (columns of ``features``, label
     ``label_value``). Cached under a key of the inputs; returns (dataset or None when empty, counts)."""
+    if split_sentences:
+        require_extra("sentencex")  # before any text is read
     key_src = json.dumps(
         [FORMAT_VERSION, [_source_signature(s) for s in sources], text_column, pair_column, label_column, split_sentences, str(features)]
     )

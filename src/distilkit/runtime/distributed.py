@@ -17,8 +17,6 @@ import logging
 import os
 from collections.abc import Iterator
 
-import torch.distributed as dist
-
 
 def rank() -> int:
     """Global rank of this process (0 without a launcher)."""
@@ -42,6 +40,8 @@ def is_main_process() -> bool:
 
 def barrier() -> None:
     """Wait for every process; a no-op when there is no process group."""
+    import torch.distributed as dist  # here: the CLI calls this module's helpers before it needs torch
+
     if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
         dist.barrier()
 

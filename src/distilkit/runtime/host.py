@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-
 
 def cache_root() -> Path:
     """distilkit's cache folder (``$DISTILKIT_CACHE`` or ``~/.cache/distilkit``)."""
@@ -16,4 +14,6 @@ def cache_root() -> Path:
 def set_threads(n: int | None) -> None:
     """Use ``n`` torch CPU threads (None or 0: leave torch's choice)."""
     if n:
+        import torch  # here, not at the top: the CLI reads cache_root before it needs torch
+
         torch.set_num_threads(n)

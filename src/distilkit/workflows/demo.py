@@ -30,11 +30,11 @@ log = logging.getLogger(__name__)
 def cached_teacher_dir(cfg: DemoConfig) -> Path:
     """Where the demo keeps its fine-tuned teacher; the name changes with every setting that shapes it."""
     data = "" if cfg.data == "rotten-tomatoes" else f"|{cfg.data}"  # the built-in default keeps the key of earlier releases
-    key = hashlib.sha256(
-        f"{cfg.teacher_model}|{cfg.train_samples}|{cfg.teacher_epochs}|{cfg.max_length}|{cfg.seed}{data}".encode()
-    ).hexdigest()[:12]
+    key = hashlib.sha256(f"{cfg.teacher}|{cfg.train_samples}|{cfg.teacher_epochs}|{cfg.max_length}|{cfg.seed}{data}".encode()).hexdigest()[
+        :12
+    ]
     root = Path(cfg.cache_dir) if cfg.cache_dir else cache_root() / "demo"
-    return root / f"teacher-{cfg.teacher_model}-{key}"
+    return root / f"teacher-{cfg.teacher}-{key}"
 
 
 def publish_teacher(teacher_dir: Path, link: Path) -> Path:
@@ -60,14 +60,12 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
     teacher_dir = cached_teacher_dir(cfg)
     start = time.perf_counter()
     if (teacher_dir / RUN_FILE).is_file():
-        log.info("[1/3] teacher: reusing the fine-tuned %s cached in %s", cfg.teacher_model, teacher_dir)
+        log.info("[1/3] teacher: reusing the fine-tuned %s cached in %s", cfg.teacher, teacher_dir)
     else:
-        log.info(
-            "[1/3] teacher: fine-tuning %s on %d labelled rows of %s (cached for reruns)", cfg.teacher_model, cfg.train_samples, cfg.data
-        )
+        log.info("[1/3] teacher: fine-tuning %s on %d labelled rows of %s (cached for reruns)", cfg.teacher, cfg.train_samples, cfg.data)
         finetune(
             FinetuneConfig(
-                model=cfg.teacher_model,
+                model=cfg.teacher,
                 data=cfg.data,
                 max_train_samples=cfg.train_samples,
                 epochs=cfg.teacher_epochs,
@@ -86,7 +84,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
     rest = unlabelled_rest(cfg, out)
     log.info(
         "[2/3] distill: the fair no-KD twin on %d labels alone, then the student distilled with those labels + %d unlabelled reviews",
-        cfg.labels,
+        cfg.labelled_rows,
         rest[1],
     )
     result = distill(
@@ -94,7 +92,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
             teacher=str(teacher_dir),
             student=cfg.student,
             data=cfg.data,
-            max_train_samples=cfg.labels,
+            max_train_samples=cfg.labelled_rows,
             unlabeled_data=str(rest[0]),
             epochs=cfg.student_epochs,
             max_length=cfg.max_length,
@@ -117,7 +115,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
     main_results = evals["student"]
     main_results["baseline"] = evals["no-kd"]["models"]["student"]
     main_results["selection"] = selection
-    main_results["labels_used"] = {"teacher": cfg.train_samples, "no-kd": cfg.labels, "student": cfg.labels}
+    main_results["labels_used"] = {"teacher": cfg.train_samples, "no-kd": cfg.labelled_rows, "student": cfg.labelled_rows}
     main_results["unlabelled_used"] = {"teacher": 0, "no-kd": 0, "student": rest[1] if selection["shipped"] == "kd" else 0}
     main_results["report"] = report(
         ReportConfig(
@@ -134,7 +132,7 @@ def demo(cfg: DemoConfig) -> dict[str, Any]:
 
 def unlabelled_rest(cfg: DemoConfig, out: Path) -> tuple[Path, int]:
     """The demo's training rows without the students' labelled sample, as JSONL texts (no labels), and their count."""
-    rest = training_rest(TaskDataConfig(data=cfg.data, max_length=cfg.max_length, seed=cfg.seed), cfg.labels, cfg.train_samples)
+    rest = training_rest(TaskDataConfig(data=cfg.data, max_length=cfg.max_length, seed=cfg.seed), cfg.labelled_rows, cfg.train_samples)
     path = out / "unlabelled.jsonl"
     out.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in rest), encoding="utf-8")
