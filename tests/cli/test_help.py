@@ -79,7 +79,7 @@ def test_distill_help_is_grouped_in_order(capsys):
     out = capsys.readouterr().out
     titles = [line.split(" (")[0] for line in out.splitlines() if line and not line.startswith(" ") and line.endswith("):")]
     assert titles == ["data", "model", "training", "distillation", "augmentation", "output"]
-    section = out.split("model (")[1].split("\n\n")[0]
+    section = out.split("\nmodel (")[1].split("\n\n")[0]
     assert section.index("--teacher ") < section.index("--student ") < section.index("--student-layers")  # the models come first
     assert "--temperature-schedule {constant,linear}" in out and "--preset {logits,distilbert,tinybert,minilm,minilmv2,pkd}" in out
 

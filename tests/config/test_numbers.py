@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from distilkit import config as C
-from distilkit.config.parsing import _unwrap_optional, coerce, parse_float, parse_int
+from distilkit.config.parsing import _is_number_or_word, _unwrap_optional, coerce, parse_float, parse_int
 from distilkit.errors import DistilkitError
 
 CLASSES = sorted(
@@ -28,7 +28,7 @@ def numeric_fields() -> list[tuple[str, str, type, bool]]:
             base, _ = _unwrap_optional(tp)
             is_list = typing.get_origin(base) is list
             item = typing.get_args(base)[0] if is_list else base
-            if item in (int, float) or set(typing.get_args(item)) == {float, str}:
+            if item in (int, float) or _is_number_or_word(item):
                 found.append((cls.__name__, name, int if item is int else float, is_list))
     return found
 
@@ -58,7 +58,7 @@ def test_every_number_field_reads_written_numbers(cls_name, name, kind, is_list)
         yaml_value = yaml.safe_load(f"x: {text}")["x"]  # what a recipe line gives: a str for 5e-5 and 1e3
         got = coerce(name, [yaml_value] if is_list else yaml_value, tp)
         assert got == ([value] if is_list else value) and type(got[0] if is_list else got) is kind, (text, got)
-    if set(typing.get_args(_unwrap_optional(tp)[0])) == {float, str}:
+    if _is_number_or_word(_unwrap_optional(tp)[0]):
         return  # a number or a word (alpha: auto): a word stays a word, validate() judges it
     with pytest.raises(DistilkitError, match=f"'{name}'"):
         coerce(name, ["12 apples"] if is_list else "12 apples", tp)

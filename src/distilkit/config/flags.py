@@ -216,8 +216,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     fields = sorted(dataclasses.fields(cls), key=lambda f: FIRST.index(f.name) if f.name in FIRST else len(FIRST))
     wanted = {group_of(cls, f.name) for f in fields}
     groups = {g: parser.add_argument_group(f"{g} ({d})" if g != "other" else d) for g, d in GROUPS.items() if g in wanted}
+    types = _field_types(cls)  # once per class: typing.get_type_hints is most of --help's time
     for f in fields:
-        tp, _ = _unwrap_optional(_field_types(cls)[f.name])
+        tp, _ = _unwrap_optional(types[f.name])
         names = [f.name] + [a for a, target in aliases.items() if target == f.name and a not in DEPRECATED_ALIASES]
         flags = ["--" + n.replace("_", "-") for n in names]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]

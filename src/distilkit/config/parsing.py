@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import functools
 import logging
 import math
 import re
@@ -107,7 +108,9 @@ def number_or_word(text: str) -> float | str:
         return text
 
 
+@functools.cache
 def _field_types(cls: type) -> dict[str, Any]:
+    """Field name -> resolved type annotation of a config dataclass (cached: resolving is slow)."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
