@@ -54,7 +54,7 @@ CLASS_GROUPS: dict[str, str] = {
     "OptimizerConfig": "training",
     "TrainConfig": "training",
     "StepsConfig": "training",
-    "RunDirConfig": "output",
+    "RunDirConfig": "training",  # resume, threads, trainer args, checkpoints (its output fields: FIELD_GROUPS)
     "ModelAccessConfig": "model",
     "FreshStudentConfig": "model",
     "StudentConfig": "model",
@@ -79,7 +79,6 @@ FIELD_GROUPS: dict[str, str] = {
     **dict.fromkeys(("model", "teacher", "teachers", "student", "tokenizer", "allow_pickle", "trust_remote_code"), "model"),
     **dict.fromkeys(("data", "input", "text_column", "text_pair_column", "text_pair", "max_length"), "data"),
     **dict.fromkeys(("output_dir", "output", "overwrite", "cache_dir", "license", "language"), "output"),
-    **dict.fromkeys(("resume", "threads", "training_args", "logging_steps", "save_total_limit"), "training"),
 }
 # Fields with a fixed set of values (listed in --help; the config's validate() checks them).
 CHOICES: dict[str, tuple[str, ...]] = {
