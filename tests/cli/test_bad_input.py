@@ -316,12 +316,12 @@ def test_mistyped_recipe_value(tmp_path, capsys):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("epochs: three\n")
     rc, _, err = run_cli(["distill", "--config", str(recipe)], capsys)
-    assert_one_line_error(rc, err, "distill", "'epochs'", "must be float")
+    assert_one_line_error(rc, err, "distill", "'epochs'", "must be a number such as 3, 0.5 or 5e-5, got 'three'")
 
 
 def test_mistyped_flag(capsys):
     rc, _, err = run_cli(["distill", "--temprature", "2"], capsys)
-    assert_one_line_error(rc, err, "distill", "unrecognized arguments: --temprature", "--help")
+    assert_one_line_error(rc, err, "distill", "unknown flag --temprature: did you mean --temperature?", "distilkit distill --help")
 
 
 @pytest.mark.parametrize(

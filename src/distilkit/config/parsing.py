@@ -83,6 +83,8 @@ NUMBER = re.compile(r"[-+]?(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(
 def parse_float(text: str) -> float:
     """``5e-5``, ``1_000``, ``.5`` -> float; anything else raises ``ValueError`` (so argparse names the flag)."""
     text = text.strip()
+    if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+        return float(text)  # a number, refused as not finite by coerce() with the key's name
     if not NUMBER.fullmatch(text):
         raise ValueError(f"not a number: {text!r}")
     return float(text.replace("_", ""))
@@ -148,8 +150,8 @@ def coerce(key: str, value: Any, tp: Any) -> Any:
         try:
             value = parse_int(value) if base is int else parse_float(value)
         except ValueError:
-            kind = "an integer" if base is int else "a number"
-            raise DistilkitError(f"config key '{key}' must be {kind} (e.g. {'1000' if base is int else '5e-5'}), got {value!r}") from None
+            kind = "an integer such as 3, 1_000 or 1e3" if base is int else "a number such as 3, 0.5 or 5e-5"
+            raise DistilkitError(f"config key '{key}' must be {kind}, got {value!r}") from None
     if base is int and isinstance(value, float) and value.is_integer():  # YAML's 1.0e+3
         value = int(value)
     if base is float and isinstance(value, int) and not isinstance(value, bool):
