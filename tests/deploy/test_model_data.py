@@ -16,8 +16,8 @@ from distilkit.runs.files import RUN_FILE
 
 
 def test_an_export_folder_records_its_data(tiny_export: Path, sentiment_csv: Path):
-    cfg = with_recorded_data(BenchConfig(model=str(tiny_export)))
-    assert cfg.data == str(sentiment_csv) and cfg.max_length == 64  # max_length is not a data setting: the bench's own
+    cfg = with_recorded_data(BenchConfig(model=str(tiny_export), max_length=48))
+    assert cfg.data == str(sentiment_csv) and cfg.max_length == 48  # max_length is not a data setting: the bench's own
     values, where = recorded_data(tiny_export)
     assert where == tiny_export / MANIFEST_FILE and values["validation_size"] == 0.1
 
