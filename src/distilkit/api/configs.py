@@ -34,11 +34,18 @@ def config_keywords(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)] + list(aliases_of(cls))
 
 
-def make_config(function: str, cls: type[C], values: dict[str, Any], own: list[str], recipe: str | Path | None = None) -> C:
-    """``cls`` from a recipe file (optional) overridden by ``values``; ``own`` are the function's other
-    keywords (counted as valid in the did-you-mean hint)."""
+def make_config(
+    function: str,
+    cls: type[C],
+    values: dict[str, Any],
+    own: list[str],
+    recipe: str | Path | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> C:
+    """``cls`` from ``defaults``, overridden by a recipe file (optional), overridden by ``values``; ``own`` are
+    the function's other keywords (counted as valid in the did-you-mean hint)."""
     check_keywords(function, values, config_keywords(cls) + own)
-    merged = {**(load_recipe(recipe) if recipe is not None else {}), **values}
+    merged = {**(defaults or {}), **(load_recipe(recipe) if recipe is not None else {}), **values}
     try:
         return build_config(cls, merged)
     except DistilkitError as exc:  # say which call it was

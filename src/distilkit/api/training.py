@@ -27,7 +27,7 @@ def data_settings(
 ) -> dict[str, Any]:
     """``values`` with the data arguments staged: ``train_dataset`` -> ``data``, ``eval_dataset`` ->
     ``validation_data``, ``test_dataset`` -> ``test_data`` (a config's own ``data=`` etc. may be objects
-    too). With a validation set given and no test set, nothing is held out for test unless ``test_size`` says so."""
+    too)."""
     out = dict(values)
     for given, key in ((train, "data"), (eval_, "validation_data"), (test, "test_data"), (unlabeled, unlabelled_key)):
         if given is None:
@@ -43,9 +43,12 @@ def data_settings(
     ):
         if key and out.get(key) is not None:
             out[key] = staging.data(out[key], role)
-    if out.get("validation_data") and not out.get("test_data"):
-        out.setdefault("test_size", 0.0)
     return out
+
+
+def split_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """With a validation set given and no test set, nothing is held out for test (unless a recipe or ``test_size=`` says so)."""
+    return {"test_size": 0.0} if values.get("validation_data") and not values.get("test_data") else {}
 
 
 def distill(
@@ -86,7 +89,14 @@ def distill(
             path = staging.model(value, role, tokenizer)
             if path is not None:
                 values[role] = path
-        cfg = make_config("distill", DistillConfig, values, list(_DISTILL_OBJECTS) + ["recipe", "callbacks", "no_baseline"], recipe)
+        cfg = make_config(
+            "distill",
+            DistillConfig,
+            values,
+            list(_DISTILL_OBJECTS) + ["recipe", "callbacks", "no_baseline"],
+            recipe,
+            split_defaults(values),
+        )
         return _as_result(distill_command.distill(cfg, callbacks))
 
 
@@ -131,7 +141,7 @@ def finetune(
         if path is not None:
             values["model"] = path
         own = [*objects, "tokenizer", "callbacks", "recipe"]
-        cfg = make_config("finetune", FinetuneConfig, values, own, recipe)
+        cfg = make_config("finetune", FinetuneConfig, values, own, recipe, split_defaults(values))
         return _as_result(finetune_command.finetune(cfg, callbacks))
 
 
