@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from distilkit.api.configs import check_keywords, make_config, no_mixing
+from distilkit.api.configs import check_keywords, config_keywords, make_config, no_mixing
 from distilkit.api.inputs import Staging, as_dataset, is_model
 from distilkit.commands import evaluate as evaluate_command
 from distilkit.commands import predict as predict_command
@@ -38,7 +38,7 @@ def evaluate(
         no_mixing("evaluate", config, {k: v for k, v in objects.items() if v is not None} | settings)
         return evaluate_command.evaluate(config)
     own = ["student", "teacher", "test_dataset", "student_tokenizer", "teacher_tokenizer", "recipe"]
-    check_keywords("evaluate", settings, [*own, *EvaluateConfig.__dataclass_fields__])
+    check_keywords("evaluate", settings, [*own, *config_keywords(EvaluateConfig)])
     with Staging() as staging:
         values = dict(settings)
         if test_dataset is not None:
