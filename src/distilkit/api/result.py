@@ -43,9 +43,12 @@ class TrainResult(RunResult):
 
     @property
     def alpha(self) -> float | None:
-        """The soft-label weight the distilled student trained with (None for finetune)."""
-        value = (self.facts.get("alpha") or {}).get("value") if isinstance(self.facts.get("alpha"), dict) else self.facts.get("alpha")
-        return None if value is None else float(value)
+        """The soft-label weight the distilled student trained with (also when its twin shipped); None for finetune."""
+        if "selection" in self.facts:
+            return float(self.facts["selection"]["alpha"])
+        value = self.facts.get("alpha")
+        value = value.get("value") if isinstance(value, dict) else value
+        return None if value is None or isinstance(value, str) else float(value)
 
     def predict(self, texts: Sequence[str], pairs: Sequence[str] | None = None, max_length: int = 128) -> list[dict[str, Any]]:
         """The shipped model's prediction per text: ``label``/``score``/``probs`` (see :class:`~distilkit.inference.Predictor`)."""
