@@ -25,6 +25,7 @@ LAYERS = [
     "report",
     "commands",
     "workflows",
+    "api",
     "cli",
     "__init__",
 ]

@@ -2,7 +2,11 @@
 
 Public API (the CLI is a thin layer over these)::
 
-    from distilkit import FinetuneConfig, DistillConfig, EvaluateConfig, finetune, distill, evaluate, Predictor
+    import distilkit
+
+    result = distilkit.distill(teacher="runs/teacher", student="minilm-l6", train_dataset="reviews.csv")
+    result.model, result.tokenizer, result.metrics
+    distilkit.distill(distilkit.DistillConfig(...))  # the config objects work as well
 
 The names load on first use (module ``__getattr__``), so ``import distilkit`` and ``distilkit --help``
 import neither torch, transformers nor datasets.
@@ -19,37 +23,27 @@ __version__ = "0.1.0"
 _LAZY: dict[str, str] = {
     "DemoConfig": "distilkit.config",
     "DistillConfig": "distilkit.config",
-    "DistilkitError": "distilkit.errors",
     "EvaluateConfig": "distilkit.config",
     "FinetuneConfig": "distilkit.config",
     "PredictConfig": "distilkit.config",
+    "DistilkitError": "distilkit.errors",
     "Predictor": "distilkit.inference",
     "RunResult": "distilkit.commands.result",
+    "TrainResult": "distilkit.api",
+    "Needs": "distilkit.api",
+    "TermInputs": "distilkit.api",
+    "distill": "distilkit.api",
+    "evaluate": "distilkit.api",
+    "finetune": "distilkit.api",
+    "loss_term": "distilkit.api",
+    "predict": "distilkit.api",
     "demo": "distilkit.workflows.demo",
-    "distill": "distilkit.commands.distill",
-    "evaluate": "distilkit.commands.evaluate",
-    "finetune": "distilkit.commands.finetune",
 }
 
-__all__ = [
-    "DemoConfig",
-    "DistillConfig",
-    "DistilkitError",
-    "EvaluateConfig",
-    "FinetuneConfig",
-    "PredictConfig",
-    "Predictor",
-    "RunResult",
-    "demo",
-    "distill",
-    "evaluate",
-    "finetune",
-]
+__all__ = sorted(_LAZY)
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load lazily
-    from distilkit.commands.distill import distill
-    from distilkit.commands.evaluate import evaluate
-    from distilkit.commands.finetune import finetune
+    from distilkit.api import Needs, TermInputs, TrainResult, distill, evaluate, finetune, loss_term, predict
     from distilkit.commands.result import RunResult
     from distilkit.config import DemoConfig, DistillConfig, EvaluateConfig, FinetuneConfig, PredictConfig
     from distilkit.errors import DistilkitError

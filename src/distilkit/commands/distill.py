@@ -13,9 +13,11 @@ import dataclasses
 import json
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from transformers import TrainerCallback
 
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
@@ -74,8 +76,9 @@ def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection
     return info
 
 
-def distill(cfg: DistillConfig) -> RunResult:
-    """Distil ``cfg.teacher`` (or ``cfg.teachers``, or outputs given as data) into a student on ``cfg.data``."""
+def distill(cfg: DistillConfig, callbacks: Sequence[TrainerCallback] = ()) -> RunResult:
+    """Distil ``cfg.teacher`` (or ``cfg.teachers``, or outputs given as data) into a student on ``cfg.data``;
+    ``callbacks`` (``transformers.TrainerCallback``) join the Trainer of the distilled student and of its twin."""
     cfg.validate()
     set_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -92,7 +95,7 @@ def distill(cfg: DistillConfig) -> RunResult:
     twin, kd_cfg = None, cfg
     if with_baseline(cfg):
         kd_steps = planned_steps(len(prep.train), cfg)
-        twin = train_twin(cfg, prep, twin_dir(out.path), twin_schedule(len(prep.labelled_train), kd_steps, cfg))
+        twin = train_twin(cfg, prep, twin_dir(out.path), twin_schedule(len(prep.labelled_train), kd_steps, cfg), callbacks)
         alpha = alpha_from_twin(check, float(twin.metrics[f"eval_{check.metric}"]))
         log.info(
             "alpha %.2f from the teacher's validation %s %.4f vs the fair no-KD twin's %.4f",
@@ -112,7 +115,7 @@ def distill(cfg: DistillConfig) -> RunResult:
     plateau = plateau_of(task.task_type, task.splits["validation"]["label"])
     stopping = early_stopping(kd_cfg, plateau=plateau, min_step=(kd_cfg.max_steps // 4) if twin else 0)
     torch.manual_seed(cfg.seed)
-    trainer = make_trainer(kd_cfg, prep, args, prep.student, prep.objective, [*stopping, *([watch] if watch else [])])
+    trainer = make_trainer(kd_cfg, prep, args, prep.student, prep.objective, [*stopping, *([watch] if watch else []), *callbacks])
     try:
         trainer.train(resume_from_checkpoint=out.resume_from if resume_kd else None)
     finally:

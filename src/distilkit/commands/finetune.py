@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 
-from transformers import set_seed
+from transformers import TrainerCallback, set_seed
 
 from distilkit.commands.result import RunResult
 from distilkit.config import FinetuneConfig
@@ -30,9 +31,9 @@ from distilkit.training.trainer import DistilkitTrainer
 log = logging.getLogger(__name__)
 
 
-def finetune(cfg: FinetuneConfig) -> RunResult:
+def finetune(cfg: FinetuneConfig, callbacks: Sequence[TrainerCallback] = ()) -> RunResult:
     """Fine-tune ``cfg.model`` on ``cfg.data``. The model dir is plain HF (safetensors, id2label,
-    tokenizer) with a ``distilkit_run.json`` beside it."""
+    tokenizer) with a ``distilkit_run.json`` beside it; ``callbacks`` join the Trainer's."""
     cfg.validate()
     set_threads(cfg.threads)
     set_seed(cfg.seed)  # the new classification head is drawn from the global RNG when the model loads
@@ -65,7 +66,7 @@ def finetune(cfg: FinetuneConfig) -> RunResult:
         data_collator=MultiTokenizerCollator(tokenizer),
         processing_class=tokenizer,
         compute_metrics=metrics_for(task_type, task.label_names, task.label_scale),
-        callbacks=early_stopping(cfg, plateau=plateau_of(task_type, task.splits["validation"]["label"])),
+        callbacks=[*early_stopping(cfg, plateau=plateau_of(task_type, task.splits["validation"]["label"])), *callbacks],
     )
     trainer.train(resume_from_checkpoint=out.resume_from)
     metrics = best_eval_metrics(trainer)  # the evaluation the kept model had (by metric_for_best_model)

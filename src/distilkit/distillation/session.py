@@ -25,7 +25,7 @@ from distilkit.data.tokenize import tokenize_dataset
 from distilkit.distillation.capture import disable_attention_dropout
 from distilkit.distillation.objective import Objective
 from distilkit.distillation.presets import build_objective
-from distilkit.distillation.terms import POSITIONWISE_TERMS, TERMS
+from distilkit.distillation.terms import TERMS, positionwise_terms
 from distilkit.distillation.trainer import DistillationTrainer
 from distilkit.errors import require
 from distilkit.modeling.heads import to_training_space
@@ -166,7 +166,7 @@ def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prep
         cfg.max_length,
         cfg.cache_dir,
         objective.positionwise_terms,
-        sorted(set(TERMS) - POSITIONWISE_TERMS),
+        sorted(set(TERMS) - positionwise_terms()),
     )
     return prep
 

@@ -13,7 +13,7 @@ distillation alike), so a term's weight means the same for any depth.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -213,7 +213,57 @@ TERMS: dict[str, Term] = {
 }
 # What "kd" and "ce" (the soft- and gold-label terms of every preset) mean for each task type: the registry's.
 TASK_TERMS: dict[str, dict[str, str]] = {name: spec.term_names for name, spec in TASKS.items()}
-POSITIONWISE_TERMS = frozenset(name for name, t in TERMS.items() if t.needs.positionwise)
+BUILTIN_TERMS = frozenset(TERMS)  # the terms above; a user's term (see loss_term) may not replace one
+NEED_NAMES = tuple(f for f in Needs.__dataclass_fields__ if f != "qkv")
+
+
+def positionwise_terms() -> frozenset[str]:
+    """The registered terms (built-in and user-registered) that compare token positions."""
+    return frozenset(name for name, t in TERMS.items() if t.needs.positionwise)
+
+
+def _needs(needs: Needs | Iterable[str]) -> Needs:
+    if isinstance(needs, Needs):
+        return needs
+    names = [needs] if isinstance(needs, str) else list(needs)
+    unknown = sorted(set(names) - set(NEED_NAMES))
+    if unknown:
+        raise DistilkitError(f"loss_term: unknown need(s) {unknown}: use {', '.join(NEED_NAMES)} (or a Needs(...))")
+    return Needs(**dict.fromkeys(names, True))
+
+
+def register_term(name: str, fn: Callable[[TermInputs], torch.Tensor], needs: Needs | Iterable[str] = (), doc: str = "") -> None:
+    """Add (or replace a user's earlier) term ``name`` to :data:`TERMS`: usable by name in ``loss_terms`` /
+    ``stage1_terms`` of any recipe from then on, in this process."""
+    if not (isinstance(name, str) and name.isidentifier()):
+        raise DistilkitError(f"loss_term: the name {name!r} must be a word of letters, digits and _ (e.g. 'cosine_kd')")
+    if name in BUILTIN_TERMS:
+        raise DistilkitError(f"loss_term: {name!r} is a built-in term: give yours another name")
+    if not callable(fn):
+        raise DistilkitError(f"loss_term {name!r}: register a function of TermInputs, got {type(fn).__name__}")
+    TERMS[name] = Term(fn, _needs(needs), doc or (fn.__doc__ or "").strip().split("\n")[0] or f"user term {name}")
+
+
+def loss_term(
+    name: str, needs: Needs | Iterable[str] = ("soft_targets",), doc: str = ""
+) -> Callable[[Callable[[TermInputs], torch.Tensor]], Callable[[TermInputs], torch.Tensor]]:
+    """Decorator: register ``fn(x: TermInputs) -> scalar tensor`` as the loss term ``name``.
+
+    ``needs`` names what it reads (fields of :class:`Needs`: ``soft_targets`` for ``x.targets``,
+    ``labels``, ``hidden`` for both models' hidden states, ``attentions``, ``pairs`` ...). Example::
+
+        @loss_term("soft_l1")
+        def soft_l1(x):  # x.student_logits (B, C), x.targets (B, C) the teacher's softened distribution
+            return (x.student_logits.softmax(-1) - x.targets).abs().sum(-1).mean()
+
+        distill(..., loss_terms={"kd": 0.5, "ce": 0.5, "soft_l1": 1.0})
+    """
+
+    def register(fn: Callable[[TermInputs], torch.Tensor]) -> Callable[[TermInputs], torch.Tensor]:
+        register_term(name, fn, needs, doc)
+        return fn
+
+    return register
 
 
 def needs_of(names: list[str] | set[str]) -> Needs:

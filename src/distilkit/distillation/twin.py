@@ -18,6 +18,7 @@ import dataclasses
 import json
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,9 +141,9 @@ class TwinResult:
     model: PreTrainedModel | None = None
 
 
-def train_twin(cfg: DistillConfig, prep: Prepared, out: Path, schedule: TwinSchedule) -> TwinResult:
+def train_twin(cfg: DistillConfig, prep: Prepared, out: Path, schedule: TwinSchedule, callbacks: Sequence[Any] = ()) -> TwinResult:
     """Train the fair no-KD twin of ``cfg``'s student on ``prep``'s labelled rows into ``out`` (a finished twin
-    of the same recipe is reused; an interrupted one resumes with ``cfg.resume``)."""
+    of the same recipe is reused; an interrupted one resumes with ``cfg.resume``); ``callbacks`` join its Trainer."""
     tcfg = twin_config(cfg, schedule, out)
     done = finished_twin(out, tcfg)
     if done is not None:
@@ -170,8 +171,8 @@ def train_twin(cfg: DistillConfig, prep: Prepared, out: Path, schedule: TwinSche
     objective.use_task(task.task_type)
     args = epoch_arguments(tcfg, out, cfg.seed, task_type=task.task_type)
     plateau = plateau_of(task.task_type, task.splits["validation"]["label"])
-    callbacks = early_stopping(tcfg, plateau=plateau, min_step=schedule.min_step)
-    trainer = make_trainer(tcfg, dataclasses.replace(prep, train=prep.labelled_train), args, student, objective, callbacks)
+    stopping = early_stopping(tcfg, plateau=plateau, min_step=schedule.min_step)
+    trainer = make_trainer(tcfg, dataclasses.replace(prep, train=prep.labelled_train), args, student, objective, [*stopping, *callbacks])
     trainer.train(resume_from_checkpoint=target.resume_from)
     metrics = best_eval_metrics(trainer)
     head = finish_head(trainer.model, task, tuned_thresholds(trainer, prep.val, task.task_type))
