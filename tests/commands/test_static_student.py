@@ -154,3 +154,13 @@ def test_pairs_are_refused_in_one_line(root: Path) -> None:
 
         distill(DistillConfig(teacher=str(root / "teacher"), data=str(root / "pairs.csv"), text_pair_column="second",
                               student="static", output_dir=str(root / "pairs-student"), max_length=16))  # fmt: skip
+
+
+def test_layer_terms_are_refused_in_one_line(root: Path) -> None:
+    from distilkit import DistillConfig, distill
+
+    cfg = DistillConfig(teacher=str(root / "teacher"), data=str(root / "reviews.csv"), student="static", preset="distilbert",
+                        output_dir=str(root / "layers-student"), max_length=16)  # fmt: skip
+    with pytest.raises(DistilkitError, match="no transformer layers"):
+        distill(cfg)
+    assert not (root / "layers-student").exists()

@@ -144,6 +144,12 @@ def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prep
     if is_static_name(cfg.student):
         static_settings(cfg)
     objective = build_objective(cfg)
+    if is_static_name(cfg.student):
+        needs = objective.needs
+        require(
+            not (needs.hidden or needs.attentions or needs.qkv),
+            f"--student static has no transformer layers: the terms {sorted(objective.weights)} need them; use the logits preset",
+        )
     teachers = _teachers(cfg, objective, device)
     plan = TeacherPlan(
         teachers,

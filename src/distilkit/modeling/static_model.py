@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 from transformers import AutoConfig, AutoModelForSequenceClassification, PretrainedConfig, PreTrainedModel
+from transformers import initialization as init
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 STATIC_MODEL_TYPE = "distilkit-static"
@@ -63,6 +64,13 @@ class StaticConfig(PretrainedConfig):
         super().__init__(**kwargs)
 
 
+def keep_vector(config: StaticConfig) -> torch.Tensor:
+    """(V,) float: 1.0 for the token ids the mean uses, 0.0 for ``config.ignored_token_ids``."""
+    keep = torch.ones(config.vocab_size)
+    keep[[i for i in config.ignored_token_ids if 0 <= i < config.vocab_size]] = 0.0
+    return keep
+
+
 def pooled(embeddings: torch.Tensor, keep: torch.Tensor, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
     """Mean of the kept tokens' rows: ``embeddings`` (V, D), ``keep`` (V,) 1.0 for usable token ids,
     ``input_ids``/``attention_mask`` (B, L) -> (B, D). A text with no kept token gives zeros."""
@@ -86,16 +94,17 @@ class StaticForSequenceClassification(PreTrainedModel):
         super().__init__(config)
         self.embeddings = nn.Parameter(torch.zeros(config.vocab_size, config.hidden_size))
         self.head = nn.Linear(config.hidden_size, config.num_labels)
-        keep = torch.ones(config.vocab_size)
-        ids = [i for i in config.ignored_token_ids if 0 <= i < config.vocab_size]
-        keep[ids] = 0.0
-        self.register_buffer("keep", keep, persistent=False)  # rebuilt from the config: never in the weights file
+        self.keep = nn.Buffer(keep_vector(config), persistent=False)  # rebuilt from the config: never in the weights file
         self.post_init()
 
     def _init_weights(self, module: nn.Module) -> None:
+        # transformers' init functions skip tensors already loaded from a checkpoint
         if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, std=0.02)
-            nn.init.zeros_(module.bias)
+            init.normal_(module.weight, std=0.02)
+            init.zeros_(module.bias)
+        elif isinstance(module, StaticForSequenceClassification):
+            init.zeros_(module.embeddings)
+            init.copy_(module.keep, keep_vector(module.config))
 
     def get_input_embeddings(self) -> nn.Module | None:
         return None
