@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_encoder, sentiment_rows
+from conftest import sentiment_rows
 from distilkit.cli import main
 from distilkit.errors import DistilkitError
 from distilkit.inference.backends import MANIFEST_FILE, ONNX_FP32_FILE, OrtBackend
@@ -28,12 +28,12 @@ def _run(*argv: object) -> None:
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def root(tiny_encoder: Path, tiny_teacher_dir: Path, sentiment_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny encoder, the tiny sentiment teacher (validation accuracy ~1.0) and its data, linked into one folder."""
     root = tmp_path_factory.mktemp("static")
-    make_encoder(root / "enc", layers=2, hidden=32)
-    sentiment_rows(240).to_csv(root / "reviews.csv", index=False)
-    data = ["--data", root / "reviews.csv"]
-    _run("finetune", "--model", root / "enc", *data, "--output-dir", root / "teacher", "--epochs", "4", "--learning-rate", "1e-3", *TINY)
+    (root / "enc").symlink_to(tiny_encoder)
+    (root / "teacher").symlink_to(tiny_teacher_dir)
+    (root / "reviews.csv").symlink_to(sentiment_csv)
     return root
 
 
@@ -47,7 +47,7 @@ def student(root: Path) -> Path:
 
 def test_distill_runs_the_same_objective_and_ships_a_static_folder(student: Path, root: Path) -> None:
     run = json.loads((student / "distilkit_run.json").read_text())
-    assert run["student_init"]["init"] == "static" and Path(run["student_init"]["source"]) == (root / "teacher").resolve()
+    assert run["student_init"]["init"] == "static" and Path(run["student_init"]["source"]).resolve() == (root / "teacher").resolve()
     assert run["config"]["learning_rate"] == STATIC_LEARNING_RATE  # distill's default replaced for a table + head
     sel = run["selection"]
     assert sel["shipped"] in ("kd", "no-kd") and Path(sel["no_kd_dir"]) == root / "student-no-kd"
