@@ -115,6 +115,44 @@ def speed(model: str, texts: list[str], max_length: int, batch_runs: int, latenc
     return {"texts_per_s_b32": throughput(pred.logits, bulk, passes=3), "ms_b1": latency(pred.logits, texts, latency_runs)["p50_ms"]}
 
 
+def speed_only(args: argparse.Namespace) -> None:
+    """Speed alone, side by side (weights do not change the speed): the teacher, MiniLM-L6 with a fresh head, and
+    a static model of MiniLM-L6's vocabulary (random 256-wide table, fresh head), timed on the data's test texts."""
+    import torch
+
+    from distilkit.modeling.loading import load_classifier, load_tokenizer
+    from distilkit.modeling.static_build import ignored_ids
+    from distilkit.modeling.static_model import StaticConfig, StaticForSequenceClassification
+
+    torch.manual_seed(args.seed)
+    labels = ["neg", "pos"]
+    tok = load_tokenizer("minilm-l6")
+    folders = {"teacher": Path(args.teacher), "minilm": args.out / "minilm-fresh", "static": args.out / "static-fresh"}
+    load_classifier("minilm-l6", labels).save_pretrained(folders["minilm"])
+    tok.save_pretrained(folders["minilm"])
+    config = StaticConfig(vocab_size=len(tok), hidden_size=256, ignored_token_ids=ignored_ids(tok), num_labels=2)
+    static = StaticForSequenceClassification(config)
+    torch.nn.init.normal_(static.embeddings, std=0.1)
+    static.save_pretrained(folders["static"])
+    tok.save_pretrained(folders["static"])
+    _, texts = test_accuracy(str(folders["static"]), args.data, args.max_length)
+    rows = {name: speed(str(path), texts, args.max_length, args.throughput_texts, args.latency_runs) for name, path in folders.items()}
+    t, m, s = rows["teacher"], rows["minilm"], rows["static"]
+    ratios = {
+        "teacher_speedup": s["texts_per_s_b32"] / t["texts_per_s_b32"],
+        "minilm_speedup": s["texts_per_s_b32"] / m["texts_per_s_b32"],
+        "latency_speedup_vs_teacher": t["ms_b1"] / s["ms_b1"],
+        "latency_speedup_vs_minilm": m["ms_b1"] / s["ms_b1"],
+    }
+    results = {"date": now(), "machine": machine(), "host": host_facts(), "command": " ".join(sys.argv), "rows": rows, "ratios": ratios}
+    (args.out / "static_speed.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    lines = ["## Static student: speed only (issue 22)", "", f"{results['date']}, {results['machine']}; {results['host']}; "
+             f"threads {args.threads}; `{results['command']}`", "", "| model | texts/s (batch 32) | ms/text (batch 1) |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {n} | {r['texts_per_s_b32']:.0f} | {r['ms_b1']:.2f} |" for n, r in rows.items()]
+    lines += ["", ", ".join(f"{k} {v:.1f}x" for k, v in ratios.items()), ""]
+    write_table(args.out, "static_speed", "\n".join(lines))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--teacher", help="fine-tuned RT teacher folder")
@@ -129,8 +167,14 @@ def main() -> None:
     ap.add_argument("--latency-runs", type=int, default=200)
     ap.add_argument("--out", type=Path, default=Path("runs/bench-static"))
     ap.add_argument("--tiny", action="store_true", help="tiny random BERTs (a test of the whole path)")
+    ap.add_argument("--speed-only", action="store_true", help="time teacher, fresh MiniLM-L6 and a fresh static model only")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    from distilkit.runtime.host import set_threads
+
+    set_threads(args.threads)
+    if args.speed_only:
+        return speed_only(args)
     started = time.time()
     extra: dict[str, Any] = {}
     if args.tiny:
