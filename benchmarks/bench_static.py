@@ -172,7 +172,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     from distilkit.runtime.host import set_threads
 
-    set_threads(args.threads)
+    set_threads(1 if args.tiny else args.threads)
     if args.speed_only:
         return speed_only(args)
     started = time.time()
