@@ -62,8 +62,8 @@ def tiny_setup(root: Path) -> dict[str, str]:
     (root / "reviews.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     finetune(
         FinetuneConfig(
-            model=str(root / "enc"), data=str(root / "reviews.csv"), output_dir=str(root / "teacher"), epochs=4.0,
-            learning_rate=1e-3, batch_size=16, max_length=16, early_stopping_patience=None, threads=1,
+            model=str(root / "enc"), data=str(root / "reviews.csv"), output_dir=str(root / "teacher"), epochs=10.0,
+            learning_rate=2e-3, batch_size=16, max_length=16, early_stopping_patience=None, threads=1,
         )
     )  # fmt: skip
     return {"teacher": str(root / "teacher"), "data": str(root / "reviews.csv"), "encoder": str(root / "enc")}
@@ -120,17 +120,17 @@ def speed_only(args: argparse.Namespace) -> None:
     a static model of MiniLM-L6's vocabulary (random 256-wide table, fresh head), timed on the data's test texts."""
     import torch
 
-    from distilkit.modeling.loading import load_classifier, load_tokenizer
+    from distilkit.modeling.loading import label_maps, load_classifier, load_config, load_tokenizer, model_label_names
     from distilkit.modeling.static_build import ignored_ids
     from distilkit.modeling.static_model import StaticConfig, StaticForSequenceClassification
 
     torch.manual_seed(args.seed)
-    labels = ["neg", "pos"]
+    labels = model_label_names(load_config(args.teacher))
     tok = load_tokenizer("minilm-l6")
     folders = {"teacher": Path(args.teacher), "minilm": args.out / "minilm-fresh", "static": args.out / "static-fresh"}
     load_classifier("minilm-l6", labels).save_pretrained(folders["minilm"])
     tok.save_pretrained(folders["minilm"])
-    config = StaticConfig(vocab_size=len(tok), hidden_size=256, ignored_token_ids=ignored_ids(tok), num_labels=2)
+    config = StaticConfig(vocab_size=len(tok), hidden_size=256, ignored_token_ids=ignored_ids(tok), **label_maps(labels))
     static = StaticForSequenceClassification(config)
     torch.nn.init.normal_(static.embeddings, std=0.1)
     static.save_pretrained(folders["static"])

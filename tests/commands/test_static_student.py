@@ -125,7 +125,7 @@ def test_multi_label_and_regression(root: Path, task: str) -> None:
     _run("finetune", "--model", root / "enc", *data, "--output-dir", root / f"{task}-teacher", *rate, *TINY)
     out = root / f"{task}-student"
     _run("distill", "--teacher", root / f"{task}-teacher", *data, "--student", f"static:{root / 'enc'}", "--alpha", "0.5",
-         "--output-dir", out, "--epochs", "6", *TINY)  # fmt: skip
+         "--output-dir", out, "--epochs", "20", *TINY)  # fmt: skip
     pred = Predictor.from_dir(out, max_length=16)
     got = pred.predict(["good great superb brilliant", "bad awful dull boring"])
     if task == "multi":
