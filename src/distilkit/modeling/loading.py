@@ -16,6 +16,7 @@ from transformers import (
 )
 
 from distilkit.errors import DistilkitError
+from distilkit.modeling import static_model  # noqa: F401 (registers the static student with the Auto classes)
 from distilkit.modeling.zoo import hub_error, resolve_model
 
 

@@ -23,6 +23,8 @@ from distilkit.modeling.loading import (
     load_tokenizer,
     model_label_names,
 )
+from distilkit.modeling.static_build import build_static_student
+from distilkit.modeling.static_model import is_static_name, static_encoder_of
 
 _LAYER_KEY = re.compile(r"(?<=\.layer\.)(\d+)(?=\.)")
 
@@ -42,7 +44,7 @@ class TeacherSource(Protocol):
 class StudentInfo:
     """How a student was made (saved in its run file)."""
 
-    init: str  # "teacher-layers", "checkpoint" or "fresh"
+    init: str  # "teacher-layers", "checkpoint", "fresh" or "static"
     source: str
     copied_layers: list[int] = field(default_factory=list)  # teacher layer ids, in student order
 
@@ -159,6 +161,15 @@ def build_student(
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, StudentInfo]:
     """Build the student that ``cfg`` describes: a classifier for ``label_names`` (of ``problem_type``),
     or a bare encoder when None. Only a student cut from the teacher's layers reads ``teacher.model`` (its weights)."""
+    if is_static_name(cfg.student):
+        encoder = static_encoder_of(str(cfg.student)) or getattr(teacher, "path", None)
+        require(
+            encoder is not None,
+            "--student static reads the teacher's encoder, and this teacher is given as outputs: name one, e.g. --student static:minilm-l6",
+        )
+        require(label_names is not None, "a static student is a classifier: it cannot be distilled without a task (general-distill)")
+        model, tok = build_static_student(str(encoder), label_names, problem_type, getattr(cfg, "max_length", 128))
+        return model, tok, StudentInfo("static", str(encoder))
     if cfg.student:
         if label_names is None:
             model = load_encoder(cfg.student, access.allow_pickle, access.trust_remote_code)
@@ -176,5 +187,5 @@ def build_student(
 def count_parameters(model: PreTrainedModel) -> dict[str, int]:
     """Total parameters and those outside the embedding layer."""
     total = sum(p.numel() for p in model.parameters())
-    emb = sum(p.numel() for name, p in model.named_parameters() if ".embeddings." in f".{name}")
+    emb = sum(p.numel() for name, p in model.named_parameters() if ".embeddings." in f".{name}.")
     return {"total": total, "non_embedding": total - emb}

@@ -179,6 +179,8 @@ def usage(f: dict[str, Any], name: str) -> str:
     if f["command"] in PIPELINE_TAGS:
         tag = PIPELINE_TAGS[f["command"]]
         return "\n".join(["```python", "from transformers import pipeline", "", f'model = pipeline("{tag}", model="{name}")  {hub}', "```"])
+    if f.get("static"):
+        return static_usage(name)
     example = '{"text": "A man is playing a flute.", "text_pair": "A man plays a flute."}' if f["pairs"] else f'"{EXAMPLE}"'
     lines = [
         "```python",
@@ -206,6 +208,27 @@ def usage(f: dict[str, Any], name: str) -> str:
             "```",
         ]
     return "\n".join(lines)
+
+
+def static_usage(name: str) -> str:
+    """How to run a static student without distilkit: model2vec's vectors and the head in the same weights file."""
+    return "\n".join(
+        [
+            "A static model: a token-embedding table and a linear head, no transformer layers.",
+            "",
+            "```python",
+            "from model2vec import StaticModel",
+            "from safetensors.numpy import load_file",
+            "",
+            f'encoder = StaticModel.from_pretrained("{name}")  # the mean of the tokens\' rows',
+            f'head = load_file("{name}/model.safetensors")',
+            f'logits = encoder.encode(["{EXAMPLE}"]) @ head["head.weight"].T + head["head.bias"]',
+            "```",
+            "",
+            f'With distilkit: `distilkit predict --model {name} "{EXAMPLE}"`, `distilkit serve --model {name}` '
+            "(see docs/static.md; texts past the model's max_length are cut there, model2vec cuts at 512 tokens).",
+        ]
+    )
 
 
 def summary(f: dict[str, Any], kind: str) -> str:

@@ -19,6 +19,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from distilkit.data.task_types import MAIN_METRIC, SINGLE, TASK_METRICS
 from distilkit.inference.backends import MANIFEST_FORMAT
+from distilkit.modeling.static_model import STATIC_MODEL_TYPE
 from distilkit.runs import card_text as sections
 from distilkit.runs.card_names import (
     BUILTIN_LANGUAGE,
@@ -59,6 +60,7 @@ def _sources(data: Any) -> list[str]:
 def _facts(info: dict[str, Any]) -> dict[str, Any]:
     """What the card needs from a run file (training commands) or an export manifest."""
     facts = _raw_facts(info)
+    facts["static"] = info.get("model_type") == STATIC_MODEL_TYPE or (info.get("student_init") or {}).get("init") == "static"
     facts["sources"] = _sources(facts["data"])
     facts["data_name"] = ", ".join(display_name(d) or d for d in facts["sources"]) or None
     return facts
