@@ -12,6 +12,7 @@ from distilkit.config.commands import (
 )
 from distilkit.config.data import AUGMENT_METHODS, AugmentOptions, CorpusConfig, TaskDataConfig, TrainingDataConfig, TransferDataConfig
 from distilkit.config.deploy import BenchConfig, ExportConfig, LoadTestConfig, ServeConfig
+from distilkit.config.ladder import DEFAULT_STUDENTS, LadderConfig
 from distilkit.config.parsing import add_config_arguments, build_config, coerce, config_from_args, load_recipe, opt, save_recipe
 from distilkit.config.pretraining import GeneralDistillConfig, PretrainConfig
 from distilkit.config.report import ReportConfig
@@ -29,6 +30,7 @@ from distilkit.config.tune import TuneConfig
 
 __all__ = [
     "AUGMENT_METHODS",
+    "DEFAULT_STUDENTS",
     "LAYER_SELECTIONS",
     "TEMPERATURE_SCHEDULES",
     "AugmentConfig",
@@ -43,6 +45,7 @@ __all__ = [
     "FreshStudentConfig",
     "GeneralDistillConfig",
     "LabelConfig",
+    "LadderConfig",
     "LoadTestConfig",
     "ModelAccessConfig",
     "OptimizerConfig",
