@@ -276,9 +276,7 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
     for run in single:
         rel_figs[run.name] = plots.reliability_diagram(run.predictions, f"reliability: teacher vs {run.name}", cfg.bins)
     _summary(doc, runs, {k: v[1] for k, v in rel_figs.items()})
-    ladder = find_ladder([r.path for r in runs])
-    if ladder is not None:
-        ladder_section(doc, ladder)
+    ladder_section(doc, find_ladder([r.path for r in runs]))
 
     doc.section("pareto")
     points = pareto_points(runs)
@@ -363,7 +361,7 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
     for run in runs:
         _recipe(doc, run)
 
-    nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in SECTIONS.items() if f'id="{k}"' in "".join(doc.html))
+    nav = "".join(f'<a href="#{k}">{v}</a>' for k, v in SECTIONS.items())
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(cfg.title)}</title><style>{CSS}</style></head>"
         f"<body><h1>{html.escape(cfg.title)}</h1><p>runs: {html.escape(', '.join(str(r.path) for r in runs))}</p>"

@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
 from distilkit.report.plots import png
 from distilkit.runs.files import LADDER_FILE
@@ -64,6 +65,7 @@ def ladder_figure(summary: dict[str, Any], cost: str, score: str = "test") -> by
         lo, hi = min(xs), max(xs)
         ax.set_xscale("log")
         ax.set_xlim(lo / 1.6, hi * 2.2)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.scatter([], [], marker="s", color="#1f4e79", label="teacher")
     ax.scatter([], [], marker="o", color="#d9822b", label="rung (shipped student)")
     if pick:
@@ -107,7 +109,7 @@ def table_rows(summary: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     header += ["ms (batch 1)", "texts/s (batch 32)", "shipped"]
     t = summary["teacher"]
     rows = [["teacher", "", _f(t.get("validation"), "{:.4f}"), _f(t.get("test"), "{:.4f}"), "100.0", ""]]
-    rows[0] += [_f(t["parameters"] / 1e6, "{:.1f}"), _f(t.get("latency_ms_b1"), "{:.2f}"), _f(t.get("throughput"), "{:.0f}"), ""]
+    rows[0] += [_f(t["parameters"] / 1e6, "{:.2f}"), _f(t.get("latency_ms_b1"), "{:.2f}"), _f(t.get("throughput"), "{:.0f}"), ""]
     pick = (summary.get("pick") or {}).get("name")
     for r in summary["rungs"]:
         share = r.get("share_validation")
@@ -131,9 +133,13 @@ def format_ladder(summary: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def ladder_section(doc: Any, summary: dict[str, Any]) -> None:
-    """The report's ladder section (``doc`` is the report's :class:`~distilkit.report.document.Doc`)."""
+def ladder_section(doc: Any, summary: dict[str, Any] | None) -> None:
+    """The report's ladder section (``doc`` is the report's :class:`~distilkit.report.document.Doc`); a line
+    saying how to get one when no run of the report belongs to a ladder (``summary`` None)."""
     doc.section("ladder")
+    if summary is None:
+        doc.text("(no ladder: `distilkit ladder` writes ladder.json beside its rungs; report a rung to show it here)")
+        return
     pass_ = summary.get("teacher_pass") or {}
     doc.text(
         f"{len(summary['rungs'])} students distilled from one cached teacher pass (cache key {pass_.get('cache_key')}); "
