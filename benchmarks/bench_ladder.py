@@ -68,7 +68,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", default="rotten-tomatoes")
     p.add_argument("--labels", type=int, default=2000, help="labelled training rows; the rest of the training split is unlabelled")
     p.add_argument("--students", nargs="+", default=None, help="rungs (default: distilkit ladder's)")
-    p.add_argument("--epochs", type=float, default=3.0)
+    p.add_argument(
+        "--epochs", type=float, default=1.0, help="distillation epochs per rung (1: ~10,000 RT texts; each rung also trains its twin)"
+    )
     p.add_argument("--max-length", type=int, default=64)
     p.add_argument("--root", default="runs/bench-ladder", help="where the teacher, the unlabelled rest and the ladder go")
     p.add_argument("--tiny", action="store_true", help="tiny random BERTs on synthetic data (a smoke test; nothing published)")

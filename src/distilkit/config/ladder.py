@@ -23,6 +23,7 @@ class LadderConfig(DistillConfig):
         "teacher:K (K of the teacher's layers), static or static:ENCODER, each optionally NAME=SPEC",
     )
     output_dir: str = opt("runs/ladder", "where the rungs (one student folder each), ladder.json and the figures go")
+    overwrite: bool = opt(False, "retrain every rung, finished ones too (default: a finished rung is kept, an unfinished one retrained)")
     min_score: float | None = opt(
         None, "pick the fastest rung (then the smallest) whose validation score keeps this share of the teacher's, e.g. 0.95"
     )
