@@ -150,6 +150,15 @@ def _demo(cfg: Any, args: argparse.Namespace) -> None:
     print(f"student model: {results['student_dir']}\nresults: {results['output']}\nreport: {results['report']['html']}")
 
 
+def _ladder(cfg: Any, args: argparse.Namespace) -> None:
+    from distilkit.report.ladder import format_ladder
+    from distilkit.workflows.ladder import ladder
+
+    summary = ladder(cfg)
+    print(format_ladder(summary))
+    print(f"ladder: {summary['output']}\nfigures: {', '.join(summary['figures'])}")
+
+
 def _pretrain(cfg: Any, args: argparse.Namespace) -> None:
     from distilkit.commands.pretrain import pretrain
 
@@ -191,6 +200,7 @@ COMMANDS: dict[str, tuple[type, Callable[[Any, argparse.Namespace], None], str]]
     "bench": (C.BenchConfig, _bench, "latency, throughput and GFLOP/s vs matmul peak for each backend and the teacher"),
     "serve": (C.ServeConfig, _serve, "HTTP JSON service (FastAPI): POST /predict with micro-batching"),
     "loadtest": (C.LoadTestConfig, _loadtest, "bounded load test of a running serve (throughput, p95, failures)"),
+    "ladder": (C.LadderConfig, _ladder, "distil a ladder of students from one teacher pass, time them, pick by score or latency"),
     "demo": (C.DemoConfig, _demo, "the whole chain on built-in defaults (Rotten Tomatoes)"),
     "pretrain": (C.PretrainConfig, _pretrain, "MLM (+NSP) pre-training on raw text, from scratch or continued"),
     "general-distill": (C.GeneralDistillConfig, _general_distill, "task-agnostic distillation on raw text (embeddings + hidden states)"),

@@ -13,6 +13,7 @@ from distilkit.config.commands import (
 from distilkit.config.data import AUGMENT_METHODS, AugmentOptions, CorpusConfig, TaskDataConfig, TrainingDataConfig, TransferDataConfig
 from distilkit.config.deploy import BenchConfig, ExportConfig, LoadTestConfig, ServeConfig
 from distilkit.config.flags import add_config_arguments, model_names, unknown_flag_message
+from distilkit.config.ladder import DEFAULT_STUDENTS, LadderConfig
 from distilkit.config.parsing import build_config, coerce, config_from_args, load_recipe, opt, save_recipe
 from distilkit.config.pretraining import GeneralDistillConfig, PretrainConfig
 from distilkit.config.report import ReportConfig
@@ -30,6 +31,7 @@ from distilkit.config.tune import TuneConfig
 
 __all__ = [
     "AUGMENT_METHODS",
+    "DEFAULT_STUDENTS",
     "LAYER_SELECTIONS",
     "TEMPERATURE_SCHEDULES",
     "AugmentConfig",
@@ -44,6 +46,7 @@ __all__ = [
     "FreshStudentConfig",
     "GeneralDistillConfig",
     "LabelConfig",
+    "LadderConfig",
     "LoadTestConfig",
     "ModelAccessConfig",
     "OptimizerConfig",

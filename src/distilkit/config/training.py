@@ -124,9 +124,17 @@ class StudentConfig(FreshStudentConfig):
     student: str | None = opt(None, "student checkpoint (zoo name, dir, hub id); default: built from the teacher's layers")
     layer_selection: str = opt("uniform", "which teacher layers to copy: uniform, first, last, or explicit")
     student_layer_ids: list[int] | None = opt(None, "explicit 0-based teacher layer ids to copy (layer_selection=explicit)")
+    student_keep_layers: int | None = opt(
+        None, "with --student CHECKPOINT: keep only this many of its layers, evenly spaced (6 -> 3 keeps layers 0, 2, 5)"
+    )
 
     def validate(self) -> None:
         FreshStudentConfig.validate(self)
+        require(self.student_keep_layers is None or self.student_keep_layers >= 1, "student_keep_layers must be >= 1")
+        require(
+            self.student_keep_layers is None or bool(self.student),
+            "--student-keep-layers cuts a --student checkpoint: give --student (a layer cut of the teacher is --student-layers)",
+        )
         require(
             self.layer_selection in LAYER_SELECTIONS,
             f"layer_selection={self.layer_selection!r}: use {', '.join(LAYER_SELECTIONS[:-1])} or {LAYER_SELECTIONS[-1]}",

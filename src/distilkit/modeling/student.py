@@ -98,6 +98,15 @@ def student_from_teacher_layers(teacher: PreTrainedModel, layer_ids: list[int]) 
     return student
 
 
+def keep_layers(model: PreTrainedModel, k: int) -> tuple[PreTrainedModel, list[int]]:
+    """``model`` cut to ``k`` of its layers, evenly spaced (:func:`select_layers` ``uniform``), and the
+    layer ids kept; a model with ``k`` layers or fewer is refused (nothing to cut)."""
+    n = int(model.config.num_hidden_layers)
+    require(k < n, f"student_keep_layers={k}: the student has {n} layers; keep fewer (1..{n - 1}) or leave it out")
+    ids = select_layers(n, k, "uniform")
+    return student_from_teacher_layers(model, ids), ids
+
+
 def fresh_student(
     teacher_config: PretrainedConfig, cfg: FreshStudentConfig, label_names: list[str] | None, problem_type: str | None = None
 ) -> PreTrainedModel:
@@ -177,7 +186,11 @@ def build_student(
             model = student_from_checkpoint(
                 cfg.student, label_names, reinit_head, access.allow_pickle, access.trust_remote_code, problem_type
             )
-        return model, load_tokenizer(cfg.student, access.trust_remote_code), StudentInfo("checkpoint", cfg.student)
+        kept = keep_layers(model, cfg.student_keep_layers) if cfg.student_keep_layers else None
+        if kept is not None:
+            model = kept[0]
+        info = StudentInfo("checkpoint", cfg.student, kept[1] if kept else [])
+        return model, load_tokenizer(cfg.student, access.trust_remote_code), info
     if cfg.student_hidden_size is not None:
         return fresh_student(teacher.config, cfg, label_names, problem_type), teacher.tokenizer, StudentInfo("fresh", "config")
     ids = select_layers(teacher.config.num_hidden_layers, cfg.student_layers, cfg.layer_selection, cfg.student_layer_ids)

@@ -14,10 +14,12 @@ from distilkit.config import ReportConfig
 from distilkit.data.task_types import MULTI, REGRESSION, SINGLE
 from distilkit.report import plots
 from distilkit.report.data import Run, disagreements, labels_used_by, load_run, pareto_points
+from distilkit.report.ladder import find_ladder, ladder_section
 
 log = logging.getLogger(__name__)
 SECTIONS = {
     "summary": "Summary",
+    "ladder": "The size ladder (distilkit ladder)",
     "pareto": "Accuracy vs size vs latency",
     "training": "Training curves",
     "confusion": "Confusion matrices",
@@ -274,6 +276,7 @@ def build_report(cfg: ReportConfig, eval_results: dict[str, str] | None = None) 
     for run in single:
         rel_figs[run.name] = plots.reliability_diagram(run.predictions, f"reliability: teacher vs {run.name}", cfg.bins)
     _summary(doc, runs, {k: v[1] for k, v in rel_figs.items()})
+    ladder_section(doc, find_ladder([r.path for r in runs]))
 
     doc.section("pareto")
     points = pareto_points(runs)

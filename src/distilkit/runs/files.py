@@ -24,6 +24,7 @@ __all__ = [
     "CHECKPOINTS",
     "EVAL_FILE",
     "FINISHED_MARKERS",
+    "LADDER_FILE",
     "LOG_FILE",
     "MANIFEST_FILE",
     "OWNER_MARKER",
@@ -44,6 +45,7 @@ OWNER_MARKER = ".distilkit-output"  # written when distilkit starts writing a fo
 LOG_FILE = "train_log.jsonl"  # every logged loss term and metric of a training run
 EVAL_FILE = "eval_results.json"  # written by evaluate into the student's dir (by default)
 PREDICTIONS_FILE = "eval_predictions.jsonl"  # per-row teacher and student probabilities, beside EVAL_FILE
+LADDER_FILE = "ladder.json"  # the size ladder's summary, in the folder that holds its rungs
 
 
 def predictions_path(results: str | Path) -> Path:
