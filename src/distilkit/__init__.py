@@ -40,7 +40,25 @@ _LAZY: dict[str, str] = {
     "demo": "distilkit.workflows.demo",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "DemoConfig",
+    "DistillConfig",
+    "DistilkitError",
+    "EvaluateConfig",
+    "FinetuneConfig",
+    "Needs",
+    "PredictConfig",
+    "Predictor",
+    "RunResult",
+    "TermInputs",
+    "TrainResult",
+    "demo",
+    "distill",
+    "evaluate",
+    "finetune",
+    "loss_term",
+    "predict",
+]
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time the names load lazily
     from distilkit.api import Needs, TermInputs, TrainResult, distill, evaluate, finetune, loss_term, predict
