@@ -145,8 +145,13 @@ def students(args: Any) -> dict[str, Any]:
         args.max_length, args.epochs = 16, 1.0
         results["tiny"] = one_task("tiny", data, teacher, student, work, args, batch_size=64, learning_rate=1e-3)
     else:
-        for name, data, teacher in (("rt", "rotten-tomatoes", args.teacher_rt), ("bbc", "bbc-news", args.teacher_bbc)):
+        rt_length = args.max_length
+        for name, data, teacher, length in (
+            ("rt", "rotten-tomatoes", args.teacher_rt, rt_length),
+            ("bbc", "bbc-news", args.teacher_bbc, args.max_length_bbc),
+        ):
             if teacher:
+                args.max_length = length
                 results[name] = one_task(name, data, teacher, args.student, work, args)
     for name, r in results.items():
         print(

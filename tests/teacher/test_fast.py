@@ -88,12 +88,17 @@ def fake_onnx(monkeypatch):
         (flipped(10), flipped(8), "auto", "torch"),  # neither passes
         (REF * 1.1, REF, "auto", "onnx-fp32"),  # int8 keeps every decision but sharpens the targets by 11%
         (flipped(10), REF, "onnx-int8", "onnx-int8"),  # asked for by name: runs although it fails (with a warning)
+        (flipped(10), REF, "auto@50", "torch"),  # int8 refused; torch (50 texts/s on validation) beats fp32 ONNX (40)
+        (flipped(4), REF, "auto@50", "onnx-int8"),  # int8 (100 texts/s) beats torch (50)
     ],
 )
 def test_auto_takes_the_fastest_backend_that_passes(tmp_path, tiny_teacher_dir, fake_onnx, int8, fp32, requested, chosen):
     fake_onnx.update({"onnx-int8": int8, "onnx-fp32": fp32})
     handle = TeacherHandle(str(tiny_teacher_dir), ModelAccessConfig())
-    choice = choose_teacher_backend(handle, TEXTS, None, REF, 32, requested, 0.995, rows=10**6)
+    requested, _, torch_rate = requested.partition("@")
+    choice = choose_teacher_backend(
+        handle, TEXTS, None, REF, 32, requested, 0.995, rows=10**6, torch_texts_per_s=float(torch_rate) if torch_rate else None
+    )
     assert choice.name == chosen
     assert (choice.engine is None) == (chosen == "torch")
     if requested == "auto":

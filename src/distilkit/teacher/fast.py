@@ -19,8 +19,9 @@ sharper or flatter, which acts like training at another temperature (sharpness).
 int8 for noise of the first kind. This is a cheap stand-in for "no student loss"; the benchmark
 (benchmarks/bench_teacher_pass.py) distils the same student from both passes and checks the real thing.
 
-Default (``auto``) on a CPU: the fastest backend that passes, in the order int8, fp32 ONNX, torch
-(measured: 2.96x and 1.07x torch on MPNet-base, benchmarks/teacher_pass.md). On a GPU, without
+Default (``auto``) on a CPU: the fastest backend that passes, by the validation rows/s measured
+on this machine (torch's too, when the validation pass ran it; usually int8, then fp32 ONNX:
+benchmarks/teacher_pass.md). On a GPU, without
 onnxruntime, or for a transfer set under :data:`AUTO_MIN_ROWS` rows, torch. The ONNX files are cached
 under ``<cache>/teacher_onnx/<teacher fingerprint>/``; the backend (and the int8 settings) are part
 of the teacher-output cache key, so an int8 pass never stands in for an fp32 one.
@@ -222,17 +223,19 @@ def choose_teacher_backend(
     rows: int | None = None,
     task_type: str = "single_label_classification",
     temperature: float = 1.0,
+    torch_texts_per_s: float | None = None,
 ) -> TeacherBackendChoice:
     """The backend that labels the transfer set: ``requested``, or for ``auto`` on a CPU the fastest of
     int8 / fp32 ONNX that passes :func:`judge` against ``torch_logits`` (the torch fp32 teacher's
     validation logits, (N, C)); torch on a GPU, without onnxruntime, for a transfer set of fewer than
-    :data:`AUTO_MIN_ROWS` ``rows``, or when neither passes. An ONNX backend asked for by name runs
-    even if it fails the gate (with a warning)."""
+    :data:`AUTO_MIN_ROWS` ``rows``, when neither passes, or when ``torch_texts_per_s`` (the torch
+    validation pass's rate, when known) beats the fastest that passes. "Fastest": the validation
+    rows/s measured here. An ONNX backend asked for by name runs even if it fails the gate (with a warning)."""
     if requested not in TEACHER_BACKENDS:
         raise DistilkitError(f"teacher_backend={requested!r}: use one of {', '.join(TEACHER_BACKENDS)}")
     on_gpu = handle.device is not None and getattr(handle.device, "type", str(handle.device)) != "cpu"
     small = rows is not None and rows < AUTO_MIN_ROWS
-    choice = TeacherBackendChoice("torch", min_agreement=min_agreement)
+    choice = TeacherBackendChoice("torch", min_agreement=min_agreement, torch_texts_per_s=torch_texts_per_s)
     if requested == "torch" or (requested == "auto" and (on_gpu or small or not has_onnxruntime())):
         choice.reason = (
             "asked for"
@@ -256,7 +259,12 @@ def choose_teacher_backend(
         logits, speed = validation_logits(engine, handle.tokenizer, texts, pairs, max_length, batch_size, torch_logits.shape[1])
         choice.fidelity[name] = judge(torch_logits, logits, task_type, temperature, min_agreement, speed)
         engines[name] = engine
-    passed = [n for n in ONNX_BACKENDS if n in choice.fidelity and choice.fidelity[n].passed]
+    passed = sorted(
+        (n for n in ONNX_BACKENDS if n in choice.fidelity and choice.fidelity[n].passed),
+        key=lambda n: -(choice.fidelity[n].texts_per_s or 0.0),
+    )  # fastest first, as measured on validation here
+    if passed and torch_texts_per_s and (choice.fidelity[passed[0]].texts_per_s or 0.0) < torch_texts_per_s:
+        passed = []  # torch was faster on this machine
     name = passed[0] if passed and requested == "auto" else requested if requested != "auto" else "torch"
     choice.name, choice.engine = name, engines.get(name)
     summary = ", ".join(f"{n}: agreement {f.agreement:.4f}, sharpness {f.sharpness_change:+.1%}" for n, f in choice.fidelity.items())

@@ -171,8 +171,8 @@ class TeacherPlan:
             rows=len(transfer),
             task_type=self.task_type,
             temperature=temperature,
+            torch_texts_per_s=self.torch_texts_per_s,
         )
-        self.backend.torch_texts_per_s = self.torch_texts_per_s
         return self.backend
 
     def _label_names(self) -> list[str]:
