@@ -6,9 +6,11 @@ made by the fast teacher pass; made here if missing) with ``onnxruntime.quantiza
 
 - ``all-ops`` (the settings before this change): every op type ORT quantises dynamically (MatMul,
   Attention, Gather: the embedding tables too), per-channel 7-bit weights;
-- ``matmul``: MatMul only (embedding Gathers stay fp32; the classifier is a Gemm, never quantised);
+- ``matmul``: MatMul only (embedding Gathers stay fp32; the classifier is a Gemm, never quantised):
+  the teacher's settings now (``TEACHER_INT8_SETTINGS``);
 - ``matmul-weights``: MatMul only, and only MatMuls with a constant weight (the attention scores
-  Q.K^T and probs.V, activation x activation, stay fp32);
+  Q.K^T and probs.V, activation x activation, stay fp32; measured: the same labels as ``matmul``,
+  the quantiser leaves them alone anyway);
 - ``matmul-weights-8bit``: the same with full 8-bit weights (no ``reduce_range``);
 - ``no-ffn-out``: ``matmul-weights`` and every FFN output projection (whose input, after GELU, has
   the outlier-heavy activations) in fp32.
