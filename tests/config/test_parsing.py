@@ -168,3 +168,30 @@ def test_alpha_takes_a_number_or_auto(tmp_path):
         parse(["distill", "--alpha", "high"])
     with pytest.raises(DistilkitError, match="use a number in \\[0, 1\\] or auto"):
         parse(["distill", "--alpha", "1.5"])
+
+
+@pytest.mark.parametrize("command", ["distill", "tune"])
+def test_removed_int8_kl_limit_is_refused_with_a_hint_in_flags_and_recipes(tmp_path, command):
+    cls = C.TuneConfig if command == "tune" else C.DistillConfig
+    p = build_parser()
+    for argv in (["--teacher-int8-max-kl", "0.02"], ["--teacher_int8_max_kl", "0.02"]):
+        with pytest.raises(DistilkitError, match=r"was removed: use teacher_min_agreement \(--teacher-min-agreement\)") as err:
+            C.config_from_args(cls, p.parse_args([command, "--data", "d.csv", *argv]))
+        assert "\n" not in str(err.value)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("data: d.csv\nteacher_int8_max_kl: 0.02\n")
+    with pytest.raises(DistilkitError, match="teacher_int8_max_kl .* was removed: use teacher_min_agreement"):
+        C.config_from_args(cls, p.parse_args([command, "--config", str(recipe)]))
+    assert (
+        C.config_from_args(cls, p.parse_args([command, "--data", "d.csv", "--teacher-min-agreement", "0.99"])).teacher_min_agreement == 0.99
+    )
+    with pytest.raises(DistilkitError, match="teacher_min_agreement=1.5 must be in"):
+        C.config_from_args(cls, p.parse_args([command, "--data", "d.csv", "--teacher-min-agreement", "1.5"]))
+
+
+def test_removed_flag_through_the_cli_is_one_line_exit_2(capsys):
+    from distilkit.cli import main
+
+    rc = main(["distill", "--data", "d.csv", "--teacher-int8-max-kl", "0.02"])
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert rc == 2 and len(err) == 1 and "--teacher-min-agreement" in err[0]

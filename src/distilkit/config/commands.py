@@ -49,10 +49,14 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
         150, "with the twin: the distilled student and the twin each train at least this many optimiser steps (more epochs on small sets)"
     )
     teacher_backend: str = opt(
-        "auto", "teacher pass over the transfer set: auto (CPU: int8/fp32 ONNX if it passes its check), torch, onnx-fp32, onnx-int8"
+        "auto",
+        "teacher pass over the transfer set: auto (CPU: the fastest of int8 / fp32 ONNX that passes its validation check, "
+        "else torch), torch, onnx-fp32, onnx-int8",
     )
-    teacher_int8_max_kl: float = opt(
-        0.01, "int8 teacher allowed only if its validation soft labels are within this mean KL (nats) of torch fp32"
+    teacher_min_agreement: float = opt(
+        0.995,
+        "an ONNX (int8 / fp32) teacher labels the transfer set only if its decisions agree with torch fp32 on at least this "
+        "share of validation rows and its soft labels' entropy stays within 5% of torch's",
     )
     preset: str = opt("logits", "distillation objective preset: logits, distilbert, tinybert, minilm, minilmv2, pkd")
     loss_terms: dict[str, float] | None = opt(
@@ -91,7 +95,7 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
             f"alpha={self.alpha!r}: use a number in [0, 1] or auto",
         )
         require(self.min_train_steps >= 1, f"min_train_steps={self.min_train_steps} must be >= 1")
-        require(self.teacher_int8_max_kl >= 0, f"teacher_int8_max_kl={self.teacher_int8_max_kl} must be >= 0")
+        require(0 <= self.teacher_min_agreement <= 1, f"teacher_min_agreement={self.teacher_min_agreement} must be in [0, 1]")
         require(
             self.teacher_backend in ("auto", "torch", "onnx-fp32", "onnx-int8"),
             f"teacher_backend={self.teacher_backend!r}: use auto, torch, onnx-fp32 or onnx-int8",

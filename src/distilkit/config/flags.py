@@ -18,6 +18,7 @@ from typing import Any
 from distilkit.config.data import AUGMENT_METHODS
 from distilkit.config.parsing import (
     DEPRECATED_ALIASES,
+    removed_of,
     _field_types,
     _is_number_or_word,
     _unwrap_optional,
@@ -231,6 +232,8 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
             if kw.get("kind") == "bool":
                 continue
             group.add_argument("--" + alias.replace("_", "-"), help=f"deprecated: use {flags[0]}", **{**kw, "deprecated_for": flags[0]})
+    for old in removed_of(cls):  # accepted by the parser only to be refused with a hint (canonical_keys)
+        parser.add_argument("--" + old.replace("_", "-"), "--" + old, dest=old, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def unknown_flag_message(parser: argparse.ArgumentParser, unknown: list[str]) -> str:

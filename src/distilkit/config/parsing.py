@@ -50,6 +50,14 @@ ALIASES: dict[str, str] = {
 # Older names of one command's field: config class name -> {old name: field}.
 CLASS_ALIASES: dict[str, dict[str, str]] = {"DemoConfig": {"teacher_model": "teacher", "labels": "labelled_rows"}}
 DEPRECATED_ALIASES = frozenset({"output", "teacher_model", "labels"})
+# Removed names -> (the field that replaced them, why): refused with a one-line hint, in recipes and
+# flags alike, by every config that has the replacement.
+REMOVED: dict[str, tuple[str, str]] = {
+    "teacher_int8_max_kl": (
+        "teacher_min_agreement",
+        "an ONNX teacher is now accepted by its agreement with torch fp32 on validation (default 0.995), not a KL limit",
+    ),
+}
 # Names that only mean something to a training command (one with a learning rate).
 TRAINING_ALIASES = frozenset({"num_train_epochs", "per_device_train_batch_size", "per_device_eval_batch_size", "resume_from_checkpoint"})
 
@@ -183,13 +191,24 @@ def aliases_of(cls: type) -> dict[str, str]:
     return found
 
 
+def removed_of(cls: type) -> dict[str, tuple[str, str]]:
+    """The removed names that ``cls`` refuses with a hint (see :data:`REMOVED`)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {old: new for old, new in REMOVED.items() if new[0] in names and old not in names}
+
+
 def canonical_keys(cls: type, values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with dashed keys underscored and aliases renamed to ``cls``'s field names."""
+    """``values`` with dashed keys underscored and aliases renamed to ``cls``'s field names; a removed
+    name is refused with a one-line hint to its replacement."""
     aliases = aliases_of(cls)
+    removed = removed_of(cls)
     out: dict[str, Any] = {}
     given: dict[str, str] = {}
     for key, value in values.items():
         name = str(key).replace("-", "_")
+        if name in removed:
+            new, why = removed[name]
+            raise DistilkitError(f"{name} (--{name.replace('_', '-')}) was removed: use {new} (--{new.replace('_', '-')}); {why}")
         target = aliases.get(name, name)
         if target in given:
             raise DistilkitError(f"config keys {given[target]!r} and {key!r} both set {target!r}: keep one")
@@ -246,6 +265,6 @@ def save_recipe(cfg: Any, path: str | Path) -> None:
 def config_from_args(cls: type, args: argparse.Namespace) -> Any:
     """Merge defaults < ``--config`` recipe < explicit flags into a validated ``cls``."""
     values: dict[str, Any] = canonical_keys(cls, load_recipe(args.config)) if getattr(args, "config", None) else {}
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {f.name for f in dataclasses.fields(cls)} | set(removed_of(cls))
     values.update({k: v for k, v in vars(args).items() if k in names})
     return build_config(cls, values)

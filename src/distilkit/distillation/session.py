@@ -173,8 +173,15 @@ def prepare(cfg: DistillConfig, device: Any, before_teacher_pass: Callable[[Prep
         with main_process_first():
             task.splits["train"] = augmented_transfer_set(task.splits["train"], plan.primary, cfg)
     check = plan.check(task.splits["validation"], cfg.max_length, cfg.cache_dir, cfg.force)
-    backend = plan.choose_backend(
-        task.splits["validation"], cfg.max_length, cfg.teacher_backend, cfg.teacher_int8_max_kl, cfg.threads, rows=len(task.splits["train"])
+    backend = plan.choose_backend(  # the cache first: a cached transfer set loads no weights and builds no ONNX teacher
+        task.splits["validation"],
+        task.splits["train"],
+        cfg.max_length,
+        cfg.cache_dir,
+        cfg.teacher_backend,
+        cfg.teacher_min_agreement,
+        cfg.threads,
+        cfg.temperature,
     )
     torch.manual_seed(cfg.seed)  # the student's initial weights (and new head) depend on the seed alone: its twin draws the same
     student, student_tok, info = build_student(cfg, plan.primary, task.label_names, cfg, cfg.reinit_head, task.task_type)

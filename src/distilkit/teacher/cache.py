@@ -4,17 +4,21 @@ The key covers the teacher's weights and config, the texts, the tokenisation set
 backend that ran it (torch, ONNX Runtime fp32 or int8), so any change recomputes and nothing stale is
 ever read. Logits are written through a memory map and read back memory-mapped, so a transfer set of
 millions of rows never sits in memory; under torchrun each process labels its share. Files are written to a temporary name and
-renamed, so a crash mid-write never leaves a half-written cache entry.
+renamed, so a crash mid-write never leaves a half-written cache entry. Beside each entry a small
+JSON file (``logits-<key>.json``) records what made it: the backend, its rows/s, and whatever the
+caller adds (the fast pass's agreement with torch fp32), so a later hit can report them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,7 @@ class CachedLogits:
     key: str
     path: Path
     hit: bool
+    meta: dict = field(default_factory=dict)  # what made the entry (backend, texts_per_s, ...); {} for entries made before it was kept
 
 
 def cache_dir_for(cache_dir: str | Path | None) -> Path:
@@ -78,7 +83,37 @@ def _write_parts(path: Path, parts: Iterator[tuple[np.ndarray, np.ndarray]], row
         raise
 
 
-def cached_logits(key_parts: list[str], rows: int, compute: Shard, cache_dir: str | Path | None = None) -> CachedLogits:
+def entry_path(key_parts: list[str], cache_dir: str | Path | None = None) -> tuple[str, Path]:
+    """The key (digest of ``key_parts``) and the .npy path of a cache entry."""
+    key = hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:24]
+    return key, cache_dir_for(cache_dir) / f"logits-{key}.npy"
+
+
+def read_meta(path: Path) -> dict:
+    """The sidecar of the entry at ``path`` ({} when missing or unreadable)."""
+    try:
+        return json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def lookup(key_parts: list[str], rows: int, cache_dir: str | Path | None = None) -> CachedLogits | None:
+    """The valid entry under ``key_parts`` if there is one, else None; never computes anything."""
+    key, path = entry_path(key_parts, cache_dir)
+    if path.is_file() and (arr := _valid(path, rows)) is not None:
+        return CachedLogits(arr, key, path, hit=True, meta=read_meta(path))
+    return None
+
+
+def _write_meta(path: Path, meta: dict) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.json.tmp")
+    tmp.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")
+    os.replace(tmp, path.with_suffix(".json"))
+
+
+def cached_logits(
+    key_parts: list[str], rows: int, compute: Shard, cache_dir: str | Path | None = None, meta: dict | None = None
+) -> CachedLogits:
     """Logits (rows, C) stored under the digest of ``key_parts``, or computed once and stored.
 
     ``compute(rank, world)`` yields (row indices, logits) for this process's share of the rows; it is
@@ -86,17 +121,18 @@ def cached_logits(key_parts: list[str], rows: int, compute: Shard, cache_dir: st
     every process labels its share, writes it to a part file, and rank 0 alone merges the parts into
     the entry (one writer); the entry is the same bytes as a one-process run's. An entry is used only
     if it holds a finite float (rows, C) array; anything else is recomputed. The entry is returned
-    memory-mapped.
+    memory-mapped. On a miss, ``meta`` plus the pass's seconds and rows/s are written beside the
+    entry (:func:`read_meta`).
     """
-    key = hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:24]
-    path = cache_dir_for(cache_dir) / f"logits-{key}.npy"
+    key, path = entry_path(key_parts, cache_dir)
     world = world_size() if dist.is_available() and dist.is_initialized() else 1
     barrier()  # nobody writes the entry before every process has looked for it
     if path.is_file() and (arr := _valid(path, rows)) is not None:
         log.info("teacher outputs read from cache %s", path)
         barrier()
-        return CachedLogits(arr, key, path, hit=True)
+        return CachedLogits(arr, key, path, hit=True, meta=read_meta(path))
     barrier()
+    start = time.perf_counter()
     if world == 1:
         _write_parts(path, compute(0, 1), rows)
     else:
@@ -116,5 +152,9 @@ def cached_logits(key_parts: list[str], rows: int, compute: Shard, cache_dir: st
             for n in names:
                 n.unlink(missing_ok=True)
         barrier()
+    seconds = time.perf_counter() - start
+    made = {**(meta or {}), "rows": rows, "seconds": round(seconds, 3), "texts_per_s": round(rows / seconds, 2) if seconds > 0 else None}
+    if is_main_process():
+        _write_meta(path, made)
     arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    return CachedLogits(arr, key, path, hit=False)
+    return CachedLogits(arr, key, path, hit=False, meta=made)

@@ -1,14 +1,29 @@
-"""The fast teacher pass: the teacher labels the transfer set through the fastest backend that passes a check.
+"""The fast teacher pass: the teacher labels the transfer set through the fastest backend that passes
+a check of what its labels would do to the student.
 
-On a CPU, the teacher is exported once to ONNX (fused by the ORT transformer optimiser) and, when
-its soft labels stay close to torch's, quantised to int8:
+On a CPU the teacher is exported once to ONNX (fused by the ORT transformer optimiser) and quantised
+to int8 (:data:`~distilkit.inference.onnx.TEACHER_INT8_SETTINGS`). Each ONNX backend labels the
+validation split, and is accepted (:func:`judge`) when, against torch fp32 there:
 
-- ``onnx-fp32``: used when its validation soft labels are within ``FP32_MAX_KL`` nats (mean KL) of torch fp32;
-- ``onnx-int8``: used when its validation soft labels are within ``max_kl`` nats of torch fp32.
+- its **decisions agree** on at least ``min_agreement`` of the rows (default 0.995): the argmax for
+  a single-label task, each label's sign (p > 0.5) for a multi-label one, a value within 0.05
+  standard deviations of torch's for regression;
+- its **soft labels are as sharp**: the mean entropy of the soft targets at the distillation
+  temperature (binary entropy per label for multi-label; the outputs' standard deviation for
+  regression) within :data:`MAX_SHARPNESS_CHANGE` (5%) of torch's.
 
-Both are run with the same length-bucketed batches as torch (:mod:`distilkit.inference.batching`).
-On a GPU the torch path stays (the ORT CPU kernels would be far slower than the GPU). The ONNX
-files are cached under ``<cache>/teacher_onnx/<teacher fingerprint>/``; the backend's name is part
+Why these two and not a KL limit: the student learns the teacher's decisions and the shape of its
+distributions. Per-row int8 noise that keeps both averages out over a transfer set of thousands of
+rows; what would cost the student is flipped decisions (agreement) or targets made systematically
+sharper or flatter, which acts like training at another temperature (sharpness). A KL limit refused
+int8 for noise of the first kind. This is a cheap stand-in for "no student loss"; the benchmark
+(benchmarks/bench_teacher_pass.py) distils the same student from both passes and checks the real thing.
+
+Default (``auto``) on a CPU: the fastest backend that passes, by the validation rows/s measured
+on this machine (torch's too, when the validation pass ran it; usually int8, then fp32 ONNX:
+benchmarks/teacher_pass.md). On a GPU, without
+onnxruntime, or for a transfer set under :data:`AUTO_MIN_ROWS` rows, torch. The ONNX files are cached
+under ``<cache>/teacher_onnx/<teacher fingerprint>/``; the backend (and the int8 settings) are part
 of the teacher-output cache key, so an int8 pass never stands in for an fp32 one.
 """
 
@@ -17,15 +32,17 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass, field
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from distilkit.data.task_types import MULTI, REGRESSION
 from distilkit.errors import DistilkitError
 from distilkit.inference.backends import OrtBackend, has_onnxruntime
-from distilkit.inference.onnx import export_onnx, optimize_onnx, quantize_onnx_int8
+from distilkit.inference.onnx import TEACHER_INT8_SETTINGS, TEACHER_INT8_TAG, export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.modeling.loading import load_classifier
 from distilkit.runtime.distributed import barrier, is_main_process
 from distilkit.runtime.host import cache_root
@@ -33,58 +50,164 @@ from distilkit.teacher.handle import teacher_pass
 
 log = logging.getLogger(__name__)
 TEACHER_BACKENDS = ("auto", "torch", "onnx-fp32", "onnx-int8")
-FP32_MAX_KL = 1e-4  # ORT fp32 matches torch eager to ~1e-6 in the logits; anything larger is a broken graph
+ONNX_BACKENDS = ("onnx-int8", "onnx-fp32")  # fastest first
+# The teacher-output cache name of each backend: an int8 entry made with other settings is never read.
+CACHE_NAMES = {"torch": "torch", "onnx-fp32": "onnx-fp32", "onnx-int8": f"onnx-int8:{TEACHER_INT8_TAG}"}
+MIN_AGREEMENT = 0.995
+MAX_SHARPNESS_CHANGE = 0.05  # relative change of the soft targets' mean entropy
+REGRESSION_TOLERANCE = 0.05  # regression "agrees" within this many standard deviations of torch's outputs
 # auto picks ONNX only for a transfer set at least this large: exporting, fusing and quantising
 # MPNet-base takes about a minute, what torch spends on ~2,000-3,000 texts on 2 cores.
 AUTO_MIN_ROWS = 5000
 
 
 @dataclass
+class Fidelity:
+    """One backend's validation labels against torch fp32's: the gate's two measures, and the mean KL
+    (nats, T = 1) and rows/s for the record."""
+
+    agreement: float
+    sharpness_change: float  # (candidate - torch) / torch of the mean entropy at the temperature
+    kl_nats: float
+    passed: bool
+    texts_per_s: float | None = None
+
+
+@dataclass
 class TeacherBackendChoice:
-    """Which backend labels the transfer set, and the evidence: mean KL (nats) of each candidate's
-    validation soft labels from torch fp32's."""
+    """Which backend labels the transfer set, and the evidence (per candidate, on validation)."""
 
     name: str
-    engine: Any = None  # None: torch (the handle's own model)
-    kl_vs_torch: dict[str, float] = field(default_factory=dict)
-    max_kl: float = 0.01
+    engine: Any = None  # None: torch (the handle's own model), or an entry read from the cache
+    fidelity: dict[str, Fidelity] = field(default_factory=dict)
+    min_agreement: float = MIN_AGREEMENT
     reason: str = ""
+    from_cache: bool = False
+    torch_texts_per_s: float | None = None  # the torch teacher's validation pass, when check() ran it
+    transfer: dict[str, Any] = field(default_factory=dict)  # the transfer-set pass: rows, seconds, texts_per_s (plan.attach)
 
     def describe(self) -> dict[str, Any]:
-        return {"backend": self.name, "kl_vs_torch_fp32_nats": self.kl_vs_torch, "max_kl_nats": self.max_kl, "reason": self.reason}
+        """What the run file records: the backend, its agreement with torch fp32 and its speed."""
+        own = self.fidelity.get(self.name)
+        speed = self.transfer.get("texts_per_s")
+        return {
+            "backend": self.name,
+            "agreement_with_torch_fp32": 1.0 if self.name == "torch" else own.agreement if own else None,
+            "transfer_texts_per_s": speed,
+            "validation_x_torch": round(own.texts_per_s / self.torch_texts_per_s, 2)
+            if own and own.texts_per_s and self.torch_texts_per_s
+            else None,
+            "from_cache": self.from_cache,
+            "gate": {"min_agreement": self.min_agreement, "max_sharpness_change": MAX_SHARPNESS_CHANGE},
+            "candidates": {k: asdict(v) for k, v in self.fidelity.items()},
+            "torch_validation_texts_per_s": self.torch_texts_per_s,
+            "transfer_pass": self.transfer,
+            "reason": self.reason,
+        }
 
 
 def mean_kl(reference: np.ndarray, candidate: np.ndarray) -> float:
     """Mean over rows of KL(softmax(reference) || softmax(candidate)) in nats; logits (N, C)."""
-    ref = reference - reference.max(-1, keepdims=True)
-    cand = candidate - candidate.max(-1, keepdims=True)
-    log_p = ref - np.log(np.exp(ref).sum(-1, keepdims=True))
-    log_q = cand - np.log(np.exp(cand).sum(-1, keepdims=True))
+    log_p, log_q = _log_softmax(reference), _log_softmax(candidate)
     return float((np.exp(log_p) * (log_p - log_q)).sum(-1).mean())
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(-1, keepdims=True)
+    return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+
+def sharpness(logits: np.ndarray, task_type: str, temperature: float = 1.0) -> float:
+    """Mean entropy (nats) of the soft targets at ``temperature`` of (N, C) logits: softmax rows for a
+    single-label task, each label's Bernoulli for multi-label; the outputs' std for regression."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if task_type == REGRESSION:
+        return float(logits.std())
+    z = logits / temperature
+    if task_type == MULTI:
+        p = 1.0 / (1.0 + np.exp(-z))
+        eps = 1e-12
+        return float(-(p * np.log(p + eps) + (1 - p) * np.log(1 - p + eps)).sum(-1).mean())
+    log_p = _log_softmax(z)
+    return float(-(np.exp(log_p) * log_p).sum(-1).mean())
+
+
+def agreement(reference: np.ndarray, candidate: np.ndarray, task_type: str) -> float:
+    """Share of decisions the candidate's (N, C) logits share with the reference's: rows' argmax
+    (single-label), label cells' sign (multi-label), values within 0.05 std (regression)."""
+    reference, candidate = np.asarray(reference), np.asarray(candidate)
+    if len(reference) == 0:
+        return 1.0
+    if task_type == MULTI:
+        return float(((reference > 0) == (candidate > 0)).mean())
+    if task_type == REGRESSION:
+        return float((np.abs(reference - candidate) <= REGRESSION_TOLERANCE * (reference.std() + 1e-12)).all(-1).mean())
+    return float((reference.argmax(-1) == candidate.argmax(-1)).mean())
+
+
+def judge(
+    reference: np.ndarray, candidate: np.ndarray, task_type: str, temperature: float, min_agreement: float, texts_per_s: float | None = None
+) -> Fidelity:
+    """The gate: ``candidate``'s (N, C) validation logits pass when they agree with torch fp32's
+    ``reference`` on at least ``min_agreement`` of the decisions and keep the soft targets' mean
+    entropy at ``temperature`` within :data:`MAX_SHARPNESS_CHANGE` of torch's."""
+    agree = agreement(reference, candidate, task_type)
+    ref_sharp = sharpness(reference, task_type, temperature)
+    change = (sharpness(candidate, task_type, temperature) - ref_sharp) / max(ref_sharp, 1e-9)
+    kl = mean_kl(reference, candidate) if task_type != REGRESSION and reference.shape[-1] > 1 else 0.0
+    ok = agree >= min_agreement and abs(change) <= MAX_SHARPNESS_CHANGE
+    return Fidelity(round(agree, 6), round(float(change), 6), kl, bool(ok), round(texts_per_s, 2) if texts_per_s else None)
+
+
+def passes(fidelity: dict[str, Any] | None, min_agreement: float) -> bool:
+    """Whether a recorded fidelity (a :class:`Fidelity` as a dict, e.g. from a cache entry's record)
+    passes the gate of today's ``min_agreement``."""
+    if not fidelity:
+        return False
+    return fidelity.get("agreement", 0.0) >= min_agreement and abs(fidelity.get("sharpness_change", 1.0)) <= MAX_SHARPNESS_CHANGE
 
 
 def onnx_files(handle: Any, sample_texts: list[str]) -> dict[str, Path]:
     """The teacher as fused fp32 and int8 ONNX graphs, made once per teacher fingerprint (rank 0
-    writes, into a temporary folder renamed at the end, so a crash never leaves half a graph)."""
+    writes, into a temporary folder renamed at the end, so a crash never leaves half a graph); the
+    int8 file's name carries its settings' tag, so a change of settings makes a new one."""
     root = cache_root() / "teacher_onnx" / handle.fingerprint
-    files = {"onnx-fp32": root / "model.opt.onnx", "onnx-int8": root / "model.int8.onnx"}
+    files = {"onnx-fp32": root / "model.opt.onnx", "onnx-int8": root / f"model.int8-{TEACHER_INT8_TAG}.onnx"}
     if not all(p.is_file() for p in files.values()) and is_main_process():
         tmp = root.with_name(root.name + f".{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        log.info("exporting the teacher to ONNX once (fp32 fused + int8) into %s", root)
-        model = load_classifier(
-            handle.name, allow_pickle=handle.access.allow_pickle, trust_remote_code=handle.access.trust_remote_code, eager_attention=True
-        )
-        export_onnx(model, handle.tokenizer, tmp / "model.onnx", sample_texts)
-        optimize_onnx(tmp / "model.onnx", tmp / "model.opt.onnx", model.config)
-        quantize_onnx_int8(tmp / "model.opt.onnx", tmp / "model.int8.onnx")
-        (tmp / "model.onnx").unlink()
-        del model
+        if files["onnx-fp32"].is_file():  # only the int8 settings changed: quantise the fused graph again
+            shutil.copyfile(files["onnx-fp32"], tmp / "model.opt.onnx")
+        else:
+            log.info("exporting the teacher to ONNX once (fp32 fused + int8) into %s", root)
+            model = load_classifier(
+                handle.name,
+                allow_pickle=handle.access.allow_pickle,
+                trust_remote_code=handle.access.trust_remote_code,
+                eager_attention=True,
+            )
+            export_onnx(model, handle.tokenizer, tmp / "model.onnx", sample_texts)
+            optimize_onnx(tmp / "model.onnx", tmp / "model.opt.onnx", model.config)
+            (tmp / "model.onnx").unlink()
+            del model
+        quantize_onnx_int8(tmp / "model.opt.onnx", tmp / files["onnx-int8"].name, TEACHER_INT8_SETTINGS)
         shutil.rmtree(root, ignore_errors=True)
         os.replace(tmp, root)
     barrier()
     return files
+
+
+def validation_logits(
+    engine: Any, tokenizer: Any, texts: list[str], pairs: list[str] | None, max_length: int, batch_size: int, width: int
+) -> tuple[np.ndarray, float]:
+    """``engine``'s (N, width) logits over the validation texts, and its rows/s."""
+    out = np.zeros((len(texts), width), dtype=np.float32)
+    start = time.perf_counter()
+    for idx, logits in teacher_pass(engine, tokenizer, lambda: iter([(texts, pairs)]), len(texts), max_length, batch_size):
+        out[idx] = logits
+    seconds = time.perf_counter() - start
+    return out, len(texts) / seconds if seconds > 0 else 0.0
 
 
 def choose_teacher_backend(
@@ -94,21 +217,27 @@ def choose_teacher_backend(
     torch_logits: np.ndarray,
     max_length: int,
     requested: str = "auto",
-    max_kl: float = 0.01,
+    min_agreement: float = MIN_AGREEMENT,
     threads: int | None = None,
     batch_size: int = 64,
     rows: int | None = None,
+    task_type: str = "single_label_classification",
+    temperature: float = 1.0,
+    torch_texts_per_s: float | None = None,
 ) -> TeacherBackendChoice:
-    """The backend that labels the transfer set: ``requested``, or for ``auto`` on a CPU the fastest
-    of int8 / fp32 ONNX whose validation soft labels stay within its KL limit of ``torch_logits``
-    (the torch fp32 teacher's validation logits, (N, C)); torch on a GPU, without onnxruntime, or for
-    a transfer set of fewer than :data:`AUTO_MIN_ROWS` ``rows`` (the export would cost more than it saves)."""
+    """The backend that labels the transfer set: ``requested``, or for ``auto`` on a CPU the fastest of
+    int8 / fp32 ONNX that passes :func:`judge` against ``torch_logits`` (the torch fp32 teacher's
+    validation logits, (N, C)); torch on a GPU, without onnxruntime, for a transfer set of fewer than
+    :data:`AUTO_MIN_ROWS` ``rows``, when neither passes, or when ``torch_texts_per_s`` (the torch
+    validation pass's rate, when known) beats the fastest that passes. "Fastest": the validation
+    rows/s measured here. An ONNX backend asked for by name runs even if it fails the gate (with a warning)."""
     if requested not in TEACHER_BACKENDS:
         raise DistilkitError(f"teacher_backend={requested!r}: use one of {', '.join(TEACHER_BACKENDS)}")
     on_gpu = handle.device is not None and getattr(handle.device, "type", str(handle.device)) != "cpu"
     small = rows is not None and rows < AUTO_MIN_ROWS
+    choice = TeacherBackendChoice("torch", min_agreement=min_agreement, torch_texts_per_s=torch_texts_per_s)
     if requested == "torch" or (requested == "auto" and (on_gpu or small or not has_onnxruntime())):
-        why = (
+        choice.reason = (
             "asked for"
             if requested == "torch"
             else "on a GPU the torch teacher is fastest"
@@ -117,38 +246,36 @@ def choose_teacher_backend(
             if small
             else "onnxruntime is not installed"
         )
-        return TeacherBackendChoice("torch", max_kl=max_kl, reason=why)
+        return choice
     if not has_onnxruntime():
         raise DistilkitError(f"teacher_backend={requested} needs onnxruntime: pip install 'distilkit[export]', or use torch")
-    validation_texts = list(validation_texts)
-    files = onnx_files(handle, validation_texts[:2] or ["a"])
-    chunks = lambda: iter([(list(validation_texts), list(validation_pairs) if validation_pairs is not None else None)])
-    choice = TeacherBackendChoice("torch", max_kl=max_kl)
+    texts = list(validation_texts)
+    pairs = list(validation_pairs) if validation_pairs is not None else None
+    files = onnx_files(handle, texts[:2] or ["a"])
     engines = {}
-    for name in ("onnx-fp32", "onnx-int8"):
+    for name in ONNX_BACKENDS if requested == "auto" else (requested,):
         engine = OrtBackend(files[name], name, threads)
-        out = np.zeros_like(torch_logits, dtype=np.float32)
-        for idx, logits in teacher_pass(engine, handle.tokenizer, chunks, len(validation_texts), max_length, batch_size):
-            out[idx] = logits
-        choice.kl_vs_torch[name] = mean_kl(torch_logits, out)
+        engine.cache_name = CACHE_NAMES[name]
+        logits, speed = validation_logits(engine, handle.tokenizer, texts, pairs, max_length, batch_size, torch_logits.shape[1])
+        choice.fidelity[name] = judge(torch_logits, logits, task_type, temperature, min_agreement, speed)
         engines[name] = engine
-    limits = {"onnx-fp32": FP32_MAX_KL, "onnx-int8": max_kl}
-    order = [requested] if requested != "auto" else ["onnx-int8", "onnx-fp32"]
-    for name in order:
-        if choice.kl_vs_torch[name] <= limits[name] or requested != "auto":
-            choice.name, choice.engine = name, engines[name]
-            ok = choice.kl_vs_torch[name] <= limits[name]
-            choice.reason = f"mean KL {choice.kl_vs_torch[name]:.2e} nats from torch fp32 on validation ({'within' if ok else 'ABOVE'} {limits[name]:g})"
-            if not ok:
-                log.warning("teacher backend %s asked for although its %s", name, choice.reason)
-            break
+    passed = sorted(
+        (n for n in ONNX_BACKENDS if n in choice.fidelity and choice.fidelity[n].passed),
+        key=lambda n: -(choice.fidelity[n].texts_per_s or 0.0),
+    )  # fastest first, as measured on validation here
+    if passed and torch_texts_per_s and (choice.fidelity[passed[0]].texts_per_s or 0.0) < torch_texts_per_s:
+        passed = []  # torch was faster on this machine
+    name = passed[0] if passed and requested == "auto" else requested if requested != "auto" else "torch"
+    choice.name, choice.engine = name, engines.get(name)
+    summary = ", ".join(f"{n}: agreement {f.agreement:.4f}, sharpness {f.sharpness_change:+.1%}" for n, f in choice.fidelity.items())
+    if name == "torch":
+        choice.reason = (
+            f"no ONNX backend passed the gate (agreement >= {min_agreement}, sharpness within {MAX_SHARPNESS_CHANGE:.0%}): {summary}"
+        )
+    elif choice.fidelity[name].passed:
+        choice.reason = f"the fastest backend that passed the gate on validation ({summary})"
     else:
-        choice.reason = f"neither ONNX backend kept its validation soft labels within the KL limits {limits}: torch"
-    log.info(
-        "teacher pass backend: %s (validation KL from torch fp32: fp32 ONNX %.2e, int8 ONNX %.2e nats; int8 limit %g)",
-        choice.name,
-        choice.kl_vs_torch["onnx-fp32"],
-        choice.kl_vs_torch["onnx-int8"],
-        max_kl,
-    )
+        choice.reason = f"asked for although it FAILED the gate on validation ({summary})"
+        log.warning("teacher backend %s %s", name, choice.reason)
+    log.info("teacher pass backend: %s (%s)", choice.name, choice.reason)
     return choice

@@ -26,7 +26,7 @@ from distilkit.inference.backends import TorchBackend
 from distilkit.inference.batching import iter_batches
 from distilkit.modeling.loading import load_classifier, load_config, load_encoder, load_tokenizer
 from distilkit.modeling.zoo import resolve_model
-from distilkit.teacher.cache import CachedLogits, cached_logits
+from distilkit.teacher.cache import CachedLogits, cached_logits, lookup
 from distilkit.teacher.fingerprint import model_fingerprint, texts_fingerprint, tokenizer_fingerprint
 
 log = logging.getLogger(__name__)
@@ -77,17 +77,18 @@ class TeacherHandle:
         self.__dict__.pop("model", None)
 
     def logits(
-        self, split: datasets.Dataset, max_length: int, cache_dir: str | None, batch_size: int = 64, backend: Any = None
+        self,
+        split: datasets.Dataset,
+        max_length: int,
+        cache_dir: str | None,
+        batch_size: int = 64,
+        backend: Any = None,
+        meta: dict | None = None,
     ) -> CachedLogits:
         """The teacher's logits (N, C) over ``split`` (columns ``text``, [``text_pair``]) through the cache,
-        read in chunks (a memory-mapped split of millions of rows is never loaded whole)."""
-        pairs = "text_pair" in split.column_names
-
-        def chunks() -> Iterator[tuple[list[str], list[str] | None]]:
-            for batch in split.select_columns(["text"] + (["text_pair"] if pairs else [])).iter(batch_size=CHUNK_ROWS):
-                yield batch["text"], batch["text_pair"] if pairs else None
-
-        return self._cached(chunks, len(split), max_length, cache_dir, batch_size, backend)
+        read in chunks (a memory-mapped split of millions of rows is never loaded whole). ``meta``:
+        what to record beside a new entry (see :func:`~distilkit.teacher.cache.cached_logits`)."""
+        return self._cached(split_chunks(split), len(split), max_length, cache_dir, batch_size, backend, meta)
 
     def logits_for(
         self,
@@ -106,6 +107,19 @@ class TeacherHandle:
 
         return self._cached(chunks, len(texts), max_length, cache_dir, batch_size, backend)
 
+    def cached_entry(self, split: datasets.Dataset, max_length: int, cache_dir: str | None, backend_key: str) -> CachedLogits | None:
+        """The cached logits of ``split`` made by the backend whose cache name is ``backend_key``
+        (``torch``, ``onnx-fp32``, ...), or None; reads the texts, config and files only: never the weights."""
+        return lookup(self._key(split_chunks(split), max_length, backend_key), len(split), cache_dir)
+
+    def _key(self, chunks: Callable[[], Iterator[tuple[list[str], list[str] | None]]], max_length: int, backend_key: str) -> list[str]:
+        """Cache key parts: weights, texts, tokenisation, and the backend unless torch (torch entries keep the key they always had)."""
+        h = hashlib.sha256()
+        for texts, pairs in chunks():
+            h.update(texts_fingerprint(texts, pairs).encode())
+        key = [self.fingerprint, h.hexdigest()[:16], tokenizer_fingerprint(self.tokenizer, max_length), str(max_length)]
+        return key + ([f"backend={backend_key}"] if backend_key != "torch" else [])
+
     def _cached(
         self,
         chunks: Callable[[], Iterator[tuple[list[str], list[str] | None]]],
@@ -114,24 +128,32 @@ class TeacherHandle:
         cache_dir: str | None,
         batch_size: int,
         backend: Any,
+        meta: dict | None = None,
     ) -> CachedLogits:
         """Cache lookup (key: weights, texts, tokenisation, backend) and, on a miss, the teacher pass:
         chunks of ``CHUNK_ROWS`` texts, length-bucketed batches inside each, batches shared out over
-        the processes of a torchrun / accelerate run. ``backend``: a :class:`~distilkit.teacher.fast.TeacherEngine`
-        (None: torch on this handle's device)."""
-        h = hashlib.sha256()
-        for texts, pairs in chunks():
-            h.update(texts_fingerprint(texts, pairs).encode())
+        the processes of a torchrun / accelerate run. ``backend``: an engine with a ``name`` (and
+        optionally a ``cache_name``, e.g. an ONNX Runtime session; None: torch on this handle's device)."""
         name = getattr(backend, "name", "torch")
-        key = [self.fingerprint, h.hexdigest()[:16], tokenizer_fingerprint(self.tokenizer, max_length), str(max_length)]
-        if name != "torch":  # torch entries keep the key they always had
-            key.append(f"backend={name}")
+        backend_key = getattr(backend, "cache_name", None) or name
 
         def compute(rank: int, world: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
             engine = backend if backend is not None else TorchBackend(self.model)
             return teacher_pass(engine, self.tokenizer, chunks, rows, max_length, batch_size, (rank, world))
 
-        return cached_logits(key, rows, compute, cache_dir)
+        made = {"backend": name, "backend_key": backend_key, **(meta or {})}
+        return cached_logits(self._key(chunks, max_length, backend_key), rows, compute, cache_dir, made)
+
+
+def split_chunks(split: datasets.Dataset) -> Callable[[], Iterator[tuple[list[str], list[str] | None]]]:
+    """``split``'s texts (and pairs) in chunks of :data:`CHUNK_ROWS`, read column by column."""
+    pairs = "text_pair" in split.column_names
+
+    def chunks() -> Iterator[tuple[list[str], list[str] | None]]:
+        for batch in split.select_columns(["text"] + (["text_pair"] if pairs else [])).iter(batch_size=CHUNK_ROWS):
+            yield batch["text"], batch["text_pair"] if pairs else None
+
+    return chunks
 
 
 def teacher_pass(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,10 @@ from distilkit.data.tokenize import MODEL_INPUTS, tokenize_dataset
 from distilkit.errors import DistilkitError
 from distilkit.modeling.heads import thresholds_of
 from distilkit.teacher.alignment import require_alignment
+from distilkit.teacher.cache import CachedLogits
 from distilkit.teacher.checks import TeacherCheck, judge_teacher
 from distilkit.teacher.external import ExternalTeacher
-from distilkit.teacher.fast import TeacherBackendChoice, choose_teacher_backend
+from distilkit.teacher.fast import CACHE_NAMES, Fidelity, TeacherBackendChoice, choose_teacher_backend, passes
 from distilkit.teacher.handle import TeacherHandle
 from distilkit.teacher.targets import column_order, ensemble_targets, normalised_weights, stack_teacher_logits, task_targets
 from distilkit.training.collate import ENSEMBLE_LOGITS, TEACHER_LOGITS, TEACHER_PREFIX
@@ -78,6 +80,8 @@ class TeacherPlan:
         self.scale: tuple[float, float] | None = None  # regression: (mean, std) the student's targets are standardised with
         self.validation_logits: np.ndarray | None = None  # the primary teacher's (torch fp32), from check()
         self.backend: TeacherBackendChoice | None = None
+        self.torch_texts_per_s: float | None = None  # the primary teacher's validation pass (recorded with its cache entry)
+        self.transfer_hit: CachedLogits | None = None  # the transfer set's logits, when choose_backend found them cached
 
     def use_task(self, task_type: str, scale: tuple[float, float] | None) -> None:
         """Targets for this task type (softmax, per-label sigmoid, standardised values)."""
@@ -97,9 +101,11 @@ class TeacherPlan:
         self.orders = [column_order(self._label_names(), t.config, t.name) for t in self.teachers[1:]]
         checks = []
         for i, teacher in enumerate(self.teachers):
-            logits = teacher.logits(validation, max_length, cache_dir).logits  # every rank labels its share (cache.py)
+            cached = teacher.logits(validation, max_length, cache_dir)  # every rank labels its share (cache.py)
+            logits = cached.logits
             if i == 0:
                 self.validation_logits = np.asarray(logits)
+                self.torch_texts_per_s = cached.meta.get("texts_per_s") if cached.meta.get("backend", "torch") == "torch" else None
             if i:
                 logits = logits[:, self.orders[i - 1]]
             thresholds = thresholds_of(teacher.config, self._label_names()) if self.task_type == MULTI else None
@@ -114,12 +120,44 @@ class TeacherPlan:
         return checks[0]
 
     def choose_backend(
-        self, validation: datasets.Dataset, max_length: int, requested: str, max_kl: float, threads: int | None, rows: int | None = None
+        self,
+        validation: datasets.Dataset,
+        transfer: datasets.Dataset,
+        max_length: int,
+        cache_dir: str | None,
+        requested: str,
+        min_agreement: float,
+        threads: int | None,
+        temperature: float = 1.0,
     ) -> TeacherBackendChoice | None:
-        """Pick the backend of the primary teacher's pass over the transfer set (see
-        :mod:`distilkit.teacher.fast`); None when no transfer-set pass is needed. Call after :meth:`check`."""
+        """Pick the backend of the primary teacher's pass over ``transfer`` (see
+        :mod:`distilkit.teacher.fast`); None when no transfer-set pass is needed. Call after :meth:`check`.
+
+        The cache is looked up first, for any number of rows: an entry for ``transfer`` is used as it
+        is (torch's first, the reference; then fp32 and int8 ONNX entries whose recorded validation
+        check passes today's gate; with a backend asked for by name, that backend's entry only), and
+        then no teacher weights are loaded and no ONNX graph is built or run."""
         if not self.cached or isinstance(self.primary, ExternalTeacher):  # outputs given as data: nothing to run
             return None
+        names = ["torch", "onnx-fp32", "onnx-int8"] if requested == "auto" else [requested]
+        for name in names:
+            hit = self.primary.cached_entry(transfer, max_length, cache_dir, CACHE_NAMES[name])
+            recorded = (hit.meta.get("fidelity") or {}) if hit else {}
+            if hit and (name == "torch" or requested != "auto" or passes(recorded, min_agreement)):
+                self.transfer_hit = hit
+                self.backend = TeacherBackendChoice(
+                    name,
+                    fidelity={name: Fidelity(**{k: v for k, v in recorded.items() if k in Fidelity.__dataclass_fields__})}
+                    if recorded
+                    else {},
+                    min_agreement=min_agreement,
+                    reason=f"the transfer set's {name} labels were in the cache ({hit.path.name})",
+                    from_cache=True,
+                    torch_texts_per_s=hit.meta.get("torch_validation_texts_per_s", self.torch_texts_per_s),
+                    transfer={k: hit.meta.get(k) for k in ("rows", "seconds", "texts_per_s")},
+                )
+                log.info("teacher pass: %s", self.backend.reason)
+                return self.backend
         pairs = validation["text_pair"] if "text_pair" in validation.column_names else None
         self.backend = choose_teacher_backend(
             self.primary,
@@ -128,9 +166,12 @@ class TeacherPlan:
             self.validation_logits,
             max_length,
             requested,
-            max_kl,
+            min_agreement,
             threads,
-            rows=rows,
+            rows=len(transfer),
+            task_type=self.task_type,
+            temperature=temperature,
+            torch_texts_per_s=self.torch_texts_per_s,
         )
         return self.backend
 
@@ -169,9 +210,13 @@ class TeacherPlan:
             per_teacher = [
                 t.logits(transfer, max_length, cache_dir)
                 if isinstance(t, ExternalTeacher)
-                else t.logits(transfer, max_length, cache_dir, backend=engine if i == 0 else None)
+                else self.transfer_hit
+                if i == 0 and self.transfer_hit is not None and len(self.transfer_hit.logits) == len(transfer)
+                else t.logits(transfer, max_length, cache_dir, backend=engine if i == 0 else None, meta=self._record() if i == 0 else None)
                 for i, t in enumerate(self.teachers)
             ]
+            if self.backend is not None and not self.backend.from_cache:
+                self.backend.transfer = {k: per_teacher[0].meta.get(k) for k in ("rows", "seconds", "texts_per_s")}
             self.cache_key = per_teacher[0].key
             if self.weights:
                 arrays = [per_teacher[0].logits] + [c.logits[:, order] for c, order in zip(per_teacher[1:], self.orders)]
@@ -179,6 +224,14 @@ class TeacherPlan:
             else:
                 train = add_teacher_logits(train, per_teacher[0].path)
         return train
+
+    def _record(self) -> dict[str, Any]:
+        """What the transfer set's cache entry records about the chosen backend: its validation check,
+        so a later run can reuse an ONNX-made entry only if it passes that run's gate."""
+        if self.backend is None:
+            return {}
+        own = self.backend.fidelity.get(self.backend.name)
+        return {"fidelity": asdict(own) if own else None, "torch_validation_texts_per_s": self.torch_texts_per_s}
 
     def release(self) -> None:
         """Free every teacher's weights when training reads only cached logits."""
