@@ -18,7 +18,6 @@ from typing import Any
 from distilkit.config.data import AUGMENT_METHODS
 from distilkit.config.parsing import (
     DEPRECATED_ALIASES,
-    removed_of,
     _field_types,
     _is_number_or_word,
     _unwrap_optional,
@@ -26,6 +25,7 @@ from distilkit.config.parsing import (
     number_or_word,
     parse_float,
     parse_int,
+    removed_of,
 )
 from distilkit.config.training import LAYER_SELECTIONS
 
