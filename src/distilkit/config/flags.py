@@ -132,7 +132,12 @@ def group_of(cls: type, name: str) -> str:
 
 
 def help_text(f: dataclasses.Field, default: Any) -> str:
-    """A field's help with its default stated once (not when the text already says it) and its choices."""
+    """A field's help with its default stated once (not when the text already says it) and its choices;
+    ``%`` escaped for argparse."""
+    return _stated(f, default).replace("%", "%%")
+
+
+def _stated(f: dataclasses.Field, default: Any) -> str:
     text = f.metadata.get("help", "")
     choices = CHOICES.get(f.name)
     if choices and not all(c in text for c in choices):
