@@ -52,3 +52,23 @@ def test_evaluate_baseline_trains_the_no_kd_twin_once(tiny_teacher_dir: Path, se
     stamp = (twin / "distilkit_run.json").stat().st_mtime_ns
     evaluate(cfg)  # the twin of the same recipe is reused, not retrained
     assert (twin / "distilkit_run.json").stat().st_mtime_ns == stamp
+
+
+def test_agreement_by_hand():
+    """Teacher-student agreement on hand-made outputs, one case per task type."""
+    import numpy as np
+
+    from distilkit.commands.evaluate import agreement
+
+    # single-label: top labels (0, 1, 0, 2) vs (0, 0, 0, 2): 3 of 4 rows agree
+    teacher = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [5.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    student = np.array([[1.0, 0.5, 0.0], [2.0, 1.0, 1.0], [0.1, 0.0, 0.0], [0.0, 0.2, 0.3]])
+    assert agreement("single_label_classification", teacher, student, ([], [])) == 0.75
+    # multi-label: logits 0 -> p 0.5. Teacher at thresholds (0.5, 0.5): sets {0,1}, {0}; student at (0.6, 0.4):
+    # p(0) 0.5 < 0.6 -> row 1 {1}, row 2 {0, 1} (p 0.73 >= 0.6, p 0.5 >= 0.4): no row agrees; at (0.5, 0.6): {0}, {0} -> 1 of 2
+    t_logits, s_logits = np.array([[0.0, 0.0], [1.0, -1.0]]), np.array([[0.0, 0.0], [1.0, 0.0]])
+    assert agreement("multi_label_classification", t_logits, s_logits, ([0.5, 0.5], [0.6, 0.4])) == 0.0
+    assert agreement("multi_label_classification", t_logits, s_logits, ([0.5, 0.5], [0.5, 0.6])) == 0.5
+    # regression: the Pearson r of the outputs; (1, 2, 3) vs (2, 4, 7): r = 0.9934 (cov 2.5 / sqrt(1 * 6.333))
+    r = agreement("regression", np.array([[1.0], [2.0], [3.0]]), np.array([[2.0], [4.0], [7.0]]), ([], []))
+    assert r == pytest.approx(2.5 / (1.0 * (19 / 3) ** 0.5), abs=1e-9)

@@ -104,8 +104,16 @@ def test_evaluate_writes_table_and_json(chain, sentiment_csv, capsys):
         assert set(row["per_class"]) == {"neg", "pos"}
         assert row["parameters"]["total"] > row["parameters"]["non_embedding"] > 0
     assert results["models"]["teacher"]["parameters"]["total"] > results["models"]["student"]["parameters"]["total"]
-    assert 0 <= results["agreement"] <= 1
-    assert (out.parent / results["predictions"]).is_file() and results["predictions"] != "eval_predictions.jsonl"
+    predictions = out.parent / results["predictions"]
+    assert predictions.is_file() and results["predictions"] != "eval_predictions.jsonl"
+    # recomputed from the saved rows: the share of rows where the two models' top labels match, and each model's accuracy
+    rows = [json.loads(line) for line in predictions.read_text().splitlines()]
+    teacher, student = (np.array([r[f"{role}_probs"] for r in rows]).argmax(1) for role in ("teacher", "student"))
+    gold = np.array([r["label"] for r in rows])
+    assert len(rows) == results["examples"] > 0
+    assert results["agreement"] == pytest.approx(float((teacher == student).mean()), abs=1e-12)
+    assert results["models"]["teacher"]["accuracy"] == pytest.approx(float((teacher == gold).mean()), abs=1e-12)
+    assert results["models"]["student"]["accuracy"] == pytest.approx(float((student == gold).mean()), abs=1e-12)
 
 
 def test_evaluate_reads_teacher_logits_from_the_cache(chain, sentiment_csv, tmp_path, capsys):

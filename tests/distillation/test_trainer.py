@@ -80,7 +80,8 @@ def test_tinybert_preset_end_to_end(
     assert [tuple(p) for p in facts["objective"]["pairs"]] == [(0, 1), (1, 3)]
     keys = _log_keys(out)
     assert {"loss_hidden_mse", "loss_attention_mse", "loss_embedding_mse", "loss_kd", "loss_ce"} <= keys
-    assert facts["validation_metrics"]["eval_accuracy"] > 0.5
+    # balanced, separable data (each review's label is set by its sentiment words): the majority class gets 0.5
+    assert facts["validation_metrics"]["eval_accuracy"] >= 0.9
     # The teacher ran online only in stage 1 (the first third of the steps); stage 2 read cached logits.
     steps = [json.loads(line).get("step") for line in (out / "train_log.jsonl").read_text().splitlines()]
     max_steps = max(x for x in steps if x is not None)

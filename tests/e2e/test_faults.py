@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from distilkit.runs.files import RUN_FILE, save_final
+from distilkit.runs.files import LOG_FILE, RUN_FILE, save_final
 from distilkit.runs.folder import last_complete_checkpoint
 from distilkit.training.trainer import EXTRA_STATE
 from robust_driver import install_probes
@@ -44,15 +44,33 @@ def steps(log: Path) -> dict[int, str]:
 
 
 TINYBERT_PROJECTED = ["--preset", "tinybert", "--student-hidden-size", "16", "--student-num-heads", "4", "--student-layers", "1"]
+LAYER_TERMS = ("loss_embedding_mse", "loss_hidden_mse", "loss_attention_mse")  # TinyBERT's stage 1
+# objective -> (checkpoint every, hang before step, last checkpoint before the kill). 30 steps in all.
+# logits: killed in epoch 2 (20 steps a epoch), 2 steps after checkpoint-24.
+# TinyBERT: stage 1 (the layer terms) is the first third, steps 0-9; killed before step 7, 3 steps after
+# checkpoint-4, so the resume replays stage-1 steps 4-6 and runs step 7 with the layer terms and the
+# width projections restored from the checkpoint.
+KILL_AT = {"logits": ("12", 26, 24), "tinybert-projected": ("4", 7, 4)}
+
+
+def logged(log_history: list[dict]) -> dict[int, set[str]]:
+    """Logged step -> the keys logged for it (a training step s is logged as step s + 1)."""
+    keys: dict[int, set[str]] = {}
+    for row in log_history:
+        keys.setdefault(int(row["step"]), set()).update(row)
+    return keys
 
 
 @pytest.mark.parametrize("objective", [["--student-layers", "1"], TINYBERT_PROJECTED], ids=["logits", "tinybert-projected"])
 def test_kill_9_then_resume_equals_uninterrupted(assets, tmp_path, capsys, monkeypatch, objective):
-    """30 steps, 20 a epoch, a checkpoint every 12. The run is killed (SIGKILL) just before step 27,
-    i.e. in epoch 2, 2 steps after checkpoint-24; --resume must replay the same batches with the
-    same RNG and end with the same weights, bit for bit (CPU, 1 thread, fixed seed). With layer
-    terms through width projections (TinyBERT, a fresh 16-wide student under a 32-wide teacher),
-    the projections are checkpointed too, and a checkpoint missing them is refused on resume."""
+    """30 steps, 20 a epoch. The run is killed (SIGKILL) while a step is about to run, a few steps
+    after the last checkpoint (see KILL_AT); --resume must replay the same batches with the same RNG
+    and end with the same weights, bit for bit (CPU, 1 thread, fixed seed). With layer terms through
+    width projections (TinyBERT, a fresh 16-wide student under a 32-wide teacher), the kill falls in
+    stage 1, where the layer terms are computed: the projections are checkpointed too, and a
+    checkpoint missing them is refused on resume."""
+    projected = objective is TINYBERT_PROJECTED
+    every, hang, last = KILL_AT["tinybert-projected" if projected else "logits"]
     recipe = [
         "distill",
         "--teacher",
@@ -62,7 +80,7 @@ def test_kill_9_then_resume_equals_uninterrupted(assets, tmp_path, capsys, monke
         "--max-steps",
         "30",
         "--eval-steps",
-        "12",
+        every,
         "--alpha",
         "0.5",  # the distilled student alone (the default trains its fair twin first)
         *objective,
@@ -72,11 +90,10 @@ def test_kill_9_then_resume_equals_uninterrupted(assets, tmp_path, capsys, monke
         tmp_path / "cache",
         *TINY,
     ]
-    projected = objective is TINYBERT_PROJECTED
     killed, marker = tmp_path / "killed", tmp_path / "hanging"
     proc = subprocess.Popen(
         driver_cmd(*recipe, "--output-dir", killed),
-        env=driver_env(tmp_path, DK_HANG_AT_STEP="26", DK_HANG_MARKER=str(marker), DK_STEP_LOG=str(tmp_path / "steps-resumed")),
+        env=driver_env(tmp_path, DK_HANG_AT_STEP=str(hang), DK_HANG_MARKER=str(marker), DK_STEP_LOG=str(tmp_path / "steps-resumed")),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -89,7 +106,7 @@ def test_kill_9_then_resume_equals_uninterrupted(assets, tmp_path, capsys, monke
     deadline = time.monotonic() + 400
     while not marker.exists():
         assert proc.poll() is None, proc.stderr.read()[-3000:]
-        assert time.monotonic() < deadline, "the run never reached step 26"
+        assert time.monotonic() < deadline, f"the run never reached step {hang}"
         time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
@@ -98,13 +115,22 @@ def test_kill_9_then_resume_equals_uninterrupted(assets, tmp_path, capsys, monke
 
     # What the crash left: checkpoints, nothing that looks finished.
     assert not (killed / RUN_FILE).exists() and not (killed / "model.safetensors").exists()
-    assert last_complete_checkpoint(killed / "checkpoints").endswith("checkpoint-24")
+    assert last_complete_checkpoint(killed / "checkpoints").endswith(f"checkpoint-{last}")
+    if projected:  # the kill fell in stage 1: the layer terms ran up to the checkpoint, and the full run's step `hang` ran them too
+        stage1_end = json.loads((full / RUN_FILE).read_text())["objective"]["stage1_fraction"] * 30
+        assert last < hang < stage1_end == pytest.approx(10)
+        trainer_state = json.loads((killed / "checkpoints" / f"checkpoint-{last}" / "trainer_state.json").read_text())
+        before_kill = logged(trainer_state["log_history"])
+        assert sorted(before_kill) == list(range(1, last + 1)) and all(set(LAYER_TERMS) <= k for k in before_kill.values())
+        full_log = logged([json.loads(line) for line in (full / LOG_FILE).read_text().splitlines()])
+        assert set(LAYER_TERMS) <= full_log[hang + 1] and "loss_kd" not in full_log[hang + 1]
+        assert "loss_kd" in full_log[11] and not set(LAYER_TERMS) & full_log[11]  # step 10: stage 2, logits only
     rc, _, err = run_cli([*recipe, "--output-dir", killed], capsys)
     assert rc == 2 and "unfinished run: pass --resume" in err
 
     install_probes({"DK_STEP_LOG": str(tmp_path / "steps-resumed"), "DK_KEEP_CHECKPOINTS": "1"}, monkeypatch.setattr)
     if projected:  # the objective's state is part of a complete checkpoint: without it, resuming is refused
-        state = killed / "checkpoints" / "checkpoint-24" / EXTRA_STATE
+        state = killed / "checkpoints" / f"checkpoint-{last}" / EXTRA_STATE
         assert state.is_file()
         state.rename(tmp_path / "aside.pt")
         rc, _, err = run_cli([*recipe, "--output-dir", killed, "--resume"], capsys)
@@ -117,7 +143,7 @@ def test_kill_9_then_resume_equals_uninterrupted(assets, tmp_path, capsys, monke
 
     full_steps, resumed_steps = steps(tmp_path / "steps-full.rank0"), steps(tmp_path / "steps-resumed.rank0")
     assert sorted(full_steps) == list(range(30))
-    assert resumed_steps == full_steps  # same batches at every step, the replayed steps 24-26 included
+    assert resumed_steps == full_steps  # same batches at every step, the replayed ones included
     same_tensors(
         full / "checkpoints" / "checkpoint-30" / "model.safetensors", killed / "checkpoints" / "checkpoint-30" / "model.safetensors"
     )
