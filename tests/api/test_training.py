@@ -119,7 +119,7 @@ def test_an_unknown_keyword_is_one_line_with_a_guess():
         distilkit.distill(teacher="t", train_dataset="rotten-tomatoes", temprature=2.0)
     with pytest.raises(DistilkitError, match=r"did you mean 'train_dataset'\?"):
         distilkit.finetune(model="m", train_datset="rotten-tomatoes")
-    with pytest.raises(DistilkitError, match=r"^distill\(\): config key 'temperature' must be float"):
+    with pytest.raises(DistilkitError, match=r"^distill\(\): config key 'temperature' must be a number"):
         distilkit.distill(teacher="t", train_dataset="rotten-tomatoes", temperature="hot")
     with pytest.raises(DistilkitError, match="data given twice"):
         distilkit.distill(teacher="t", train_dataset="rotten-tomatoes", data="bbc-news")

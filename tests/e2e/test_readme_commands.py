@@ -227,3 +227,43 @@ def test_pretrain_and_general_distill(ws: Workspace):
     )
     printed = last_json(done.stdout)
     assert printed["eval_loss"] is not None and (general / "model.safetensors").is_file()
+
+
+def test_static_student(ws: Workspace, teacher: Path):
+    """``distilkit distill --teacher runs/teacher --student static:ENCODER``: a folder model2vec loads."""
+    model2vec = pytest.importorskip("model2vec")
+    out = ws.root / "student-static"
+    args = ["--teacher", teacher, "--data", ws.data, "--output-dir", out, "--student", f"static:{ws.encoder}", "--epochs", "4"]
+    done = ws.run("distill", *args, *TRAIN[:4], "--threads", "1")  # the static student's own learning rate
+    printed = last_json(done.stdout)
+    assert printed["validation"]["eval_accuracy"] >= 0.75  # balanced two-class data: 0.5 by chance
+    static = model2vec.StaticModel.from_pretrained(str(out))
+    vectors = static.encode(["good great superb film", "a dull and boring plot"])
+    assert vectors.shape[0] == 2 and abs(vectors[0] - vectors[1]).sum() > 0  # one vector a text, from the saved table
+
+
+def test_ladder(ws: Workspace, teacher: Path):
+    """``distilkit ladder --teacher runs/teacher --data reviews.csv --min-score 0.95``, two rungs."""
+    out = ws.root / "ladder"
+    rungs = ["--students", "teacher:1", f"tiny={ws.encoder}:1"]
+    timing = ["--latency-runs", "3", "--speed-rounds", "1"]
+    done = ws.run(
+        "ladder",
+        "--teacher",
+        teacher,
+        "--data",
+        ws.data,
+        "--output-dir",
+        out,
+        *rungs,
+        "--epochs",
+        "3",
+        *TRAIN,
+        *timing,
+        "--min-score",
+        "0.95",
+    )
+    summary = json.loads((out / "ladder.json").read_text())
+    assert [r["name"] for r in summary["rungs"]] == ["teacher-keep1", "tiny"] and summary["teacher_pass"]["one_pass"]
+    assert "pick (min-score 0.95)" in done.stdout and (out / "ladder_latency.png").is_file()
+    assert summary["teacher"]["test"] >= 0.8 and all(r["latency_ms_b1"] > 0 for r in summary["rungs"])

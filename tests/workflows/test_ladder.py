@@ -146,12 +146,12 @@ def test_a_tiny_ladder_distils_two_rungs_from_one_teacher_pass(tiny_teacher_dir,
     computed: list[str] = []
     real = handle.cached_logits
 
-    def counting(key_parts, rows, compute, cache_dir=None):
+    def counting(key_parts, rows, compute, cache_dir=None, meta=None):
         def counted(rank, world):
             computed.append("|".join(key_parts))
             return compute(rank, world)
 
-        return real(key_parts, rows, counted, cache_dir)
+        return real(key_parts, rows, counted, cache_dir, meta)
 
     monkeypatch.setattr(handle, "cached_logits", counting)
     out = tmp_path / "ladder"

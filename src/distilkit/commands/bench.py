@@ -204,7 +204,7 @@ def bench(cfg: BenchConfig) -> dict[str, Any]:
             backend_path(cfg.model, "onnx-int8", probe.manifest),
             cfg.threads,
             cfg.batch_size,
-            cfg.max_length,
+            probe.max_length,  # --max-length cut to the model's position table
             vocab_size=len(probe.tokenizer),
         )
     out = Path(cfg.output_dir)

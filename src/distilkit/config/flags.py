@@ -270,6 +270,8 @@ def model_names(cfg: Any) -> list[tuple[str, str]]:
             continue
         flag = "--" + field_name.replace("_", "-")
         for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and field_name == "student" and (item == "static" or item.startswith("static:")):
+                item = item.partition(":")[2]  # a static student reads its encoder (plain "static": the teacher's)
             if isinstance(item, str) and item and item.lower() != "none":
                 found.append((flag, item))
     return found
