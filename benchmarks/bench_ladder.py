@@ -3,8 +3,10 @@ training split, one ``distilkit ladder`` run (MiniLM-L6, its 3- and 1-layer cuts
 installed), all rungs from one cached teacher pass, timed side by side in one process; both picking rules
 (``--min-score 0.95`` and ``--max-latency-ms 2``) applied to the same table.
 
-Writes ``benchmarks/results/ladder.json`` (the ladder summary, both picks, stage wall times, the machine) and
-``benchmarks/ladder.md`` (the table, the picks, the commands), and copies the two figures beside it.
+Writes the run into ``benchmarks/results/ladder.json`` under the data set's name (the ladder summary, both picks,
+stage wall times, the machine; other sets' runs kept) and ``benchmarks/ladder.md`` (a section per set: the table,
+the picks, the command), and copies the two figures beside it. Rerunning with the same ``--root`` reuses the
+finished ladder and only rewrites the report.
 
     PYTHONPATH=src python benchmarks/bench_ladder.py --teacher runs/demo/teacher     # a fine-tuned MPNet-base teacher
     PYTHONPATH=src python benchmarks/bench_ladder.py                                  # fine-tunes the teacher first
@@ -72,6 +74,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--epochs", type=float, default=1.0, help="distillation epochs per rung (1: ~10,000 RT texts; each rung also trains its twin)"
     )
     p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--key", default=None, help="name of this run in results/ladder.json (default: the data set's name)")
     p.add_argument("--root", default="runs/bench-ladder", help="where the teacher, the unlabelled rest and the ladder go")
     p.add_argument("--tiny", action="store_true", help="tiny random BERTs on synthetic data (a smoke test; nothing published)")
     return p.parse_args(argv)
@@ -107,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(summary: dict[str, Any], stage: dict[str, Any], args: argparse.Namespace, teacher: str, rest: int) -> None:
-    """``results/ladder.json`` and ``ladder.md`` (plus the figures) from the ladder's summary; both rules applied."""
-    from distilkit.report.ladder import table_rows
+    """This run as ``runs[<data>]`` of ``results/ladder.json`` (other sets' runs kept), then ``ladder.md`` with one
+    section per run and the figures beside it (``ladder_latency[-<set>].png``); both picking rules applied."""
     from distilkit.workflows.ladder_pick import pick
 
     t = summary["teacher"]
@@ -116,9 +119,11 @@ def report(summary: dict[str, Any], stage: dict[str, Any], args: argparse.Namesp
         "min-score 0.95": pick(summary["rungs"], t.get("validation"), 0.95, None),
         "max-latency-ms 2": pick(summary["rungs"], t.get("validation"), None, 2.0),
     }
-    tag = "-tiny" if args.tiny else ""
-    result = {
-        "when": now(),
+    tiny = "-tiny" if args.tiny else ""
+    key = args.key or Path(args.data).stem
+    fig_tag = tiny or ("" if key == "rotten-tomatoes" else f"-{key}")
+    run = {
+        "date": stage.get("finished") or now(),
         "machine": machine(),
         "host": host_facts(),
         "data": args.data,
@@ -127,43 +132,73 @@ def report(summary: dict[str, Any], stage: dict[str, Any], args: argparse.Namesp
         "teacher": teacher,
         "command": stage["command"],
         "wall_s": stage["wall_s"],
+        "figures": [],
         "picks": picks,
         "ladder": summary,
     }
-    (OUT / "results").mkdir(parents=True, exist_ok=True)
-    (OUT / "results" / f"ladder{tag}.json").write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     for fig in summary.get("figures", []):
-        shutil.copyfile(fig, OUT / (Path(fig).stem + tag + ".png"))
-    header, rows = table_rows(summary)
+        target = OUT / (Path(fig).stem + fig_tag + ".png")
+        shutil.copyfile(fig, target)
+        run["figures"].append(target.name)
+    path = OUT / "results" / f"ladder{tiny}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    before = old.get("runs", {}).get(key, {})
+    if before.get("date") == run["date"]:  # a report rewritten from the same finished run keeps the run's machine facts
+        run.update(machine=before["machine"], host=before["host"])
+    result = {
+        "topic": "ladder",
+        "section": "benchmarks/ladder.md",
+        "transcribed": False,
+        "source": "Written by benchmarks/bench_ladder.py from the ladder.json of each distilkit ladder run (one run per data set).",
+        "runs": {**old.get("runs", {}), key: run},
+    }
+    path.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+    write_table(OUT, f"ladder{tiny}", render(result))
+
+
+def render(result: dict[str, Any]) -> str:
+    """``ladder.md``: one section per data set, each with its table, picks, stage times, figures and command."""
+    from distilkit.report.ladder import table_rows
+
     lines = [
-        f"# The size ladder: {args.data}, {args.labels:,} labels + {rest:,} unlabelled texts",
+        "# The size ladder",
         "",
-        f"{result['when']}; {result['machine']}; {result['host']}.",
-        "",
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *("| " + " | ".join(r) + " |" for r in rows),
-        "",
-        *(f"- **{rule}**: {p['name'] or 'none'}: {p['reason']}" for rule, p in picks.items()),
-        *(f"- skipped {s['name']} ({s['spec']}): {s['reason']}" for s in summary.get("skipped", [])),
-        "",
-        f"All rungs: {summary['timings']['rungs_s'] / 60:.1f} min of training after the teacher; scoring and timing "
-        f"{summary['timings']['scoring_s']:.0f} s; whole stage {stage['wall_s'] / 60:.1f} min. Teacher pass: "
-        f"{'one cache entry shared by every rung' if summary['teacher_pass']['one_pass'] else 'SEVERAL entries'} "
-        f"({summary['teacher_pass']['cache_key']}).",
-        "",
-        f"![quality vs latency](ladder_latency{tag}.png) ![quality vs size](ladder_size{tag}.png)",
-        "",
-        "Command:",
-        "",
-        "```bash",
-        stage["command"],
-        "```",
-        "",
-        f"Raw results: [results/ladder{tag}.json](results/ladder{tag}.json).",
+        "Each section is one `distilkit ladder` run: every rung distilled from one cached teacher pass with its",
+        "fair no-KD twin, scored on validation and test, timed side by side in one process. Raw results:",
+        "[results/ladder.json](results/ladder.json) (written by `benchmarks/bench_ladder.py`).",
         "",
     ]
-    write_table(OUT, f"ladder{tag}", "\n".join(lines))
+    for key, run in result["runs"].items():
+        summary = run["ladder"]
+        header, rows = table_rows(summary)
+        lines += [
+            f"## {key}: {run['labels']:,} labels + {run['unlabelled']:,} unlabelled texts",
+            "",
+            f"{run['date']}; {run['machine']}; {run['host']}.",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+            *("| " + " | ".join(r) + " |" for r in rows),
+            "",
+            *(f"- **{rule}**: {p['name'] or 'none'}: {p['reason']}" for rule, p in run["picks"].items()),
+            *(f"- skipped {s['name']} ({s['spec']}): {s['reason']}" for s in summary.get("skipped", [])),
+            "",
+            f"All rungs: {summary['timings']['rungs_s'] / 60:.1f} min of training after the teacher; scoring and timing "
+            f"{summary['timings']['scoring_s']:.0f} s; whole stage {run['wall_s'] / 60:.1f} min. Teacher pass: "
+            f"{'one cache entry shared by every rung' if summary['teacher_pass']['one_pass'] else 'SEVERAL entries'} "
+            f"({summary['teacher_pass']['cache_key']}).",
+            "",
+            " ".join(f"![{Path(f).stem}]({f})" for f in run.get("figures", [])),
+            "",
+            "Command (the teacher: a fine-tuned MPNet-base folder):",
+            "",
+            "```bash",
+            run["command"],
+            "```",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -281,6 +281,7 @@ def setfit_job(job: Job, ctx: dict[str, Any]) -> dict[str, Any]:
     train = task.splits["train"]
     body = ctx["student"] if Path(ctx["student"]).is_dir() else resolve_model(ctx["student"])
     model = SetFitModel.from_pretrained(body)
+    model.model_body.max_seq_length = s["max_length"]  # the students' token budget (SetFit's own max_length only reaches its head phase)
     pairs = ctx["setfit_iterations"] * 2 * len(train)  # SetFit's pair count for num_iterations (oversampling)
     max_steps = math.ceil(min(pairs, ctx["setfit_max_pairs"]) / ctx["batch_size"])
     out = Path(ctx["out"]) / "runs" / job.name.replace("/", "__")
@@ -299,7 +300,12 @@ def setfit_job(job: Job, ctx: dict[str, Any]) -> dict[str, Any]:
     trainer = Trainer(model=model, args=args, train_dataset=Dataset.from_dict({"text": train["text"], "label": train["label"]}))
     start = time.perf_counter()
     trainer.train()
-    row: dict[str, Any] = {"labels_used": len(train), "pairs_used": max_steps * ctx["batch_size"], "steps": max_steps}
+    row: dict[str, Any] = {
+        "labels_used": len(train),
+        "pairs_used": max_steps * ctx["batch_size"],
+        "steps": max_steps,
+        "max_seq_length": s["max_length"],
+    }
     row["train_s"] = round(time.perf_counter() - start, 1)
     for split in ("validation", "test"):
         gold = list(task.splits[split]["label"])

@@ -118,6 +118,7 @@ def setfit_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "labels_pct": round(100 * r["budget"], 2),
             "labels_used": r["labels_used"],
             "pairs_used": r["pairs_used"],
+            "setfit_max_tokens": r.get("max_seq_length"),
             "setfit_test": r["test_setfit"],
             "setfit_macro_f1": r["f1_test_setfit"],
             "setfit_val": r["val_setfit"],
@@ -214,16 +215,17 @@ def markdown(tables: dict[str, list[dict[str, Any]]], facts: dict[str, Any], cap
         "",
         "## SetFit side by side",
         "",
-        "Test accuracy; SetFit on the MiniLM-L6 body with the same labelled rows, no unlabelled text, no teacher.",
+        "Test accuracy; SetFit on the MiniLM-L6 body with the same labelled rows, no unlabelled text, no teacher. "
+        "SetFit tokens: the body's token limit (the students' max length, or more where a row says so).",
         "",
     ]
     lines += [
-        "| set | labels | labels used | SetFit pairs | SetFit test (macro-F1) | SetFit train s | default distill shipped | fair twin | shipped − SetFit (pts) | ok |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| set | labels | labels used | SetFit pairs | SetFit tokens | SetFit test (macro-F1) | SetFit train s | default distill shipped | fair twin | shipped − SetFit (pts) | ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in tables["setfit"]:
         lines.append(
-            f"| {r['dataset']} | {r['labels_pct']:g}% | {r['labels_used']} | {r['pairs_used']} | {f(r['setfit_test'])} ({f(r['setfit_macro_f1'])}) | {r['setfit_train_s']:.0f} "
+            f"| {r['dataset']} | {r['labels_pct']:g}% | {r['labels_used']} | {r['pairs_used']} | {r['setfit_max_tokens'] or '-'} | {f(r['setfit_test'])} ({f(r['setfit_macro_f1'])}) | {r['setfit_train_s']:.0f} "
             f"| {f(r['shipped_test'])} | {f(r['twin_test'])} | {f(r['shipped_minus_setfit_points'], '{:+.2f}')} | {'-' if r['ok'] is None else ('ok' if r['ok'] else 'MISS')} |"
         )
     lines += [
