@@ -119,7 +119,7 @@ class Stages:
         if proc.returncode != 0:
             tail = "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-15:])
             raise SystemExit(f"[bench] stage {name} failed (exit {proc.returncode}); log {log}:\n{tail}")
-        self.record[name] = {"command": command, "wall_s": round(wall, 1), "finished": now()}
+        self.record[name] = {"command": command, "wall_s": round(wall, 1), "finished": now(), "machine": machine(), "host": host_facts()}
         self._save()
         return self.record[name]
 
@@ -146,6 +146,14 @@ def wait_for(path: Path, timeout_s: float, what: str) -> None:
             raise SystemExit(f"[bench] gave up waiting {timeout_s:.0f}s for {what} ({path})")
         print(f"[bench] waiting for {what}: {path}", flush=True)
         time.sleep(30)
+
+
+def shown_command(command: str, places: dict[str, str]) -> str:
+    """``command`` as a reader elsewhere can retype it: each of this machine's paths in ``places`` becomes its
+    placeholder (``{"/abs/teacher": "T"}``); longer paths first, so a folder inside another keeps its own name."""
+    for path, name in sorted(places.items(), key=lambda kv: -len(kv[0])):
+        command = command.replace(path, name)
+    return command
 
 
 def write_table(out: Path, topic: str, text: str) -> Path:

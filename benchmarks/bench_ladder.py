@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, Stages, host_facts, machine, now, write_table
+from _common import REPO, Stages, host_facts, machine, now, shown_command, write_table
 
 OUT = REPO / "benchmarks"
 
@@ -124,8 +124,8 @@ def report(summary: dict[str, Any], stage: dict[str, Any], args: argparse.Namesp
     fig_tag = tiny or ("" if key == "rotten-tomatoes" else f"-{key}")
     run = {
         "date": stage.get("finished") or now(),
-        "machine": machine(),
-        "host": host_facts(),
+        "machine": stage.get("machine") or machine(),
+        "host": stage.get("host") or host_facts(),
         "data": args.data,
         "labels": args.labels,
         "unlabelled": rest,
@@ -143,9 +143,6 @@ def report(summary: dict[str, Any], stage: dict[str, Any], args: argparse.Namesp
     path = OUT / "results" / f"ladder{tiny}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    before = old.get("runs", {}).get(key, {})
-    if before.get("date") == run["date"]:  # a report rewritten from the same finished run keeps the run's machine facts
-        run.update(machine=before["machine"], host=before["host"])
     result = {
         "topic": "ladder",
         "section": "benchmarks/ladder.md",
@@ -191,10 +188,10 @@ def render(result: dict[str, Any]) -> str:
             "",
             " ".join(f"![{Path(f).stem}]({f})" for f in run.get("figures", [])),
             "",
-            "Command (the teacher: a fine-tuned MPNet-base folder):",
+            "Command (`T`: the fine-tuned teacher's folder; `runs/bench-ladder`: the benchmark's `--root`):",
             "",
             "```bash",
-            run["command"],
+            shown_command(run["command"], {run["teacher"]: "T", str(Path(summary["output"]).parents[1]): "runs/bench-ladder"}),
             "```",
             "",
         ]

@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from _common import shown_command
+
 VAL_SLACK, TEST_SLACK, GAP_TARGET, GAP_WHEN = 0.3, 0.5, 50.0, 3.0  # points, points, %, points
 
 
@@ -56,6 +58,8 @@ def never_worse_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "val_shipped": r["val_shipped"],
             "test_shipped": r["test_shipped"],
             "shipped": r["shipped"],
+            "confidence": r.get("confidence"),
+            "select_confidence": r.get("select_confidence"),
             "alpha": r["alpha"],
             "gain_val_points": gain_val,
             "gain_test_points": gain_test,
@@ -158,6 +162,11 @@ def ceiling_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def share(x: float | None) -> str:
+    """A share (0..1) as a percentage, '-' when not measured."""
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
 def markdown(tables: dict[str, list[dict[str, Any]]], facts: dict[str, Any], caps: dict[str, int]) -> str:
     lines = ["# Few labels, never worse: default distill vs fair no-KD twin vs teacher vs SetFit", ""]
     lines += [f"Command: `{facts['command']}`  ", f"Machine: {facts['machine']}; {facts['host']}  "]
@@ -165,12 +174,14 @@ def markdown(tables: dict[str, list[dict[str, Any]]], facts: dict[str, Any], cap
     lines += [
         "## Never worse",
         "",
-        "Points = 100 x the metric. Gain = shipped − twin. ok = shipped ≥ twin − 0.3 (validation) and − 0.5 (test).",
+        "Points = 100 x the metric. Gain = shipped − twin. ok = shipped ≥ twin − 0.3 (validation) and − 0.5 (test). "
+        "KD wins = share of 1000 paired bootstrap resamples of the validation rows where KD beat the twin "
+        "(the default ships KD at ≥ 90%; '-': a run under the old rule, no margin).",
         "",
     ]
     lines += [
-        "| set | metric | labels | labels used | unlabelled | teacher val / test | twin val / test | KD val / test | shipped val / test | shipped | alpha | gain val / test (pts) | gap closed val / test | % of teacher | ok |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| set | metric | labels | labels used | unlabelled | teacher val / test | twin val / test | KD val / test | shipped val / test | shipped | KD wins | alpha | gain val / test (pts) | gap closed val / test | % of teacher | ok |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in tables["never_worse"]:
         gapv = "n/a" if r["gap_closed_val_pct"] is None else f"{r['gap_closed_val_pct']:.0f}%"
@@ -178,7 +189,7 @@ def markdown(tables: dict[str, list[dict[str, Any]]], facts: dict[str, Any], cap
         lines.append(
             f"| {r['dataset']} | {r['metric']} | {r['labels_pct']:g}% | {r['labels_used']} | {r['unlabelled_used']} | {f(r['val_teacher'])} / {f(r['test_teacher'])} "
             f"| {f(r['val_twin'])} / {f(r['test_twin'])} | {f(r['val_kd'])} / {f(r['test_kd'])} | {f(r['val_shipped'])} / {f(r['test_shipped'])} | {r['shipped']} "
-            f"| {f(r['alpha'], '{:.2f}')} | {r['gain_val_points']:+.2f} / {r['gain_test_points']:+.2f} | {gapv} / {gapt} | {f(r['pct_of_teacher_test'], '{:.1f}')} "
+            f"| {share(r.get('confidence'))} | {f(r['alpha'], '{:.2f}')} | {r['gain_val_points']:+.2f} / {r['gain_test_points']:+.2f} | {gapv} / {gapt} | {f(r['pct_of_teacher_test'], '{:.1f}')} "
             f"| {'ok' if r['never_worse_ok'] else 'MISS'} |"
         )
     lines += [
@@ -336,7 +347,9 @@ def write_report(rows: list[dict[str, Any]], out: Path, facts: dict[str, Any], a
         },
     }
     (out / "labels.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-    (out / "labels.md").write_text(markdown(tables, facts, args.get("caps_used") or {}), encoding="utf-8")
+    places = {str(out): "runs/bench-labels"} if out.is_absolute() else {}  # the Markdown is read on other machines
+    shown = {**facts, "command": shown_command(facts["command"], places)}
+    (out / "labels.md").write_text(markdown(tables, shown, args.get("caps_used") or {}), encoding="utf-8")
     try:
         plots(tables, [r for r in rows if r["kind"] == "setfit"], out)
     except ImportError:
