@@ -217,6 +217,8 @@ def distill_job(job: Job, ctx: dict[str, Any]) -> dict[str, Any]:
     row.update(
         shipped=sel["shipped"],
         selection=sel["message"],
+        confidence=sel.get("confidence"),  # share of paired validation resamples KD won (None: the old rule, no margin)
+        select_confidence=sel.get("select_confidence"),
         val_kd=sel["kd_validation"],
         val_twin=sel["no_kd_validation"],
         twin_steps=(twin_info.get("twin_schedule") or {}).get("steps"),

@@ -45,6 +45,7 @@ def _distill(cfg: Any, args: argparse.Namespace) -> None:
             "validation": {k: v for k, v in result.metrics.items() if k.startswith("eval_") and isinstance(v, (int, float))},
             "shipped": facts.get("shipped", "kd"),
             "selection": (facts.get("selection") or {}).get("message"),
+            "selection_confidence": (facts.get("selection") or {}).get("confidence"),
             "alpha": facts.get("alpha") or (facts.get("selection") or {}).get("alpha"),
             "labelled_rows": facts["labelled_rows"],
             "unlabelled_rows": facts["unlabelled_rows"],

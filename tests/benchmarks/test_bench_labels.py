@@ -42,7 +42,10 @@ def test_tiny_harness_runs_every_job_kind_and_resumes(tmp_path: Path) -> None:
     assert len(rows) == jobs and proc.stdout.count("] rotten-tomatoes/") + proc.stdout.count("] sts-b/") == jobs
     for name in ("rotten-tomatoes/0.1/distill", "rotten-tomatoes/1/distill", "sts-b/0.1/distill", "sts-b/1/distill"):
         r = rows[name]
-        assert r["shipped"] in ("kd", "no-kd") and r["val_shipped"] == (r["val_kd"] if r["val_kd"] >= r["val_twin"] else r["val_twin"])
+        assert r["val_shipped"] == (r["val_kd"] if r["shipped"] == "kd" else r["val_twin"])
+        assert (
+            r["shipped"] == "no-kd" if r["val_kd"] <= r["val_twin"] else r["shipped"] in ("kd", "no-kd")
+        )  # KD ships only on a win beyond noise
         assert r["labels_used"] + r["unlabelled_used"] == r["transfer_rows"]
         assert (r["unlabelled_used"] > 0) == (r["budget"] < 1)  # the rest of the split is unlabelled below 100%
         assert r["twin_steps"] >= r["kd_steps"] and {"setup_s", "twin_s", "kd_s"} <= set(r) and r["twin_s"] > 0

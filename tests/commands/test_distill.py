@@ -49,11 +49,18 @@ def test_default_distill_trains_the_fair_twin_and_says_what_it_shipped(tiny_teac
     assert schedule["steps"] == max(schedule["kd_steps"], 24)
     # both start from the same student initialisation
     assert twin_run["student_init"] == result.facts["student_init"]
-    # the selection compares the two kept validation scores, and the better one is in the output dir
+    # the selection compares the two kept validation scores and how surely KD wins on paired resamples of the
+    # validation rows: KD ships only with a gain won in >= 90% of them (a tie ships the twin)
     assert sel["no_kd_validation"] == pytest.approx(twin_run["validation_metrics"]["eval_accuracy"])
-    kd_score = sel["kd_validation"]
+    validation = prepare_task(TaskDataConfig(data=str(sentiment_csv))).splits["validation"]
+    assert sel["resamples"] == 1000 and sel["validation_rows"] == len(validation) and sel["select_confidence"] == 0.9
+    assert sel["rule"] == "KD ships when it beats the twin on validation in >= 90% of 1000 paired bootstrap resamples"
+    assert 0 <= sel["confidence"] <= 1
+    # the bootstrap scores the kept models: on all rows they score what training kept
+    assert sel["kd_paired"] == pytest.approx(sel["kd_validation"]) and sel["no_kd_paired"] == pytest.approx(sel["no_kd_validation"])
+    kd_wins = sel["kd_validation"] > sel["no_kd_validation"] and sel["confidence"] >= 0.9
     shipped = json.loads((out / RUN_FILE).read_text())
-    assert shipped["shipped"] == sel["shipped"] == ("kd" if kd_score >= sel["no_kd_validation"] else "no-kd")
+    assert shipped["shipped"] == sel["shipped"] == ("kd" if kd_wins else "no-kd")
     assert sel["message"].startswith("KD ")
     if sel["shipped"] == "kd":
         assert result.facts["alpha"] == {"value": sel["alpha"], "rule": "auto: margin over the fair no-KD twin"}
@@ -95,6 +102,14 @@ def test_a_teacher_that_misleads_the_student_ships_the_twin(tiny_teacher_dir, se
     assert result.metrics["eval_accuracy"] == pytest.approx(sel["no_kd_validation"])
 
 
+def test_select_confidence_0_keeps_the_old_rule_and_resamples_nothing(tiny_teacher_dir, sentiment_csv, tmp_path, one_thread_module):
+    result = distill_tiny(tiny_teacher_dir, sentiment_csv, tmp_path / "student", tmp_path / "cache", select_confidence=0.0)
+    sel = result.facts["selection"]
+    assert sel["confidence"] is None and sel["resamples"] is None and sel["select_confidence"] == 0
+    assert sel["shipped"] == ("kd" if sel["kd_validation"] >= sel["no_kd_validation"] else "no-kd")
+    assert sel["rule"].startswith("KD ships when its kept validation score is at least the twin's")
+
+
 def test_an_explicit_alpha_trains_the_distilled_student_alone(tiny_teacher_dir, sentiment_csv, tmp_path, one_thread_module):
     result = distill_tiny(tiny_teacher_dir, sentiment_csv, tmp_path / "student", tmp_path / "cache", alpha=0.5)
     assert "selection" not in result.facts and result.facts["alpha"] == {"value": 0.5, "rule": "given"}
@@ -130,7 +145,9 @@ def test_a_users_metric_for_best_model_is_what_the_kept_model_is_chosen_by(tiny_
     assert twin["eval_loss"] == pytest.approx(min(losses))
     sel = result.facts["selection"]
     assert sel["metric"] == "loss" and sel["greater_is_better"] is False
-    assert sel["shipped"] == ("kd" if sel["kd_validation"] <= sel["no_kd_validation"] else "no-kd")
+    assert sel["kd_paired"] == pytest.approx(sel["kd_validation"], rel=1e-3)  # the bootstrap scores the validation loss too
+    kd_wins = sel["kd_validation"] < sel["no_kd_validation"] and sel["confidence"] >= 0.9
+    assert sel["shipped"] == ("kd" if kd_wins else "no-kd")
 
 
 def test_evaluate_baseline_scores_the_twin_the_run_trained(tiny_teacher_dir, sentiment_csv, tmp_path, one_thread_module, monkeypatch):

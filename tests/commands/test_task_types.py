@@ -157,6 +157,7 @@ def test_multi_label_end_to_end(multi, root, capsys):
     kd_run = json.loads((kd / "distilkit_run.json").read_text())
     alpha = kd_run["alpha"]["value"]
     assert run["selection"]["metric"] == "micro_f1" and run["selection"]["alpha"] == alpha
+    assert run["selection"]["validation_rows"] > 0 and run["selection"]["kd_paired"] is not None  # scored at the tuned thresholds
     assert kd_run["alpha"]["rule"] == "auto: margin over the fair no-KD twin"
     assert kd_run["objective"]["weights"] == pytest.approx({"bkd": alpha, "bce": 1 - alpha})
     assert any("loss_bkd" in json.loads(line) for line in (kd / "train_log.jsonl").read_text().splitlines())
@@ -184,6 +185,10 @@ def test_regression_on_pairs_end_to_end(pairs, root, capsys):
     assert s["rmse"] < 0.7  # the labels span 0..3.1 (std ~1.1): predictions come back in the labels' units
     run = json.loads((pairs["student"] / "distilkit_run.json").read_text())
     assert run["teacher_check"]["metric"] == "rmse" and run["teacher_check"]["accuracy"] < run["teacher_check"]["majority_baseline"]
+    # the never-worse bootstrap rescored both kept models on the validation pairs, in the labels' units: what training kept
+    sel = run["selection"]
+    assert sel["metric"] == "pearson" and sel["resamples"] == 1000 and 0 <= sel["confidence"] <= 1
+    assert (sel["kd_paired"], sel["no_kd_paired"]) == pytest.approx((sel["kd_validation"], sel["no_kd_validation"]), abs=1e-4)
     capsys.readouterr()
     first = " ".join(NEUTRAL[:4])
     assert main(["predict", "--model", str(pairs["student"]), first, first, "--text-pair", "the a", "good great superb"]) == 0

@@ -56,6 +56,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory, sentiment_csv: Path) -> dict[
                 learning_rate=2e-3,
                 force=True,
                 cache_dir=str(root / "cache"),
+                select_confidence=0.0,  # the old never-worse rule: the distilled student (with its loss terms) ships
                 **COMMON,
             )
         )

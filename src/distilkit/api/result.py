@@ -35,8 +35,8 @@ class TrainResult(RunResult):
 
     @property
     def shipped(self) -> str:
-        """Which model this folder holds: ``kd`` (the distilled student), ``no-kd`` (the fair twin won on
-        validation) or ``finetune``."""
+        """Which model this folder holds: ``kd`` (the distilled student), ``no-kd`` (the fair twin: KD lost, tied
+        or won on validation by less than its noise, see ``facts["selection"]["confidence"]``) or ``finetune``."""
         if self.facts.get("command") == "finetune":
             return "finetune"
         return str(self.facts.get("shipped", "kd"))

@@ -2,8 +2,9 @@
 
 With ``--alpha auto`` (the default) it never ships a model worse than plain fine-tuning: it trains the
 fair no-KD twin first (:mod:`distilkit.distillation.twin`), sets alpha from the teacher's validation
-margin over it, trains the distilled student, and ships whichever scores better on validation
-(:mod:`distilkit.distillation.selection`). An explicit ``--alpha`` (or ``--no-baseline``) trains the
+margin over it, trains the distilled student, and ships it only when it beats the twin on validation
+by more than the validation set's noise (``--select-confidence`` of paired bootstrap resamples), else the
+twin (:mod:`distilkit.distillation.selection`). An explicit ``--alpha`` (or ``--no-baseline``) trains the
 distilled student alone.
 """
 
@@ -15,13 +16,15 @@ import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
-from transformers import TrainerCallback
+from transformers import PreTrainedModel, TrainerCallback
 
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
-from distilkit.distillation.selection import KD, Selection, alpha_from_twin, select
+from distilkit.distillation.paired_bootstrap import PairedResult
+from distilkit.distillation.selection import KD, Selection, alpha_from_twin, paired_on_validation, select
 from distilkit.distillation.session import Prepared, fallback_alpha, make_trainer, prepare, run_facts, set_alpha
 from distilkit.distillation.twin import TwinResult, eval_every, planned_steps, train_twin, twin_dir, twin_schedule
 from distilkit.distillation.watch import TeacherWatch
@@ -65,15 +68,43 @@ def _output_dir(cfg: DistillConfig) -> tuple[OutputDir, bool]:
     return OutputDir(out, cfg.overwrite, cfg.resume, protected=inputs_of(cfg)), cfg.resume
 
 
+def _twin_model(twin: TwinResult) -> PreTrainedModel:
+    """The twin's model: the one trained now, else loaded from its folder (and kept on ``twin``)."""
+    if twin.model is None:
+        twin.model = load_classifier(str(twin.path))
+    return twin.model
+
+
 def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection) -> dict:
     """Write the twin's model into ``out`` as the shipped model, with the twin's run file plus the selection."""
     info = json.loads((twin.path / RUN_FILE).read_text(encoding="utf-8"))
-    info.update(selection=selection.facts(), shipped=selection.shipped, role="shipped: the no-KD twin won on validation")
-    model = twin.model or load_classifier(str(twin.path))
+    info.update(
+        selection=selection.facts(),
+        shipped=selection.shipped,
+        role="shipped: the no-KD twin (KD did not beat it on validation beyond noise)",
+    )
+    model = _twin_model(twin)
     if (twin.path / LOG_FILE).is_file():
         shutil.copyfile(twin.path / LOG_FILE, out / LOG_FILE)
     save_final(model, prep.student_tok, out, info)
     return info
+
+
+def _paired(cfg: DistillConfig, prep: Prepared, trainer: Any, twin: TwinResult, metrics: dict, args: Any) -> PairedResult:
+    """The kept distilled student (``trainer.model``) against the twin on paired resamples of the validation rows."""
+    key = f"eval_{args.metric_for_best_model.removeprefix('eval_')}"
+    return paired_on_validation(
+        trainer.model,
+        _twin_model(twin),
+        prep.student_tok,
+        prep.task,
+        args.metric_for_best_model,
+        args.greater_is_better,
+        (float(metrics[key]), float(twin.metrics[key])),
+        cfg.seed,
+        cfg.max_length,
+        args.per_device_eval_batch_size,
+    )
 
 
 def distill(cfg: DistillConfig, callbacks: Sequence[TrainerCallback] = ()) -> RunResult:
@@ -140,7 +171,16 @@ def distill(cfg: DistillConfig, callbacks: Sequence[TrainerCallback] = ()) -> Ru
         return RunResult(str(out.path), metrics, facts)
     kd_keep = out.path.with_name(out.path.name + KD_SUFFIX)
     selection = select(
-        metrics, twin.metrics, args.metric_for_best_model, args.greater_is_better, check, cfg.alpha, str(twin.path), str(kd_keep)
+        metrics,
+        twin.metrics,
+        args.metric_for_best_model,
+        args.greater_is_better,
+        check,
+        cfg.alpha,
+        str(twin.path),
+        str(kd_keep),
+        select_confidence=cfg.select_confidence,
+        paired=_paired(cfg, prep, trainer, twin, metrics, args) if cfg.select_confidence > 0 else None,
     )
     facts.update(selection=selection.facts(), shipped=selection.shipped)
     log.info("%s", selection.message)

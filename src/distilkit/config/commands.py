@@ -37,13 +37,20 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
         "auto",
         "weight of the soft-label term on labelled rows; (1 - alpha) weighs their cross-entropy. Rows without a label learn "
         "from the soft label alone (weight 1). alpha 0: no distillation at all (unlabelled rows unused). auto: train the fair "
-        "no-KD twin first, take alpha from the teacher's validation margin over it (in [0.1, 0.9]) and ship whichever of the "
-        "distilled student and the twin scores better on validation (docs/few-labels.md); a number: that alpha, no twin",
+        "no-KD twin first, take alpha from the teacher's validation margin over it (in [0.1, 0.9]) and ship the distilled "
+        "student only when it beats the twin on validation beyond noise (--select-confidence), else the twin "
+        "(docs/few-labels.md); a number: that alpha, no twin",
     )
     baseline: bool = opt(
         True,
         "with alpha auto: train the fair no-KD twin (<output-dir>-no-kd) and never ship a model worse than it on validation; "
         "--no-baseline skips it (alpha then from the teacher's margin over the do-nothing baseline)",
+    )
+    select_confidence: float = opt(
+        0.9,
+        "with the twin: ship the distilled student only when it beats the twin on validation in at least this share of "
+        "1000 paired bootstrap resamples of the validation rows (in [0.5, 1)); a smaller win is validation noise and the "
+        "twin ships. 0: the old rule (KD ships when its validation score is at least the twin's)",
     )
     min_train_steps: int = opt(
         150, "with the twin: the distilled student and the twin each train at least this many optimiser steps (more epochs on small sets)"
@@ -95,6 +102,11 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
             f"alpha={self.alpha!r}: use a number in [0, 1] or auto",
         )
         require(self.min_train_steps >= 1, f"min_train_steps={self.min_train_steps} must be >= 1")
+        require(
+            self.select_confidence == 0 or 0.5 <= self.select_confidence < 1,
+            f"select_confidence={self.select_confidence}: use a share in [0.5, 1) of paired resamples KD must win (default 0.9), "
+            "or 0 for the old rule (any validation gain ships KD)",
+        )
         require(0 <= self.teacher_min_agreement <= 1, f"teacher_min_agreement={self.teacher_min_agreement} must be in [0, 1]")
         require(
             self.teacher_backend in ("auto", "torch", "onnx-fp32", "onnx-int8"),

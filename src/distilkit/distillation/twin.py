@@ -43,7 +43,17 @@ log = logging.getLogger(__name__)
 EVALS_PER_RUN = 8  # validation passes of a compared run (KD or twin) when the user set no eval_steps
 TWIN_SUFFIX = "-no-kd"
 # Recipe fields that do not change what the twin learns: a finished twin with the same other fields is reused.
-NOT_RECIPE = ("output_dir", "overwrite", "resume", "threads", "logging_steps", "save_total_limit", "cache_dir", "baseline")
+NOT_RECIPE = (
+    "output_dir",
+    "overwrite",
+    "resume",
+    "threads",
+    "logging_steps",
+    "save_total_limit",
+    "cache_dir",
+    "baseline",
+    "select_confidence",
+)
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,10 @@ def _summary(doc: Doc, runs: list[Run], eces: dict[str, dict[str, float]]) -> No
     for run in runs:
         selection = run.info.get("selection") or {}
         if selection.get("message"):
-            doc.text(f"{run.name}: {selection['message']} (alpha {selection.get('alpha')}; twin: {Path(selection['no_kd_dir']).name}).")
+            rule = f"; rule: {selection['rule']}" if selection.get("rule") else ""  # absent from run files before the paired rule
+            doc.text(
+                f"{run.name}: {selection['message']} (alpha {selection.get('alpha')}; twin: {Path(selection['no_kd_dir']).name}{rule})."
+            )
         watch = run.info.get("teacher_watch") or {}
         if watch.get("student_overtook_teacher"):
             first = watch["first_overtaken"]

@@ -3,6 +3,7 @@ from the facts :mod:`distilkit.runs.model_card` reads out of a run file or an ex
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,19 @@ def selection(f: dict[str, Any]) -> str | None:
         text = f"{gain_text} of validation {metric} over the fair no-KD twin ({scores}): this folder holds the distilled model."
     else:
         text = f"{gain_text} of validation {metric} against the fair no-KD twin ({scores}): this folder holds the no-KD model."
-    return text + (f" {sel['message']}" if sel.get("message") else "")
+    return text + _surely(sel) + (f" {sel['message']}" if sel.get("message") else "")
+
+
+def _surely(sel: dict[str, Any]) -> str:
+    """How surely KD beat the twin (paired bootstrap over the validation rows) and the rule; "" for a run
+    file from before the rule (confidence unknown)."""
+    confidence, rule = sel.get("confidence"), sel.get("rule")
+    said = ""
+    if isinstance(confidence, (int, float)):
+        rows = sel.get("validation_rows")
+        share = math.floor(1000 * confidence + 1e-9) / 10  # rounded down: never reads as a threshold it missed
+        said = f" KD was better in {share:g}% of {sel.get('resamples')} paired bootstrap resamples of the {rows} validation rows."
+    return said + (f" Rule: {rule}." if rule else "")
 
 
 def _table(columns: list[tuple[str, str, str]], rows: list[tuple[str, dict[str, Any]]]) -> list[str]:

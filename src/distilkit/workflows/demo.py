@@ -1,7 +1,8 @@
 """``distilkit demo``: the few-labels story. A teacher fine-tuned on ``train_samples`` labelled reviews
 (cached); then one default ``distill`` with ``labels`` of them plus the other reviews as unlabelled
 text, which trains the fair no-KD twin (the same student on the labels alone, as many steps) and the
-distilled student and ships the better on validation. Teacher, twin and shipped student are scored
+distilled student and ships the distilled student only when it beats the twin on validation beyond the
+validation set's noise (paired bootstrap, ``selection.confidence``), else the twin. Teacher, twin and shipped student are scored
 on the test split and shown side by side with the labels each used; the report draws each from its
 own evaluation."""
 

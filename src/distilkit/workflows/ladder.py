@@ -82,6 +82,7 @@ def _rung_row(record: dict[str, Any], scored: dict[str, dict[str, Any]], teacher
         shipped=info.get("shipped", "kd"),
         alpha=alpha,
         selection=sel.get("message"),
+        selection_confidence=sel.get("confidence"),  # None: not measured (old run file, or --select-confidence 0)
         student_init=info.get("student_init"),
         labelled_rows=info.get("labelled_rows"),
         unlabelled_rows=info.get("unlabelled_rows"),
