@@ -14,7 +14,6 @@ the log, the model card and the report all say which one shipped, by how much an
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from distilkit.distillation.paired_bootstrap import RESAMPLES, PairedResult, pai
 from distilkit.errors import require
 from distilkit.inference.predictor import batched_logits
 from distilkit.modeling.heads import thresholds_of
+from distilkit.runs.card_text import percent
 from distilkit.teacher.checks import AUTO_ALPHA_RANGE, TeacherCheck
 
 log = logging.getLogger(__name__)
@@ -125,11 +125,6 @@ class Selection:
 
     def facts(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def percent(share: float) -> str:
-    """``share`` (0..1) as a percentage rounded down to 0.1, so 0.8996 never reads as 90%."""
-    return f"{math.floor(1000 * share + 1e-9) / 10:g}%"
 
 
 def rule_text(select_confidence: float, resamples: int = RESAMPLES) -> str:

@@ -114,6 +114,11 @@ def selection(f: dict[str, Any]) -> str | None:
     return text + _surely(sel) + (f" {sel['message']}" if sel.get("message") else "")
 
 
+def percent(share: float) -> str:
+    """``share`` (0..1) as a percentage rounded down to 0.1, so 0.8996 never reads as 90% (a threshold it missed)."""
+    return f"{math.floor(1000 * share + 1e-9) / 10:g}%"
+
+
 def _surely(sel: dict[str, Any]) -> str:
     """How surely KD beat the twin (paired bootstrap over the validation rows) and the rule; "" for a run
     file from before the rule (confidence unknown)."""
@@ -121,8 +126,9 @@ def _surely(sel: dict[str, Any]) -> str:
     said = ""
     if isinstance(confidence, (int, float)):
         rows = sel.get("validation_rows")
-        share = math.floor(1000 * confidence + 1e-9) / 10  # rounded down: never reads as a threshold it missed
-        said = f" KD was better in {share:g}% of {sel.get('resamples')} paired bootstrap resamples of the {rows} validation rows."
+        said = (
+            f" KD was better in {percent(confidence)} of {sel.get('resamples')} paired bootstrap resamples of the {rows} validation rows."
+        )
     return said + (f" Rule: {rule}." if rule else "")
 
 
