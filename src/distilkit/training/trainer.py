@@ -8,6 +8,12 @@ epoch's order from the global torch RNG at the moment the epoch starts; after a 
 in another state than in the uninterrupted run, so from the second epoch on a resumed run would see
 different batches. Here each epoch's order is drawn from ``seed + epoch`` instead.
 
+Small training sets: Trainer sorts by length within "megabatches" of a quarter of the set, which under
+512 rows is one batch (no grouping at all): the fair twin's 200 labelled rows of the demo padded to
+53 tokens a row against 29 for the KD run's 2,000, and each twin step cost 1.8x a KD step. Here a
+megabatch holds up to 4 batches but never more than half the set, so the batches still change from
+epoch to epoch (:func:`megabatch_batches`).
+
 Gradient accumulation: every distilkit loss is a mean over its micro-batch, so the Trainer must
 divide it by the accumulation steps itself (``model_accepts_loss_kwargs = False``); then
 ``gradient_accumulation_steps=2`` at batch 16 trains like batch 32.
@@ -25,12 +31,20 @@ import torch.distributed as dist
 from torch import nn
 from transformers import Trainer, TrainerCallback
 from transformers.integrations import TensorBoardCallback
-from transformers.trainer_pt_utils import LengthGroupedSampler
+from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_grouped_indices
 
 from distilkit.errors import DistilkitError
 from distilkit.training.arguments import LOGS
 
 EXTRA_STATE = "distilkit_training_modules.pt"  # training-only modules (projections) in each checkpoint
+SMALL_SET_MEGABATCH = 4  # batches sorted together in a small training set (Trainer's own rule gives 1 under 512 rows)
+
+
+def megabatch_batches(rows: int, batch_size: int) -> int:
+    """Batches per length-sorted megabatch: Trainer's rule (a quarter of the set, at most 50 batches), raised
+    for small sets to :data:`SMALL_SET_MEGABATCH` batches but never above half the set."""
+    trainer_rule = max(1, min(rows // (batch_size * 4), 50))
+    return max(trainer_rule, min(SMALL_SET_MEGABATCH, rows // (batch_size * 2)))
 
 
 class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
@@ -46,7 +60,8 @@ class EpochSeededLengthGroupedSampler(LengthGroupedSampler):
 
     def __iter__(self) -> Iterator[int]:
         self.generator.manual_seed(self.seed + self.epoch)
-        return super().__iter__()
+        mult = megabatch_batches(len(self.lengths), self.batch_size)
+        return iter(get_length_grouped_indices(self.lengths, self.batch_size, mega_batch_mult=mult, generator=self.generator))
 
 
 class TrainingModulesCallback(TrainerCallback):
