@@ -97,6 +97,10 @@ def test_a_teacher_that_misleads_the_student_ships_the_twin(tiny_teacher_dir, se
     assert sel["kd_validation"] < sel["no_kd_validation"] and sel["message"].startswith("KD -")
     assert "shipped the no-KD twin" in sel["message"]
     assert same_weights(out, Path(sel["no_kd_dir"]))  # the twin's weights are what ships
+    shipped = finished_info(out)
+    assert shipped["config"]["alpha"] == 0.0 and shipped["config"]["unlabeled_data"] is None  # the recipe of these weights
+    assert shipped["requested_config"]["unlabeled_data"] == str(unlabelled_file)  # and what the user asked for
+    assert shipped["requested_config"]["alpha"] == sel["alpha"]
     kept = Path(sel["kd_dir"])
     assert finished_info(kept)["role"] == "distilled student (not shipped)" and not same_weights(kept, out)
     assert result.metrics["eval_accuracy"] == pytest.approx(sel["no_kd_validation"])

@@ -75,10 +75,12 @@ def _twin_model(twin: TwinResult) -> PreTrainedModel:
     return twin.model
 
 
-def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection) -> dict:
-    """Write the twin's model into ``out`` as the shipped model, with the twin's run file plus the selection."""
+def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection, requested: dict[str, Any]) -> dict:
+    """Write the twin's model into ``out`` as the shipped model, with the twin's run file (``config``: the
+    recipe that made these weights) plus the selection and ``requested_config``, the user's distill recipe."""
     info = json.loads((twin.path / RUN_FILE).read_text(encoding="utf-8"))
     info.update(
+        requested_config=requested,
         selection=selection.facts(),
         shipped=selection.shipped,
         role="shipped: the no-KD twin (KD did not beat it on validation beyond noise)",
@@ -191,7 +193,7 @@ def distill(cfg: DistillConfig, callbacks: Sequence[TrainerCallback] = ()) -> Ru
         OutputDir(kd_keep, overwrite=True).clear()
         write_log_history(trainer, kd_keep)
         save_final(trainer.model, prep.student_tok, kd_keep, {**facts, "role": "distilled student (not shipped)"})
-        _ship_twin(prep, twin, out.path, selection)
+        _ship_twin(prep, twin, out.path, selection, facts["config"])
         shutil.rmtree(out.path / CHECKPOINTS, ignore_errors=True)
     barrier()
     shipped = json.loads((out.path / RUN_FILE).read_text(encoding="utf-8"))
