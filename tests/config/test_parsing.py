@@ -125,6 +125,8 @@ def test_every_flag_takes_its_underscore_spelling():
     for name, (cls, _, _) in COMMANDS.items():
         options = subparsers.choices[name]._option_string_actions
         for f in __import__("dataclasses").fields(cls):
+            if f.name in getattr(cls, "NOT_USED", {}):
+                continue
             assert "--" + f.name.replace("_", "-") in options and "--" + f.name in options, (name, f.name)
 
 
@@ -195,3 +197,18 @@ def test_removed_flag_through_the_cli_is_one_line_exit_2(capsys):
     rc = main(["distill", "--data", "d.csv", "--teacher-int8-max-kl", "0.02"])
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert rc == 2 and len(err) == 1 and "--teacher-min-agreement" in err[0]
+
+
+def test_tune_has_no_twin_selection_options(tmp_path, capsys):
+    """--select-confidence and --baseline steer distill's twin selection; tune trains one model per trial, so it
+    neither lists nor takes them (a recipe key is refused in one line); distill still takes both."""
+    p = build_parser()
+    with pytest.raises(SystemExit):
+        p.parse_args(["tune", "--data", "d.csv", "--select-confidence", "0.5"])
+    assert "--select-confidence" in capsys.readouterr().err
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("data: d.csv\nselect_confidence: 0.5\n")
+    with pytest.raises(DistilkitError, match=r"select_confidence \(--select-confidence\) is not used here") as err:
+        C.config_from_args(C.TuneConfig, p.parse_args(["tune", "--config", str(recipe)]))
+    assert "\n" not in str(err.value)
+    assert parse(["distill", "--select-confidence", "0.5", "--no-baseline"]).select_confidence == 0.5

@@ -218,7 +218,10 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     (``--num_train_epochs``) work but are not listed; deprecated names are listed as such."""
     parser.add_argument("--config", metavar="RECIPE.yaml", help="YAML recipe; flags override its keys")
     aliases = aliases_of(cls)
-    fields = sorted(dataclasses.fields(cls), key=lambda f: FIRST.index(f.name) if f.name in FIRST else len(FIRST))
+    fields = sorted(
+        (f for f in dataclasses.fields(cls) if f.name not in getattr(cls, "NOT_USED", ())),
+        key=lambda f: FIRST.index(f.name) if f.name in FIRST else len(FIRST),
+    )
     wanted = {group_of(cls, f.name) for f in fields}
     groups = {g: parser.add_argument_group(f"{g} ({d})" if g != "other" else d) for g, d in GROUPS.items() if g in wanted}
     types = _field_types(cls)  # once per class: typing.get_type_hints is most of --help's time

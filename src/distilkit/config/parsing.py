@@ -210,6 +210,9 @@ def canonical_keys(cls: type, values: dict[str, Any]) -> dict[str, Any]:
             new, why = removed[name]
             raise DistilkitError(f"{name} (--{name.replace('_', '-')}) was removed: use {new} (--{new.replace('_', '-')}); {why}")
         target = aliases.get(name, name)
+        not_used = getattr(cls, "NOT_USED", {})
+        if target in not_used:
+            raise DistilkitError(f"{name} (--{target.replace('_', '-')}) is not used here ({not_used[target]}): remove it")
         if target in given:
             raise DistilkitError(f"config keys {given[target]!r} and {key!r} both set {target!r}: keep one")
         if name in DEPRECATED_ALIASES and name in aliases:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from distilkit.config.commands import DistillConfig
 from distilkit.config.parsing import opt
@@ -13,6 +14,9 @@ from distilkit.errors import require
 class TuneConfig(DistillConfig):
     """``distilkit tune``: search T, alpha (0 included), learning rate, epochs and warm-up on cached teacher
     outputs; select on validation; write the best recipe as YAML for ``distill --config``."""
+
+    _TRIALS = "each trial trains one model, and the alpha-0 trial is the no-KD twin"
+    NOT_USED: ClassVar[dict[str, str]] = {"baseline": _TRIALS, "select_confidence": _TRIALS}  # distill options tune has no use for
 
     output_dir: str = opt("runs/tune", "where the study (tune.journal), the trials table and plot, and best_recipe.yaml go")
     trials: int = opt(20, "trial budget: at most this many trials (finished ones of a resumed study count)")
