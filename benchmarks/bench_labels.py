@@ -95,6 +95,8 @@ def plan(args: argparse.Namespace, train_rows: dict[str, int]) -> list[Job]:
     if "ceiling" in args.parts and "rotten-tomatoes" in args.datasets:
         base = settings(args, "rotten-tomatoes", train_rows["rotten-tomatoes"])
         for copies in args.ceiling_copies:
+            if copies == 0 and any(j.name == "rotten-tomatoes/1/distill" for j in jobs):
+                continue  # the never-worse run with all labels is the 0-copies point
             s = {**base, "labels": base["cap"], "augment_copies": copies}
             jobs.append(
                 Job(

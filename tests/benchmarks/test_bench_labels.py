@@ -92,3 +92,19 @@ def test_gap_and_never_worse_arithmetic() -> None:
     assert rows[10]["never_worse_ok"] is False and rows[100]["never_worse_ok"] is True
     assert rows[10]["teacher_minus_twin_val_points"] == 8.0 and rows[10]["gap_target_applies"] and rows[10]["gap_target_ok"] is False
     assert rows[10]["gain_val_points"] == 0.0 and rows[10]["kd_minus_twin_val_points"] == -2.0 and rows[10]["pct_of_teacher_test"] == 85.4
+
+
+def test_ceiling_has_one_row_per_transfer_set_size() -> None:
+    """RT's all-labels never-worse run is the 0-copies point unless a ceiling run with 0 copies exists (then it
+    would be the same point twice)."""
+    r = _report()
+
+    def run(part: str, copies: int | None, rows: int, shipped: float) -> dict:
+        row = {"part": part, "dataset": "rotten-tomatoes", "budget": 1.0, "transfer_rows": rows, "test_teacher": 0.88}
+        row.update(test_shipped=shipped, test_twin=0.78, shipped="kd", wall_s=240.0)
+        return row if copies is None else {**row, "augment_copies": copies}
+
+    never_worse, one_copy = run("never-worse", None, 2000, 0.80), run("ceiling", 1, 4000, 0.81)
+    assert [(x["augment_copies"], x["test_shipped"]) for x in r.ceiling_rows([never_worse, one_copy])] == [(0, 0.80), (1, 0.81)]
+    zero = run("ceiling", 0, 2000, 0.79)
+    assert [(x["augment_copies"], x["test_shipped"]) for x in r.ceiling_rows([never_worse, zero, one_copy])] == [(0, 0.79), (1, 0.81)]
