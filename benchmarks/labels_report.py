@@ -59,6 +59,7 @@ def never_worse_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "test_shipped": r["test_shipped"],
             "shipped": r["shipped"],
             "confidence": r.get("confidence"),
+            "kd_wins_pct": None if r.get("confidence") is None else round(100 * r["confidence"], 1),
             "select_confidence": r.get("select_confidence"),
             "alpha": r["alpha"],
             "gain_val_points": gain_val,
