@@ -142,9 +142,9 @@ def ceiling_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per transfer-set size: the ceiling runs, and RT's all-labels never-worse run as 0 copies unless
     a ceiling run with 0 copies was made (the same run: a duplicate row otherwise)."""
     ceiling = [r for r in rows if r["part"] == "ceiling"]
-    no_copies = any(r.get("augment_copies", 0) == 0 for r in ceiling)
+    zero_copy_run = any(r.get("augment_copies", 0) == 0 for r in ceiling)
     picked = ceiling + [
-        r for r in rows if r["part"] == "never-worse" and r["dataset"] == "rotten-tomatoes" and r["budget"] == 1.0 and not no_copies
+        r for r in rows if r["part"] == "never-worse" and r["dataset"] == "rotten-tomatoes" and r["budget"] == 1.0 and not zero_copy_run
     ]
     out = []
     for r in sorted(picked, key=lambda r: r["transfer_rows"]):

@@ -77,7 +77,8 @@ def _twin_model(twin: TwinResult) -> PreTrainedModel:
 
 def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection, requested: dict[str, Any]) -> dict:
     """Write the twin's model into ``out`` as the shipped model, with the twin's run file (``config``: the
-    recipe that made these weights) plus the selection and ``requested_config``, the user's distill recipe."""
+    recipe that made these weights) plus the selection and ``requested_config``: the user's recipe as the
+    distilled student ran it (alpha resolved, the compared runs' step schedule)."""
     info = json.loads((twin.path / RUN_FILE).read_text(encoding="utf-8"))
     info.update(
         requested_config=requested,

@@ -22,6 +22,7 @@ from distilkit.config.parsing import (
     _is_number_or_word,
     _unwrap_optional,
     aliases_of,
+    not_used_of,
     number_or_word,
     parse_float,
     parse_int,
@@ -218,8 +219,9 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls: type) -> None:
     (``--num_train_epochs``) work but are not listed; deprecated names are listed as such."""
     parser.add_argument("--config", metavar="RECIPE.yaml", help="YAML recipe; flags override its keys")
     aliases = aliases_of(cls)
+    not_used = not_used_of(cls)
     fields = sorted(
-        (f for f in dataclasses.fields(cls) if f.name not in getattr(cls, "NOT_USED", ())),
+        (f for f in dataclasses.fields(cls) if f.name not in not_used),
         key=lambda f: FIRST.index(f.name) if f.name in FIRST else len(FIRST),
     )
     wanted = {group_of(cls, f.name) for f in fields}

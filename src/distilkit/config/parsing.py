@@ -197,11 +197,17 @@ def removed_of(cls: type) -> dict[str, tuple[str, str]]:
     return {old: new for old, new in REMOVED.items() if new[0] in names and old not in names}
 
 
+def not_used_of(cls: type) -> dict[str, str]:
+    """Inherited fields ``cls`` has no use for (its ``NOT_USED``: field name -> why): not flags, refused in recipes."""
+    return dict(getattr(cls, "NOT_USED", {}))
+
+
 def canonical_keys(cls: type, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with dashed keys underscored and aliases renamed to ``cls``'s field names; a removed
     name is refused with a one-line hint to its replacement."""
     aliases = aliases_of(cls)
     removed = removed_of(cls)
+    not_used = not_used_of(cls)
     out: dict[str, Any] = {}
     given: dict[str, str] = {}
     for key, value in values.items():
@@ -210,7 +216,6 @@ def canonical_keys(cls: type, values: dict[str, Any]) -> dict[str, Any]:
             new, why = removed[name]
             raise DistilkitError(f"{name} (--{name.replace('_', '-')}) was removed: use {new} (--{new.replace('_', '-')}); {why}")
         target = aliases.get(name, name)
-        not_used = getattr(cls, "NOT_USED", {})
         if target in not_used:
             raise DistilkitError(f"{name} (--{target.replace('_', '-')}) is not used here ({not_used[target]}): remove it")
         if target in given:

@@ -9,14 +9,15 @@ from distilkit.config.commands import DistillConfig
 from distilkit.config.parsing import opt
 from distilkit.errors import require
 
+ONE_MODEL_PER_TRIAL = "each trial trains one model, and the alpha-0 trial is the no-KD twin"  # why distill's twin selection is not tune's
+
 
 @dataclass
 class TuneConfig(DistillConfig):
     """``distilkit tune``: search T, alpha (0 included), learning rate, epochs and warm-up on cached teacher
     outputs; select on validation; write the best recipe as YAML for ``distill --config``."""
 
-    _TRIALS = "each trial trains one model, and the alpha-0 trial is the no-KD twin"
-    NOT_USED: ClassVar[dict[str, str]] = {"baseline": _TRIALS, "select_confidence": _TRIALS}  # distill options tune has no use for
+    NOT_USED: ClassVar[dict[str, str]] = {"baseline": ONE_MODEL_PER_TRIAL, "select_confidence": ONE_MODEL_PER_TRIAL}
 
     output_dir: str = opt("runs/tune", "where the study (tune.journal), the trials table and plot, and best_recipe.yaml go")
     trials: int = opt(20, "trial budget: at most this many trials (finished ones of a resumed study count)")
