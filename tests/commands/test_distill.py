@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -65,6 +66,39 @@ def test_default_distill_trains_the_fair_twin_and_says_what_it_shipped(tiny_teac
     if sel["shipped"] == "kd":
         assert result.facts["alpha"] == {"value": sel["alpha"], "rule": "auto: margin over the fair no-KD twin"}
     assert not (out / "checkpoints").exists() and not (twin / "checkpoints").exists()
+
+
+def test_the_selection_scores_the_outputs_training_kept_and_predicts_again_only_what_it_lacks(
+    tiny_teacher_dir, sentiment_csv, tmp_path, one_thread_module, monkeypatch
+):
+    """The paired bootstrap reads both kept models' validation outputs from their kept evaluations (no second
+    validation pass each); they are exactly what the kept models predict. A reused twin has none: it is predicted."""
+    from distilkit.commands import distill as distill_command
+    from distilkit.distillation import selection
+
+    predicted, given = [], []
+    real_predict, real_paired = selection.validation_outputs, distill_command.paired_on_validation
+
+    def counting_predict(model, *args, **kwargs):
+        predicted.append(model)
+        return real_predict(model, *args, **kwargs)
+
+    def capturing_paired(kd_model, twin_model, tokenizer, task, *args):
+        given.append((kd_model, twin_model, tokenizer, task, args[-3], args[-1]))
+        return real_paired(kd_model, twin_model, tokenizer, task, *args)
+
+    monkeypatch.setattr(selection, "validation_outputs", counting_predict)
+    monkeypatch.setattr(distill_command, "paired_on_validation", capturing_paired)
+    settings = dict(min_train_steps=12, max_train_samples=40)
+    result = distill_tiny(tiny_teacher_dir, sentiment_csv, tmp_path / "student", tmp_path / "cache", **settings)
+    assert predicted == []
+    kd_model, twin_model, tokenizer, task, max_length, (kd_out, twin_out) = given[0]
+    for model, kept in ((kd_model, kd_out), (twin_model, twin_out)):
+        np.testing.assert_allclose(kept, real_predict(model, tokenizer, task, max_length, 8), atol=1e-5)
+    sel = result.facts["selection"]
+    assert (sel["kd_paired"], sel["no_kd_paired"]) == pytest.approx((sel["kd_validation"], sel["no_kd_validation"]))
+    distill_tiny(tiny_teacher_dir, sentiment_csv, tmp_path / "student", tmp_path / "cache", overwrite=True, **settings)
+    assert given[1][-1][0] is not None and given[1][-1][1] is None and len(predicted) == 1  # the reused twin, predicted
 
 
 def test_a_teacher_that_misleads_the_student_ships_the_twin(tiny_teacher_dir, sentiment_csv, tmp_path, one_thread_module):

@@ -24,7 +24,7 @@ from transformers import PreTrainedModel, TrainerCallback
 from distilkit.commands.result import RunResult
 from distilkit.config import DistillConfig
 from distilkit.distillation.paired_bootstrap import PairedResult
-from distilkit.distillation.selection import KD, Selection, alpha_from_twin, paired_on_validation, select
+from distilkit.distillation.selection import KD, Selection, alpha_from_twin, as_shipped, paired_on_validation, select
 from distilkit.distillation.session import Prepared, fallback_alpha, make_trainer, prepare, run_facts, set_alpha
 from distilkit.distillation.twin import TwinResult, eval_every, planned_steps, train_twin, twin_dir, twin_schedule
 from distilkit.distillation.watch import TeacherWatch
@@ -94,7 +94,8 @@ def _ship_twin(prep: Prepared, twin: TwinResult, out: Path, selection: Selection
 
 
 def _paired(cfg: DistillConfig, prep: Prepared, trainer: Any, twin: TwinResult, metrics: dict, args: Any) -> PairedResult:
-    """The kept distilled student (``trainer.model``) against the twin on paired resamples of the validation rows."""
+    """The kept distilled student (``trainer.model``) against the twin on paired resamples of the validation rows,
+    scored from the outputs their kept evaluations already made (predicted again only where not kept)."""
     key = f"eval_{args.metric_for_best_model.removeprefix('eval_')}"
     return paired_on_validation(
         trainer.model,
@@ -107,6 +108,7 @@ def _paired(cfg: DistillConfig, prep: Prepared, trainer: Any, twin: TwinResult, 
         cfg.seed,
         cfg.max_length,
         args.per_device_eval_batch_size,
+        (as_shipped(trainer.validation_outputs(), prep.task), as_shipped(twin.validation_outputs, prep.task)),
     )
 
 

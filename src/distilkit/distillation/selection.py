@@ -21,7 +21,7 @@ import numpy as np
 from transformers import PreTrainedModel
 
 from distilkit.data.task import TaskData
-from distilkit.data.task_types import MULTI, labelled_rows
+from distilkit.data.task_types import MULTI, REGRESSION, labelled_rows
 from distilkit.distillation.paired_bootstrap import RESAMPLES, PairedResult, paired_bootstrap, scorer
 from distilkit.errors import require
 from distilkit.inference.predictor import batched_logits
@@ -57,6 +57,14 @@ def validation_outputs(model: PreTrainedModel, tokenizer: Any, task: TaskData, m
     return batched_logits(model, tokenizer, split["text"], pairs, max_length, batch_size)
 
 
+def as_shipped(outputs: np.ndarray | None, task: TaskData) -> np.ndarray | None:
+    """Validation outputs kept in training (training space) in the units a saved model outputs (regression: user units)."""
+    if outputs is None or task.task_type != REGRESSION or task.label_scale is None:
+        return outputs
+    mean, std = task.label_scale
+    return outputs * std + mean
+
+
 def _thresholds(model: PreTrainedModel, task: TaskData) -> list[float] | float:
     return thresholds_of(model.config, task.label_names) if task.task_type == MULTI else 0.5
 
@@ -72,14 +80,19 @@ def paired_on_validation(
     seed: int,
     max_length: int,
     batch_size: int,
+    outputs: tuple[np.ndarray | None, np.ndarray | None] = (None, None),
 ) -> PairedResult:
     """Paired bootstrap (:data:`~distilkit.distillation.paired_bootstrap.RESAMPLES` resamples, numpy
     seeded with ``seed``) of the distilled student (A) against the twin (B) on the validation rows, scored
     with ``metric`` as each model ships (multi-label: at its tuned thresholds). Each model's metric on all
     rows, at the thresholds training scored with (0.5), is checked against ``kept`` (KD's, the twin's kept
-    validation values): a gap over :data:`KEPT_TOLERANCE` is logged as a warning."""
+    validation values): a gap over :data:`KEPT_TOLERANCE` is logged as a warning. ``outputs``: each model's
+    validation outputs (N, C) as evaluated in training (:func:`as_shipped`), None: predicted now."""
     device = next(kd_model.parameters()).device
-    outputs = [validation_outputs(m.to(device), tokenizer, task, max_length, batch_size) for m in (kd_model, twin_model)]
+    outputs = [
+        kept_out if kept_out is not None else validation_outputs(m.to(device), tokenizer, task, max_length, batch_size)
+        for kept_out, m in zip(outputs, (kd_model, twin_model))
+    ]
     labels = np.asarray(task.splits["validation"]["label"])
     keep = labelled_rows(task.task_type, labels)
     labels, outputs = labels[keep], [o[keep] for o in outputs]

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from transformers import PreTrainedModel
 
@@ -40,7 +41,7 @@ from distilkit.training.callbacks import plateau_of
 from distilkit.training.metrics import best_eval_metrics, tuned_thresholds
 
 log = logging.getLogger(__name__)
-EVALS_PER_RUN = 8  # validation passes of a compared run (KD or twin) when the user set no eval_steps
+EVALS_PER_RUN = 6  # validation passes of a compared run (KD or twin) when the user set no eval_steps
 TWIN_SUFFIX = "-no-kd"
 # Recipe fields that do not change what the twin learns: a finished twin with the same other fields is reused.
 NOT_RECIPE = (
@@ -149,6 +150,7 @@ class TwinResult:
     schedule: TwinSchedule
     reused: bool = False
     model: PreTrainedModel | None = None
+    validation_outputs: np.ndarray | None = None  # (N, C) of the kept twin, as evaluated in training (training space)
 
 
 def train_twin(cfg: DistillConfig, prep: Prepared, out: Path, schedule: TwinSchedule, callbacks: Sequence[Any] = ()) -> TwinResult:
@@ -201,7 +203,7 @@ def train_twin(cfg: DistillConfig, prep: Prepared, out: Path, schedule: TwinSche
     )
     save_run(trainer, trainer.model, prep.student_tok, out, facts)
     log.info("fair no-KD twin saved to %s (validation %s)", out, {k: round(v, 4) for k, v in metrics.items() if k.startswith("eval_")})
-    return TwinResult(out, metrics, schedule, model=trainer.model)
+    return TwinResult(out, metrics, schedule, model=trainer.model, validation_outputs=trainer.validation_outputs())
 
 
 def twin_of(student_dir: str | Path, baseline_dir: str | None = None) -> Path:

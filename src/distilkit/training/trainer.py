@@ -35,6 +35,7 @@ from transformers.trainer_pt_utils import LengthGroupedSampler, get_length_group
 
 from distilkit.errors import DistilkitError
 from distilkit.training.arguments import LOGS
+from distilkit.training.eval_outputs import EvalOutputs, LengthSortedSampler
 
 EXTRA_STATE = "distilkit_training_modules.pt"  # training-only modules (projections) in each checkpoint
 SMALL_SET_MEGABATCH = 4  # batches sorted together in a small training set (Trainer's own rule gives 1 under 512 rows)
@@ -102,6 +103,11 @@ class DistilkitTrainer(Trainer):
                 callback.logging_dir = os.path.join(os.path.dirname(os.path.normpath(self.args.output_dir)), LOGS)
         self._term_sums: dict[str, dict[str, float]] = {"train": defaultdict(float), "eval": defaultdict(float)}
         self._term_counts = {"train": 0, "eval": 0}
+        self.eval_outputs = EvalOutputs()
+        self._eval_sampler: tuple[Any, Any] | None = None  # (dataset, its sampler): lengths read once
+        self._recording = False
+        if self.compute_metrics is not None:
+            self.compute_metrics = self._recorded(self.compute_metrics)
 
     # -- batches -------------------------------------------------------------------------------
     def _get_train_sampler(self, *args: Any, **kwargs: Any) -> Any:
@@ -110,6 +116,40 @@ class DistilkitTrainer(Trainer):
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
             return EpochSeededLengthGroupedSampler(sampler.batch_size, list(sampler.lengths), seed)
         return sampler
+
+    def _get_eval_sampler(self, eval_dataset: Any) -> Any:
+        if self._eval_sampler is not None and self._eval_sampler[0] is eval_dataset:
+            return self._eval_sampler[1]
+        sampler = super()._get_eval_sampler(eval_dataset)
+        if type(sampler) is LengthGroupedSampler:  # one process: longest first, a fixed order
+            sampler = LengthSortedSampler(sampler.lengths)
+        self._eval_sampler = (eval_dataset, sampler)
+        return sampler
+
+    # -- validation outputs --------------------------------------------------------------------
+    def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        self._recording = eval_dataset is None and metric_key_prefix == "eval"  # the run's own validation split
+        try:
+            return super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
+        finally:
+            self._recording = False
+
+    def _recorded(self, compute: Any) -> Any:
+        def compute_and_keep(eval_pred: Any) -> dict[str, float]:
+            if self._recording:
+                sampler = self._eval_sampler[1] if self._eval_sampler is not None else None
+                order = sampler.order if isinstance(sampler, LengthSortedSampler) else None
+                self.eval_outputs.keep(eval_pred.predictions, order, self.state.global_step, self.state.best_global_step)
+            return compute(eval_pred)
+
+        return compute_and_keep
+
+    def validation_outputs(self) -> Any:
+        """Raw outputs (N, C) of the kept model (the best evaluation, else the last) on the validation split, in
+        row order and in training space (regression: standardised), as evaluated during training; None when
+        that evaluation was not kept (it ran before a resume, or across processes)."""
+        step = self.state.best_global_step if self.args.load_best_model_at_end else self.state.global_step
+        return self.eval_outputs.at(step or self.state.global_step)
 
     # -- loss terms ----------------------------------------------------------------------------
     def record_terms(self, parts: dict[str, float], training: bool) -> None:
