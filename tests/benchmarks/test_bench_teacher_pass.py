@@ -29,3 +29,18 @@ def test_tiny_students_part_distils_from_both_passes_and_scores_both(tmp_path, m
     assert result["pass_speedup"] == pytest.approx(int8_run["transfer_texts_per_s"] / torch_run["transfer_texts_per_s"], abs=0.01)
     assert "onnx-int8" in int8_run["gate"] and isinstance(result["int8_passed_gate"], bool)
     assert "tiny: test accuracy torch-labelled" in printed and "pass speed-up" in printed
+
+
+def test_tiny_students_part_compares_torch_with_bf16_autocast(tmp_path, monkeypatch, capsys, one_thread):
+    sys.path.insert(0, str(BENCH))
+    import bench_teacher_pass
+
+    argv = ["bench", "--part", "students", "--tiny", "--work", str(tmp_path / "w"), "--threads", "1", "--fast-backend", "torch-bf16"]
+    monkeypatch.setattr(sys, "argv", argv)
+    bench_teacher_pass.main()
+    result = json.loads((tmp_path / "w" / "students.json").read_text())["tiny"]
+    assert result["fast_backend"] == "torch-bf16" and result["torch-bf16"]["backend_used"] == "torch-bf16"
+    assert result["test_points_bf16_minus_torch"] == pytest.approx(
+        100 * (result["torch-bf16"]["test_accuracy"] - result["torch"]["test_accuracy"]), abs=0.01
+    )
+    assert "bf16-labelled" in capsys.readouterr().out

@@ -72,3 +72,22 @@ def test_agreement_by_hand():
     # regression: the Pearson r of the outputs; (1, 2, 3) vs (2, 4, 7): r = 0.9934 (cov 2.5 / sqrt(1 * 6.333))
     r = agreement("regression", np.array([[1.0], [2.0], [3.0]]), np.array([[2.0], [4.0], [7.0]]), ([], []))
     assert r == pytest.approx(2.5 / (1.0 * (19 / 3) ** 0.5), abs=1e-9)
+
+
+def test_the_teacher_is_timed_once_per_process_for_several_students(
+    exported: Path, tiny_classifier: Path, sentiment_csv: Path, tmp_path: Path, monkeypatch
+):
+    from distilkit.commands import evaluate as module
+    from distilkit.config import EvaluateConfig
+
+    timed = []
+    monkeypatch.setattr(module, "_TEACHER_SPEED", {})
+    monkeypatch.setattr(
+        module, "speed", lambda pred, texts, *a: timed.append(pred.backend) or {"latency_ms_b1": float(len(timed)), "throughput_b32": 1.0}
+    )
+    common = dict(teacher=str(tiny_classifier), data=str(sentiment_csv), max_length=64, latency_runs=2)
+    for i, student in enumerate((exported, tiny_classifier)):
+        module.evaluate(EvaluateConfig(student=str(student), output=str(tmp_path / f"eval{i}.json"), **common))
+    other = module.evaluate(EvaluateConfig(student=str(exported), output=str(tmp_path / "eval2.json"), **{**common, "latency_runs": 3}))
+    assert timed == ["torch", "onnx-int8", "torch", "torch", "onnx-int8"]  # teacher, student; student; a new setting: both
+    assert other["models"]["teacher"]["latency_ms_b1"] == 4.0

@@ -76,7 +76,10 @@ def fake_onnx(monkeypatch):
             self.name = name
 
     monkeypatch.setattr(fast, "OrtBackend", FakeEngine)
-    monkeypatch.setattr(fast, "validation_logits", lambda engine, *a: (made[engine.name], 100.0 if "int8" in engine.name else 40.0))
+    monkeypatch.setattr(fast, "TorchBf16Backend", lambda model: FakeEngine(None, "torch-bf16"))
+    monkeypatch.setattr(fast, "native_bf16", lambda: False)  # the ONNX cases do not depend on this machine's CPU
+    speeds = {"onnx-int8": 100.0, "onnx-fp32": 40.0, "torch-bf16": 80.0}
+    monkeypatch.setattr(fast, "validation_logits", lambda engine, *a: (made[engine.name], speeds[engine.name]))
     return made
 
 
@@ -114,6 +117,7 @@ def test_auto_takes_the_fastest_backend_that_passes(tmp_path, tiny_teacher_dir, 
 
 def test_a_small_transfer_set_or_torch_builds_no_onnx(tiny_teacher_dir, monkeypatch):
     monkeypatch.setattr(fast, "onnx_files", lambda *a: pytest.fail("an ONNX teacher was built"))
+    monkeypatch.setattr(fast, "native_bf16", lambda: False)
     handle = TeacherHandle(str(tiny_teacher_dir), ModelAccessConfig())
     small = choose_teacher_backend(handle, TEXTS, None, REF, 32, "auto", rows=100)
     assert small.name == "torch" and "fewer than" in small.reason
@@ -134,3 +138,53 @@ def test_real_onnx_teacher_passes_and_its_backend_keys_the_cache(tmp_path, tiny_
     got = np.array(handle.logits_for(TEXTS, None, 32, str(tmp_path), backend=int8.engine).logits)
     assert agreement(torch_logits, got, SINGLE) == pytest.approx(int8.fidelity["onnx-int8"].agreement)
     assert fast.TEACHER_INT8_TAG in fast.CACHE_NAMES["onnx-int8"]
+
+
+@pytest.mark.parametrize(
+    "bf16, int8, chosen",
+    [
+        (REF, flipped(10), "torch-bf16"),  # int8 refused; bf16 (80 texts/s) beats fp32 ONNX (40)
+        (REF, flipped(4), "onnx-int8"),  # both pass: int8 is faster (100)
+        (flipped(10), flipped(10), "onnx-fp32"),  # bf16 refused like int8
+    ],
+)
+def test_auto_weighs_bf16_autocast_with_the_onnx_backends_on_a_native_bf16_cpu(
+    tiny_teacher_dir, fake_onnx, monkeypatch, bf16, int8, chosen
+):
+    monkeypatch.setattr(fast, "native_bf16", lambda: True)
+    fake_onnx.update({"onnx-int8": int8, "onnx-fp32": REF, "torch-bf16": bf16})
+    handle = TeacherHandle(str(tiny_teacher_dir), ModelAccessConfig())
+    choice = choose_teacher_backend(handle, TEXTS, None, REF, 32, "auto", 0.995, rows=10**6)
+    assert set(choice.fidelity) == {"onnx-int8", "onnx-fp32", "torch-bf16"} and choice.name == chosen
+
+
+def test_auto_candidates_follow_the_device_the_set_size_and_the_cpu(monkeypatch):
+    monkeypatch.setattr(fast, "has_onnxruntime", lambda: True)
+    monkeypatch.setattr(fast, "native_bf16", lambda: True)
+    assert fast.auto_candidates(True, 10**6, 100) == []  # a GPU: torch
+    assert fast.auto_candidates(False, 10**6, 100) == ["onnx-int8", "onnx-fp32", "torch-bf16"]
+    assert fast.auto_candidates(False, 2000, 1275) == ["torch-bf16"]  # no export for 2,000 rows; bf16 costs one validation pass
+    assert fast.auto_candidates(False, 1000, 1275) == []  # smaller than validation: the check would cost more than it saves
+    monkeypatch.setattr(fast, "native_bf16", lambda: False)
+    assert fast.auto_candidates(False, 2000, 1275) == []
+    assert "no native bf16" in fast.no_candidate_reason(False, 2000)
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path):
+    from distilkit.inference.backends import native_bf16
+
+    for flags, native in (("fpu sse2 avx2 avx512f avx512_vnni", False), ("fpu avx512f amx_bf16 amx_tile", True), ("avx512_bf16", True)):
+        (tmp_path / "cpuinfo").write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        assert native_bf16(str(tmp_path / "cpuinfo")) is native
+    assert native_bf16(str(tmp_path / "missing")) is False
+
+
+def test_bf16_autocast_teacher_keeps_the_decisions_and_keys_the_cache(tmp_path, tiny_teacher_dir, one_thread):
+    handle = TeacherHandle(str(tiny_teacher_dir), ModelAccessConfig())
+    torch_logits = np.array(handle.logits_for(TEXTS, None, 32, str(tmp_path)).logits)
+    choice = choose_teacher_backend(handle, TEXTS, None, torch_logits, 32, "torch-bf16", 0.9, rows=10**6)
+    assert choice.name == "torch-bf16" and choice.fidelity["torch-bf16"].agreement == 1.0
+    bf16 = handle.logits_for(TEXTS, None, 32, str(tmp_path), backend=choice.engine)
+    got = np.array(bf16.logits)
+    assert not bf16.hit and bf16.meta["backend_key"] == "torch-bf16"
+    assert np.abs(got - torch_logits).max() < 0.05 and not np.array_equal(got, torch_logits)  # bf16 products: close, not equal

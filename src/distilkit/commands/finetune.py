@@ -9,9 +9,10 @@ from dataclasses import asdict
 from transformers import TrainerCallback, set_seed
 
 from distilkit.commands.result import RunResult
-from distilkit.config import FinetuneConfig
+from distilkit.config import FinetuneConfig, ModelAccessConfig
 from distilkit.data import prepare_task
-from distilkit.data.task import standardised, task_type_of
+from distilkit.data.task import TaskData, standardised, task_type_of
+from distilkit.data.task_types import REGRESSION
 from distilkit.data.tokenize import tokenize_dataset
 from distilkit.errors import require
 from distilkit.modeling.heads import finish_head, to_training_space
@@ -22,6 +23,7 @@ from distilkit.runs.folder import OutputDir, inputs_of
 from distilkit.runs.provenance import run_info
 from distilkit.runtime.distributed import main_process_first
 from distilkit.runtime.host import set_threads
+from distilkit.teacher.handle import TeacherHandle
 from distilkit.training.arguments import early_stopping, epoch_arguments
 from distilkit.training.callbacks import plateau_of
 from distilkit.training.collate import MultiTokenizerCollator
@@ -85,6 +87,24 @@ def finetune(cfg: FinetuneConfig, callbacks: Sequence[TrainerCallback] = ()) -> 
         world_size=args.world_size,
     )
     save_run(trainer, trainer.model, tokenizer, out.path, facts)
+    remember_validation_outputs(trainer, task, cfg, str(out.path))
     main = main_metric(task_type)
     log.info("fine-tuned model saved to %s (validation %s %.4f)", out.path, main, metrics.get(f"eval_{main}", float("nan")))
     return RunResult(str(out.path), metrics, facts)
+
+
+def remember_validation_outputs(trainer: DistilkitTrainer, task: TaskData, cfg: FinetuneConfig, model_dir: str) -> bool:
+    """Put the saved model's validation logits (N, C), kept from its last kept evaluation, in the
+    teacher-output cache (the default folder), so that distilling from this model never runs it over
+    validation again. Only where they are the saved model's exact fp32 outputs: one process, no mixed
+    precision, and not regression (whose saved head is rescaled to user units after training)."""
+    args = trainer.args
+    outputs = trainer.validation_outputs()
+    if outputs is None or task.task_type == REGRESSION or args.world_size > 1 or args.fp16 or args.bf16:
+        return False
+    access = ModelAccessConfig(allow_pickle=cfg.allow_pickle, trust_remote_code=cfg.trust_remote_code)
+    entry = TeacherHandle(model_dir, access).store(
+        task.splits["validation"], outputs, cfg.max_length, None, meta={"source": "the fine-tuning's validation evaluation"}
+    )
+    log.info("validation logits kept in the teacher-output cache (%s): distilling from this model skips that pass", entry.path.name)
+    return True

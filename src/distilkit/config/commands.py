@@ -57,12 +57,12 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
     )
     teacher_backend: str = opt(
         "auto",
-        "teacher pass over the transfer set: auto (CPU: the fastest of int8 / fp32 ONNX that passes its validation check, "
-        "else torch), torch, onnx-fp32, onnx-int8",
+        "teacher pass over the transfer set: auto (CPU: the fastest of int8 / fp32 ONNX and bf16 autocast that passes its "
+        "validation check, else torch), torch, torch-bf16, onnx-fp32, onnx-int8",
     )
     teacher_min_agreement: float = opt(
         0.995,
-        "an ONNX (int8 / fp32) teacher labels the transfer set only if its decisions agree with torch fp32 on at least this "
+        "an ONNX (int8 / fp32) or bf16 teacher labels the transfer set only if its decisions agree with torch fp32 on at least this "
         "share of validation rows and its soft labels' entropy stays within 5% of torch's",
     )
     preset: str = opt("logits", "distillation objective preset: logits, distilbert, tinybert, minilm, minilmv2, pkd")
@@ -109,8 +109,8 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
         )
         require(0 <= self.teacher_min_agreement <= 1, f"teacher_min_agreement={self.teacher_min_agreement} must be in [0, 1]")
         require(
-            self.teacher_backend in ("auto", "torch", "onnx-fp32", "onnx-int8"),
-            f"teacher_backend={self.teacher_backend!r}: use auto, torch, onnx-fp32 or onnx-int8",
+            self.teacher_backend in ("auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8"),
+            f"teacher_backend={self.teacher_backend!r}: use auto, torch, torch-bf16, onnx-fp32 or onnx-int8",
         )
         require(self.stage1_fraction is None or 0 <= self.stage1_fraction < 1, f"stage1_fraction={self.stage1_fraction} must be in [0, 1)")
         require(

@@ -84,7 +84,7 @@ FIELD_GROUPS: dict[str, str] = {
 }
 # Fields with a fixed set of values (listed in --help; the config's validate() checks them).
 CHOICES: dict[str, tuple[str, ...]] = {
-    "teacher_backend": ("auto", "torch", "onnx-fp32", "onnx-int8"),
+    "teacher_backend": ("auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8"),
     "preset": ("logits", "distilbert", "tinybert", "minilm", "minilmv2", "pkd"),
     "layer_map": ("uniform", "skip", "last", "final", "explicit"),
     "temperature_schedule": ("constant", "linear"),

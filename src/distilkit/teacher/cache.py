@@ -105,6 +105,18 @@ def lookup(key_parts: list[str], rows: int, cache_dir: str | Path | None = None)
     return None
 
 
+def store_logits(key_parts: list[str], logits: np.ndarray, cache_dir: str | Path | None = None, meta: dict | None = None) -> CachedLogits:
+    """Record ``logits`` (N, C) computed elsewhere (a training run's evaluation) as the entry under
+    ``key_parts``; one process. The sidecar says the pass was not timed here (``texts_per_s`` None),
+    so a later hit never passes the write's speed off as the teacher's."""
+    key, path = entry_path(key_parts, cache_dir)
+    values = np.asarray(logits, dtype=np.float32)
+    _write_parts(path, iter([(np.arange(len(values)), values)]), len(values))
+    made = {**(meta or {}), "rows": len(values), "seconds": None, "texts_per_s": None}
+    _write_meta(path, made)
+    return CachedLogits(np.load(path, mmap_mode="r", allow_pickle=False), key, path, hit=False, meta=made)
+
+
 def _write_meta(path: Path, meta: dict) -> None:
     tmp = path.with_name(path.name + f".{os.getpid()}.json.tmp")
     tmp.write_text(json.dumps(meta, indent=1, default=str), encoding="utf-8")

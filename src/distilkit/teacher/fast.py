@@ -20,9 +20,10 @@ int8 for noise of the first kind. This is a cheap stand-in for "no student loss"
 (benchmarks/bench_teacher_pass.py) distils the same student from both passes and checks the real thing.
 
 Default (``auto``) on a CPU: the fastest backend that passes, by the validation rows/s measured
-on this machine (torch's too, when the validation pass ran it; usually int8, then fp32 ONNX:
-benchmarks/teacher_pass.md). On a GPU, without
-onnxruntime, or for a transfer set under :data:`AUTO_MIN_ROWS` rows, torch. The ONNX files are cached
+on this machine (torch's too, when the validation pass ran it; benchmarks/teacher_pass.md). The
+candidates: int8 and fp32 ONNX (with onnxruntime, for a transfer set of at least
+:data:`AUTO_MIN_ROWS` rows), and torch under bf16 autocast on a CPU that multiplies bf16 in hardware
+(AMX or AVX512-BF16: 2.3x fp32 for MPNet-base under autocast alone, benchmarks/teacher_pass.md; no export). On a GPU, torch. The ONNX files are cached
 under ``<cache>/teacher_onnx/<teacher fingerprint>/``; the backend (and the int8 settings) are part
 of the teacher-output cache key, so an int8 pass never stands in for an fp32 one.
 """
@@ -41,7 +42,7 @@ import numpy as np
 
 from distilkit.data.task_types import MULTI, REGRESSION
 from distilkit.errors import DistilkitError
-from distilkit.inference.backends import OrtBackend, has_onnxruntime
+from distilkit.inference.backends import OrtBackend, TorchBf16Backend, has_onnxruntime, native_bf16
 from distilkit.inference.onnx import TEACHER_INT8_SETTINGS, TEACHER_INT8_TAG, export_onnx, optimize_onnx, quantize_onnx_int8
 from distilkit.modeling.loading import load_classifier
 from distilkit.runtime.distributed import barrier, is_main_process
@@ -49,10 +50,11 @@ from distilkit.runtime.host import cache_root
 from distilkit.teacher.handle import teacher_pass
 
 log = logging.getLogger(__name__)
-TEACHER_BACKENDS = ("auto", "torch", "onnx-fp32", "onnx-int8")
+TEACHER_BACKENDS = ("auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8")
 ONNX_BACKENDS = ("onnx-int8", "onnx-fp32")  # fastest first
+BF16 = "torch-bf16"
 # The teacher-output cache name of each backend: an int8 entry made with other settings is never read.
-CACHE_NAMES = {"torch": "torch", "onnx-fp32": "onnx-fp32", "onnx-int8": f"onnx-int8:{TEACHER_INT8_TAG}"}
+CACHE_NAMES = {"torch": "torch", BF16: BF16, "onnx-fp32": "onnx-fp32", "onnx-int8": f"onnx-int8:{TEACHER_INT8_TAG}"}
 MIN_AGREEMENT = 0.995
 MAX_SHARPNESS_CHANGE = 0.05  # relative change of the soft targets' mean entropy
 REGRESSION_TOLERANCE = 0.05  # regression "agrees" within this many standard deviations of torch's outputs
@@ -210,6 +212,29 @@ def validation_logits(
     return out, len(texts) / seconds if seconds > 0 else 0.0
 
 
+def auto_candidates(on_gpu: bool, rows: int | None, validation_rows: int) -> list[str]:
+    """The backends ``auto`` checks on validation besides torch fp32: none on a GPU; the ONNX pair with
+    onnxruntime and a transfer set of at least :data:`AUTO_MIN_ROWS` rows (the export's cost); bf16 autocast
+    on a CPU with native bf16, for a transfer set at least as large as validation (its check is one
+    validation pass)."""
+    if on_gpu:
+        return []
+    names = list(ONNX_BACKENDS) if has_onnxruntime() and (rows is None or rows >= AUTO_MIN_ROWS) else []
+    return names + ([BF16] if native_bf16() and (rows is None or rows >= validation_rows) else [])
+
+
+def no_candidate_reason(on_gpu: bool, rows: int | None) -> str:
+    """Why ``auto`` labels with torch fp32 without checking another backend."""
+    if on_gpu:
+        return "on a GPU the torch teacher is fastest"
+    onnx = (
+        "onnxruntime is not installed"
+        if not has_onnxruntime()
+        else f"{rows} rows: fewer than {AUTO_MIN_ROWS}, the ONNX export would cost more than it saves"
+    )
+    return f"{onnx}; this CPU has no native bf16" if not native_bf16() else f"{onnx}; the set is smaller than validation"
+
+
 def choose_teacher_backend(
     handle: Any,
     validation_texts: list[str],
@@ -226,41 +251,36 @@ def choose_teacher_backend(
     torch_texts_per_s: float | None = None,
 ) -> TeacherBackendChoice:
     """The backend that labels the transfer set: ``requested``, or for ``auto`` on a CPU the fastest of
-    int8 / fp32 ONNX that passes :func:`judge` against ``torch_logits`` (the torch fp32 teacher's
-    validation logits, (N, C)); torch on a GPU, without onnxruntime, for a transfer set of fewer than
-    :data:`AUTO_MIN_ROWS` ``rows``, when neither passes, or when ``torch_texts_per_s`` (the torch
-    validation pass's rate, when known) beats the fastest that passes. "Fastest": the validation
-    rows/s measured here. An ONNX backend asked for by name runs even if it fails the gate (with a warning)."""
+    :func:`auto_candidates` (int8 / fp32 ONNX, bf16 autocast) that passes :func:`judge` against
+    ``torch_logits`` (the torch fp32 teacher's validation logits, (N, C)); torch fp32 on a GPU, when no
+    candidate applies or passes, or when ``torch_texts_per_s`` (the torch validation pass's rate, when
+    known) beats the fastest that passes. "Fastest": the validation rows/s measured here. A backend asked
+    for by name runs even if it fails the gate (with a warning)."""
     if requested not in TEACHER_BACKENDS:
         raise DistilkitError(f"teacher_backend={requested!r}: use one of {', '.join(TEACHER_BACKENDS)}")
     on_gpu = handle.device is not None and getattr(handle.device, "type", str(handle.device)) != "cpu"
-    small = rows is not None and rows < AUTO_MIN_ROWS
-    choice = TeacherBackendChoice("torch", min_agreement=min_agreement, torch_texts_per_s=torch_texts_per_s)
-    if requested == "torch" or (requested == "auto" and (on_gpu or small or not has_onnxruntime())):
-        choice.reason = (
-            "asked for"
-            if requested == "torch"
-            else "on a GPU the torch teacher is fastest"
-            if on_gpu
-            else f"{rows} rows: fewer than {AUTO_MIN_ROWS}, the ONNX export would cost more than it saves"
-            if small
-            else "onnxruntime is not installed"
-        )
-        return choice
-    if not has_onnxruntime():
-        raise DistilkitError(f"teacher_backend={requested} needs onnxruntime: pip install 'distilkit[export]', or use torch")
     texts = list(validation_texts)
     pairs = list(validation_pairs) if validation_pairs is not None else None
-    files = onnx_files(handle, texts[:2] or ["a"])
+    choice = TeacherBackendChoice("torch", min_agreement=min_agreement, torch_texts_per_s=torch_texts_per_s)
+    if requested == "auto":
+        candidates = auto_candidates(on_gpu, rows, len(texts))
+    else:
+        candidates = [] if requested == "torch" else [requested]
+    if not candidates:
+        choice.reason = "asked for" if requested == "torch" else no_candidate_reason(on_gpu, rows)
+        return choice
+    if any(n in ONNX_BACKENDS for n in candidates) and not has_onnxruntime():
+        raise DistilkitError(f"teacher_backend={requested} needs onnxruntime: pip install 'distilkit[export]', or use torch")
+    files = onnx_files(handle, texts[:2] or ["a"]) if any(n in ONNX_BACKENDS for n in candidates) else {}
     engines = {}
-    for name in ONNX_BACKENDS if requested == "auto" else (requested,):
-        engine = OrtBackend(files[name], name, threads)
+    for name in candidates:
+        engine = TorchBf16Backend(handle.model) if name == BF16 else OrtBackend(files[name], name, threads)
         engine.cache_name = CACHE_NAMES[name]
         logits, speed = validation_logits(engine, handle.tokenizer, texts, pairs, max_length, batch_size, torch_logits.shape[1])
         choice.fidelity[name] = judge(torch_logits, logits, task_type, temperature, min_agreement, speed)
         engines[name] = engine
     passed = sorted(
-        (n for n in ONNX_BACKENDS if n in choice.fidelity and choice.fidelity[n].passed),
+        (n for n in candidates if choice.fidelity[n].passed),
         key=lambda n: -(choice.fidelity[n].texts_per_s or 0.0),
     )  # fastest first, as measured on validation here
     if passed and torch_texts_per_s and (choice.fidelity[passed[0]].texts_per_s or 0.0) < torch_texts_per_s:
@@ -269,9 +289,7 @@ def choose_teacher_backend(
     choice.name, choice.engine = name, engines.get(name)
     summary = ", ".join(f"{n}: agreement {f.agreement:.4f}, sharpness {f.sharpness_change:+.1%}" for n, f in choice.fidelity.items())
     if name == "torch":
-        choice.reason = (
-            f"no ONNX backend passed the gate (agreement >= {min_agreement}, sharpness within {MAX_SHARPNESS_CHANGE:.0%}): {summary}"
-        )
+        choice.reason = f"no other backend passed the gate, or none was faster (agreement >= {min_agreement}, sharpness within {MAX_SHARPNESS_CHANGE:.0%}): {summary}"
     elif choice.fidelity[name].passed:
         choice.reason = f"the fastest backend that passed the gate on validation ({summary})"
     else:

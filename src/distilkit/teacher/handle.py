@@ -26,7 +26,7 @@ from distilkit.inference.backends import TorchBackend
 from distilkit.inference.batching import iter_batches
 from distilkit.modeling.loading import load_classifier, load_config, load_encoder, load_tokenizer
 from distilkit.modeling.zoo import resolve_model
-from distilkit.teacher.cache import CachedLogits, cached_logits, lookup
+from distilkit.teacher.cache import CachedLogits, cached_logits, lookup, store_logits
 from distilkit.teacher.fingerprint import model_fingerprint, texts_fingerprint, tokenizer_fingerprint
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,15 @@ class TeacherHandle:
                 yield list(texts[start : start + CHUNK_ROWS]), list(pairs[start : start + CHUNK_ROWS]) if pairs is not None else None
 
         return self._cached(chunks, len(texts), max_length, cache_dir, batch_size, backend)
+
+    def store(
+        self, split: datasets.Dataset, logits: np.ndarray, max_length: int, cache_dir: str | None, meta: dict | None = None
+    ) -> CachedLogits:
+        """Record ``logits`` (N, C), this teacher's own fp32 outputs over ``split`` computed elsewhere (its
+        fine-tuning's last kept evaluation), as the torch entry that :meth:`logits` reads: distilling from
+        it then never runs the teacher over that split again."""
+        made = {"backend": "torch", "backend_key": "torch", **(meta or {})}
+        return store_logits(self._key(split_chunks(split), max_length, "torch"), logits, cache_dir, made)
 
     def cached_entry(self, split: datasets.Dataset, max_length: int, cache_dir: str | None, backend_key: str) -> CachedLogits | None:
         """The cached logits of ``split`` made by the backend whose cache name is ``backend_key``

@@ -134,12 +134,12 @@ class TeacherPlan:
         :mod:`distilkit.teacher.fast`); None when no transfer-set pass is needed. Call after :meth:`check`.
 
         The cache is looked up first, for any number of rows: an entry for ``transfer`` is used as it
-        is (torch's first, the reference; then fp32 and int8 ONNX entries whose recorded validation
+        is (torch's first, the reference; then bf16, fp32 and int8 ONNX entries whose recorded validation
         check passes today's gate; with a backend asked for by name, that backend's entry only), and
         then no teacher weights are loaded and no ONNX graph is built or run."""
         if not self.cached or isinstance(self.primary, ExternalTeacher):  # outputs given as data: nothing to run
             return None
-        names = ["torch", "onnx-fp32", "onnx-int8"] if requested == "auto" else [requested]
+        names = ["torch", "torch-bf16", "onnx-fp32", "onnx-int8"] if requested == "auto" else [requested]
         for name in names:
             hit = self.primary.cached_entry(transfer, max_length, cache_dir, CACHE_NAMES[name])
             recorded = (hit.meta.get("fidelity") or {}) if hit else {}
@@ -238,6 +238,8 @@ class TeacherPlan:
         if not self.online:
             for teacher in self.teachers:
                 teacher.release()
+            if self.backend is not None:
+                self.backend.engine = None  # a torch-bf16 engine holds the teacher's weights; an ONNX one, its session
             gc.collect()
 
     def forward(self, batch: dict[str, torch.Tensor], attentions: bool) -> Any:
