@@ -174,7 +174,7 @@ def main() -> None:
     p.add_argument(
         "--fast-backend",
         default="onnx-int8",
-        choices=["onnx-int8", "onnx-fp32", "torch-bf16"],
+        choices=FAST_BACKENDS,
         help="students part: compared with torch fp32",
     )
     p.add_argument("--max-train-samples", type=int, default=None, help="students part: transfer-set rows (default: the whole train split)")

@@ -64,8 +64,8 @@ def teacher_speed(
     predictor: Predictor, name: str, texts: list[str], latency_runs: int, batch_size: int, pairs: list[str] | None
 ) -> dict[str, float]:
     """:func:`speed` of the teacher, measured once per process for the same weights, texts and settings
-    (the demo and the ladder score several students against one teacher: its ~30 s on a 2-core CPU are
-    paid once)."""
+    (the demo scores its student and then its twin against one teacher: the teacher's ~30 s on a 2-core
+    CPU are paid once)."""
     weights = model_fingerprint(name) if Path(name).is_dir() else name
     key = (weights, predictor.backend, texts_fingerprint(texts, pairs), latency_runs, batch_size, torch.get_num_threads())
     if key not in _TEACHER_SPEED:

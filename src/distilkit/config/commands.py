@@ -9,6 +9,8 @@ from distilkit.config.parsing import opt
 from distilkit.config.training import ModelAccessConfig, StudentConfig, TrainConfig
 from distilkit.errors import require
 
+TEACHER_BACKENDS = ("auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8")  # what runs the teacher pass (teacher/fast.py)
+
 TEMPERATURE_SCHEDULES = ("constant", "linear")
 
 
@@ -109,8 +111,8 @@ class DistillConfig(TransferDataConfig, TrainConfig, StudentConfig, AugmentOptio
         )
         require(0 <= self.teacher_min_agreement <= 1, f"teacher_min_agreement={self.teacher_min_agreement} must be in [0, 1]")
         require(
-            self.teacher_backend in ("auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8"),
-            f"teacher_backend={self.teacher_backend!r}: use auto, torch, torch-bf16, onnx-fp32 or onnx-int8",
+            self.teacher_backend in TEACHER_BACKENDS,
+            f"teacher_backend={self.teacher_backend!r}: use {', '.join(TEACHER_BACKENDS[:-1])} or {TEACHER_BACKENDS[-1]}",
         )
         require(self.stage1_fraction is None or 0 <= self.stage1_fraction < 1, f"stage1_fraction={self.stage1_fraction} must be in [0, 1)")
         require(

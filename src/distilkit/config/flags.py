@@ -15,6 +15,7 @@ import inspect
 import typing
 from typing import Any
 
+from distilkit.config.commands import TEACHER_BACKENDS
 from distilkit.config.data import AUGMENT_METHODS
 from distilkit.config.parsing import (
     DEPRECATED_ALIASES,
@@ -84,7 +85,7 @@ FIELD_GROUPS: dict[str, str] = {
 }
 # Fields with a fixed set of values (listed in --help; the config's validate() checks them).
 CHOICES: dict[str, tuple[str, ...]] = {
-    "teacher_backend": ("auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8"),
+    "teacher_backend": TEACHER_BACKENDS,
     "preset": ("logits", "distilbert", "tinybert", "minilm", "minilmv2", "pkd"),
     "layer_map": ("uniform", "skip", "last", "final", "explicit"),
     "temperature_schedule": ("constant", "linear"),

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from distilkit.config.commands import TEACHER_BACKENDS
 from distilkit.data.task_types import MULTI, REGRESSION
 from distilkit.errors import DistilkitError
 from distilkit.inference.backends import OrtBackend, TorchBf16Backend, has_onnxruntime, native_bf16
@@ -50,7 +51,6 @@ from distilkit.runtime.host import cache_root
 from distilkit.teacher.handle import teacher_pass
 
 log = logging.getLogger(__name__)
-TEACHER_BACKENDS = ("auto", "torch", "torch-bf16", "onnx-fp32", "onnx-int8")
 ONNX_BACKENDS = ("onnx-int8", "onnx-fp32")  # fastest first
 BF16 = "torch-bf16"
 # The teacher-output cache name of each backend: an int8 entry made with other settings is never read.

@@ -139,7 +139,7 @@ class TeacherPlan:
         then no teacher weights are loaded and no ONNX graph is built or run."""
         if not self.cached or isinstance(self.primary, ExternalTeacher):  # outputs given as data: nothing to run
             return None
-        names = ["torch", "torch-bf16", "onnx-fp32", "onnx-int8"] if requested == "auto" else [requested]
+        names = list(CACHE_NAMES) if requested == "auto" else [requested]  # torch first: the reference
         for name in names:
             hit = self.primary.cached_entry(transfer, max_length, cache_dir, CACHE_NAMES[name])
             recorded = (hit.meta.get("fidelity") or {}) if hit else {}
