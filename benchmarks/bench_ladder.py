@@ -181,7 +181,8 @@ def render(result: dict[str, Any]) -> str:
             *(f"- **{rule}**: {p['name'] or 'none'}: {p['reason']}" for rule, p in run["picks"].items()),
             *(f"- skipped {s['name']} ({s['spec']}): {s['reason']}" for s in summary.get("skipped", [])),
             "",
-            f"All rungs: {summary['timings']['rungs_s'] / 60:.1f} min of training after the teacher; scoring and timing "
+            f"All rungs: {summary['timings']['rungs_s'] / 60:.1f} min after the teacher's fine-tuning (the first rung's "
+            "teacher pass over the transfer set included, unless an earlier run cached it); scoring and timing "
             f"{summary['timings']['scoring_s']:.0f} s; whole stage {run['wall_s'] / 60:.1f} min. Teacher pass: "
             f"{'one cache entry shared by every rung' if summary['teacher_pass']['one_pass'] else 'SEVERAL entries'} "
             f"({summary['teacher_pass']['cache_key']}).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -61,6 +62,16 @@ def sentiment_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "reviews.csv"
     sentiment_rows(240).to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Session fixtures (tiny teachers fine-tuned once) write their cache entries here, never into the
+    user's ``~/.cache/distilkit``; each test then gets its own folder (below)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DISTILKIT_CACHE", str(tmp_path_factory.mktemp("dk-session-cache")))
+    yield
+    patch.undo()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,222 @@
+"""What lifts the static student on Rotten Tomatoes? Variants of its training, each trained in a short
+plain loop on the same cached teacher logits, scored on validation (best epoch kept) and test.
+
+The data, the table and the teacher's logits are exactly a ``distilkit distill --student static`` run's:
+:func:`distilkit.distillation.session.prepare` builds them (2,000 labels + the unlabelled rest, max length
+64, the table from the teacher's own vocabulary pass, the teacher-output cache), so a ladder run with the
+same settings beforehand makes this script pay no teacher pass. Every variant starts from that table,
+seed 42, AdamW, a linear decay, and the same loss as ``distill`` (labelled rows: ``alpha`` x KL at T
+x T^2 + (1 - ``alpha``) x cross-entropy; unlabelled rows: the KL alone):
+
+- ``base``: the static student as ``distill`` trains it (mean of the rows, linear head, lr 3e-3, batch 32);
+- ``tokdrop``: 20% of a text's tokens dropped from its mean in training (word dropout, Iyyer et al. 2015);
+- ``mlp``: a 256-wide GELU layer between the mean and the head (a deep averaging network), dropout 0.1;
+- ``mlp_tokdrop``: both; ``mse``: logits matched by squared error instead of the KL; ``alpha1``: soft
+  labels alone; ``lr1e-3``: a lower rate for 10 epochs; ``bs128``: batch 128 at 1e-2;
+- ``half`` / ``quarter``: a random half / quarter of the transfer set (how quality scales with its size).
+
+``--augment-copies N`` adds N n-gram copies of every training text to the transfer set (``distill
+--augment-copies N --augment-methods ngram``: 1-5-word phrases, the teacher labels each), the phrase-level
+soft labels a bag-of-words model might learn token polarity from.
+
+    PYTHONPATH=src python benchmarks/static_probe.py --teacher T --unlabelled U.jsonl base tokdrop mlp
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import host_facts, machine, now
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "base": {},
+    "tokdrop": {"tokdrop": 0.2},
+    "mlp": {"mlp": 256, "drop": 0.1},
+    "mlp_tokdrop": {"mlp": 256, "drop": 0.1, "tokdrop": 0.2},
+    "mse": {"loss": "mse"},
+    "alpha1": {"alpha": 1.0},
+    "lr1e-3": {"lr": 1e-3, "epochs": 10},
+    "bs128": {"bs": 128, "lr": 1e-2},
+    "half": {"subset": 0.5},
+    "quarter": {"subset": 0.25},
+}
+
+
+class Probe(nn.Module):
+    """The static student's mean over kept tokens, with optional word dropout and a hidden layer."""
+
+    def __init__(self, table: torch.Tensor, keep: torch.Tensor, classes: int, mlp: int = 0, drop: float = 0.0, tokdrop: float = 0.0):
+        super().__init__()
+        self.emb, self.keep, self.tokdrop = nn.Parameter(table.clone()), keep.clone(), tokdrop
+        width = table.shape[1]
+        layers = (
+            [nn.Dropout(drop), nn.Linear(width, mlp), nn.GELU(), nn.Dropout(drop), nn.Linear(mlp, classes)]
+            if mlp
+            else [nn.Dropout(drop), nn.Linear(width, classes)]
+        )
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, L) token ids and mask -> (B, C) logits."""
+        w = self.keep[ids] * mask
+        if self.training and self.tokdrop:
+            w = w * (torch.rand_like(w) > self.tokdrop)
+        vectors = torch.bmm(w.unsqueeze(1), self.emb[ids]).squeeze(1) / w.sum(1, keepdim=True).clamp(min=1)
+        return self.head(vectors)
+
+
+def padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    longest = max(len(r) for r in rows)
+    ids, mask = torch.zeros(len(rows), longest, dtype=torch.long), torch.zeros(len(rows), longest)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
+    return ids, mask
+
+
+def accuracy(net: Probe, ids: list[list[int]], labels: np.ndarray) -> float:
+    net.eval()
+    with torch.no_grad():
+        preds = np.concatenate([net(*padded(ids[i : i + 256])).argmax(-1).numpy() for i in range(0, len(ids), 256)])
+    net.train()
+    return float((preds == labels).mean())
+
+
+def train(
+    data: dict[str, Any],
+    name: str,
+    mlp: int = 0,
+    drop: float = 0.0,
+    tokdrop: float = 0.0,
+    alpha: float = 0.5,
+    temperature: float = 2.0,
+    epochs: int = 6,
+    lr: float = 3e-3,
+    bs: int = 32,
+    loss: str = "kl",
+    subset: float | None = None,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """One variant; returns its best validation accuracy (per epoch), that epoch's test accuracy and seconds."""
+    torch.manual_seed(seed)
+    net = Probe(data["table"], data["keep"], data["classes"], mlp, drop, tokdrop)
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(data["ids"]))
+    if subset is not None:
+        rows = rng.choice(len(rows), int(len(rows) * subset), replace=False)
+    steps = epochs * ((len(rows) + bs - 1) // bs)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: max(0.0, 1 - s / steps))
+    best, start, history = (-1.0, None, 0), time.perf_counter(), []
+    for epoch in range(epochs):
+        order = rng.permutation(rows)
+        for i in range(0, len(order), bs):
+            b = order[i : i + bs]
+            logits = net(*padded([data["ids"][j] for j in b]))
+            teacher, y = data["teacher"][b], torch.tensor(data["labels"][b])
+            if loss == "kl":
+                kd = (
+                    F.kl_div(F.log_softmax(logits / temperature, -1), F.softmax(teacher / temperature, -1), reduction="none").sum(-1)
+                    * temperature**2
+                )
+            else:
+                kd = ((logits - teacher) ** 2).mean(-1)
+            ce = F.cross_entropy(logits, y.clamp(min=0), reduction="none")
+            per_row = torch.where(y >= 0, alpha * kd + (1 - alpha) * ce, kd)
+            opt.zero_grad()
+            per_row.mean().backward()
+            opt.step()
+            sched.step()
+        val = accuracy(net, data["val_ids"], data["val_labels"])
+        history.append(round(val, 4))
+        if val > best[0]:
+            best = (val, copy.deepcopy(net.state_dict()), epoch)
+    net.load_state_dict(best[1])
+    test = accuracy(net, data["test_ids"], data["test_labels"])
+    return {
+        "name": name,
+        "transfer_rows": len(rows),
+        "val": round(best[0], 4),
+        "test": round(test, 4),
+        "best_epoch": best[2] + 1,
+        "val_per_epoch": history,
+        "s": round(time.perf_counter() - start, 1),
+    }
+
+
+def load(args: argparse.Namespace) -> dict[str, Any]:
+    """The transfer set with the teacher's logits, validation, test and the static table, as distill makes them."""
+    from distilkit.config import DistillConfig
+    from distilkit.data.task import standardised
+    from distilkit.data.tokenize import tokenize_dataset
+    from distilkit.distillation.session import prepare
+
+    cfg = DistillConfig(
+        teacher=args.teacher,
+        data=args.data,
+        max_train_samples=args.labels,
+        unlabeled_data=args.unlabelled,
+        max_length=args.max_length,
+        student="static",
+        output_dir=args.scratch,
+        augment_copies=args.augment_copies,
+        augment_methods=["ngram"],
+    )
+    prep = prepare(cfg, None)
+    test = standardised(tokenize_dataset(prep.task.splits["test"], prep.student_tok, args.max_length), prep.task)
+    return {
+        "ids": list(prep.train["input_ids"]),
+        "labels": np.array(prep.train["label"]),
+        "teacher": torch.tensor(np.array(prep.train["teacher_logits"]), dtype=torch.float),
+        "val_ids": list(prep.val["input_ids"]),
+        "val_labels": np.array(prep.val["label"]),
+        "test_ids": list(test["input_ids"]),
+        "test_labels": np.array(test["label"]),
+        "table": prep.student.embeddings.detach(),
+        "keep": prep.student.keep,
+        "classes": len(prep.task.label_names),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("variants", nargs="*", default=["base"], choices=sorted(VARIANTS))
+    p.add_argument("--teacher", required=True)
+    p.add_argument("--unlabelled", required=True, help="JSONL of the unlabelled rest (benchmarks/bench_ladder.py writes it)")
+    p.add_argument("--data", default="rotten-tomatoes")
+    p.add_argument("--labels", type=int, default=2000)
+    p.add_argument("--max-length", type=int, default=64)
+    p.add_argument("--augment-copies", type=int, default=0, help="n-gram copies per training text, labelled by the teacher")
+    p.add_argument("--scratch", default="runs/static-probe")
+    p.add_argument("--json", help="append each variant's result (one JSON line) to this file")
+    args = p.parse_args(argv)
+    torch.set_num_threads(2)
+    data = load(args)
+    for name in args.variants:
+        result = {
+            **train(data, name, **VARIANTS[name]),
+            "augment_copies": args.augment_copies,
+            "date": now(),
+            "machine": machine(),
+            "host": host_facts(),
+        }
+        print(json.dumps(result), flush=True)
+        if args.json:
+            with open(args.json, "a", encoding="utf-8") as f:
+                f.write(json.dumps(result) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
