@@ -39,6 +39,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import host_facts, machine, now
+from distilkit.modeling.static_model import pooled
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
@@ -69,12 +70,11 @@ class Probe(nn.Module):
         self.head = nn.Sequential(*layers)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(B, L) token ids and mask -> (B, C) logits."""
-        w = self.keep[ids] * mask
+        """(B, L) token ids and mask -> (B, C) logits: the static student's own mean (word dropout drops
+        tokens from the mask)."""
         if self.training and self.tokdrop:
-            w = w * (torch.rand_like(w) > self.tokdrop)
-        vectors = torch.bmm(w.unsqueeze(1), self.emb[ids]).squeeze(1) / w.sum(1, keepdim=True).clamp(min=1)
-        return self.head(vectors)
+            mask = mask * (torch.rand_like(mask) > self.tokdrop)
+        return self.head(pooled(self.emb, self.keep, ids, mask))
 
 
 def padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -159,12 +159,9 @@ class TorchBf16Backend(TorchBackend):
     def __init__(self, model: torch.nn.Module, name: str = "torch-bf16") -> None:
         super().__init__(copy.deepcopy(model).to(torch.bfloat16), name)
 
-    @torch.inference_mode()
     def __call__(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        feed = {k: torch.from_numpy(v).to(self.device) for k, v in batch.items()}
         with torch.autocast(self.device.type, dtype=torch.bfloat16):
-            logits = self.model(**feed).logits
-        return logits.float().cpu().numpy()
+            return super().__call__(batch)
 
 
 def native_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:

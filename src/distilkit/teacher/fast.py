@@ -269,9 +269,10 @@ def choose_teacher_backend(
     if not candidates:
         choice.reason = "asked for" if requested == "torch" else no_candidate_reason(on_gpu, rows)
         return choice
-    if any(n in ONNX_BACKENDS for n in candidates) and not has_onnxruntime():
+    needs_onnx = any(n in ONNX_BACKENDS for n in candidates)
+    if needs_onnx and not has_onnxruntime():
         raise DistilkitError(f"teacher_backend={requested} needs onnxruntime: pip install 'distilkit[export]', or use torch")
-    files = onnx_files(handle, texts[:2] or ["a"]) if any(n in ONNX_BACKENDS for n in candidates) else {}
+    files = onnx_files(handle, texts[:2] or ["a"]) if needs_onnx else {}
     engines = {}
     for name in candidates:
         engine = TorchBf16Backend(handle.model) if name == BF16 else OrtBackend(files[name], name, threads)
