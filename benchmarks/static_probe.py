@@ -52,7 +52,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "bs128": {"bs": 128, "lr": 1e-2},
     "half": {"subset": 0.5},
     "quarter": {"subset": 0.25},
+    "wide": {"dims": 768},  # the teacher's whole hidden width: no PCA
+    "pretrained": {"encoder": "mpnet-base"},  # the table of the teacher's pretrained encoder, not the fine-tuned one
 }
+TABLE_OPTIONS = ("dims", "encoder")  # variant keys that change the embedding table, not the training
 
 
 class Probe(nn.Module):
@@ -184,9 +187,19 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
         "test_ids": list(test["input_ids"]),
         "test_labels": np.array(test["label"]),
         "table": prep.student.embeddings.detach(),
+        "tokenizer": prep.student_tok,
         "keep": prep.student.keep,
         "classes": len(prep.task.label_names),
     }
+
+
+def own_table(args: argparse.Namespace, data: dict[str, Any], dims: int = 256, encoder: str | None = None) -> torch.Tensor:
+    """The static table a variant asks for (another width or encoder), built as ``distill`` builds its own (V, dims)."""
+    from distilkit.modeling.static_build import vocabulary_table
+
+    table = vocabulary_table(encoder or args.teacher, data["tokenizer"], dims)
+    assert table.shape[0] == data["table"].shape[0], "the variant's table must index the same vocabulary"
+    return torch.tensor(table, dtype=torch.float)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,8 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     data = load(args)
     for name in args.variants:
+        options = {k: v for k, v in VARIANTS[name].items() if k not in TABLE_OPTIONS}
+        table = {k: v for k, v in VARIANTS[name].items() if k in TABLE_OPTIONS}
+        variant = {**data, "table": own_table(args, data, **table)} if table else data
         result = {
-            **train(data, name, **VARIANTS[name]),
+            **train(variant, name, **options),
             "augment_copies": args.augment_copies,
             "date": now(),
             "machine": machine(),

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from conftest import distill_tiny, sentiment_rows
 from distilkit.config import TaskDataConfig
 from distilkit.data.task import prepare_task
-from distilkit.runs.files import RUN_FILE, finished_info
+from distilkit.runs.files import LOG_FILE, RUN_FILE, finished_info
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,14 @@ def test_default_distill_trains_the_fair_twin_and_says_what_it_shipped(tiny_teac
     kd_cfg = result.facts["config"]
     assert schedule["steps"] >= schedule["kd_steps"] == kd_cfg["max_steps"] >= 24
     assert schedule["steps"] == max(schedule["kd_steps"], 24)
+    # both compared runs validate 3 times a run (as often as a run without the twin at the default 3 epochs), at the same steps
+    evaluated = {
+        run: [json.loads(line)["step"] for line in (folder / LOG_FILE).read_text().splitlines() if "eval_loss" in line]
+        for run, folder in (("twin", twin), ("kd", out))
+        if (folder / LOG_FILE).is_file()
+    }
+    assert evaluated["twin"] and all(len(steps) == 3 for steps in evaluated.values())
+    assert len(set(map(tuple, evaluated.values()))) == 1
     # both start from the same student initialisation
     assert twin_run["student_init"] == result.facts["student_init"]
     # the selection compares the two kept validation scores and how surely KD wins on paired resamples of the

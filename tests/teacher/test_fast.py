@@ -161,13 +161,17 @@ def test_auto_weighs_bf16_autocast_with_the_onnx_backends_on_a_native_bf16_cpu(
 def test_auto_candidates_follow_the_device_the_set_size_and_the_cpu(monkeypatch):
     monkeypatch.setattr(fast, "has_onnxruntime", lambda: True)
     monkeypatch.setattr(fast, "native_bf16", lambda: True)
-    assert fast.auto_candidates(True, 10**6, 100) == []  # a GPU: torch
-    assert fast.auto_candidates(False, 10**6, 100) == ["onnx-int8", "onnx-fp32", "torch-bf16"]
-    assert fast.auto_candidates(False, 2000, 1275) == ["torch-bf16"]  # no export for 2,000 rows; bf16 costs one validation pass
-    assert fast.auto_candidates(False, 1000, 1275) == []  # smaller than validation: the check would cost more than it saves
+    assert fast.auto_candidates(True, 10**6, 100) == ([], "on a GPU the torch teacher is fastest")
+    assert fast.auto_candidates(False, 10**6, 100) == (["onnx-int8", "onnx-fp32", "torch-bf16"], "")
+    names, why = fast.auto_candidates(False, 2000, 1275)  # no export for 2,000 rows; bf16 costs one validation pass
+    assert names == ["torch-bf16"] and why.startswith("2000 rows: fewer than 5000") and "bf16" not in why
+    names, why = fast.auto_candidates(False, 1000, 1275)  # smaller than validation: the check would cost more than it saves
+    assert names == [] and why.endswith("; the set is smaller than validation")
     monkeypatch.setattr(fast, "native_bf16", lambda: False)
-    assert fast.auto_candidates(False, 2000, 1275) == []
-    assert "no native bf16" in fast.no_candidate_reason(False, 2000)
+    names, why = fast.auto_candidates(False, 2000, 1275)
+    assert names == [] and why.endswith("; this CPU has no native bf16")
+    monkeypatch.setattr(fast, "has_onnxruntime", lambda: False)
+    assert fast.auto_candidates(False, 10**6, 100) == ([], "onnxruntime is not installed; this CPU has no native bf16")
 
 
 def test_native_bf16_reads_the_cpu_flags(tmp_path):

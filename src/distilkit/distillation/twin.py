@@ -41,7 +41,7 @@ from distilkit.training.callbacks import plateau_of
 from distilkit.training.metrics import best_eval_metrics, tuned_thresholds
 
 log = logging.getLogger(__name__)
-EVALS_PER_RUN = 6  # validation passes of a compared run (KD or twin) when the user set no eval_steps
+EVALS_PER_RUN = 3  # validation passes of a compared run (KD or twin) when the user set no eval_steps: once per epoch at the default 3
 TWIN_SUFFIX = "-no-kd"
 # Recipe fields that do not change what the twin learns: a finished twin with the same other fields is reused.
 NOT_RECIPE = (

@@ -212,27 +212,28 @@ def validation_logits(
     return out, len(texts) / seconds if seconds > 0 else 0.0
 
 
-def auto_candidates(on_gpu: bool, rows: int | None, validation_rows: int) -> list[str]:
-    """The backends ``auto`` checks on validation besides torch fp32: none on a GPU; the ONNX pair with
-    onnxruntime and a transfer set of at least :data:`AUTO_MIN_ROWS` rows (the export's cost); bf16 autocast
-    on a CPU with native bf16, for a transfer set at least as large as validation (its check is one
-    validation pass)."""
+def auto_candidates(on_gpu: bool, rows: int | None, validation_rows: int) -> tuple[list[str], str]:
+    """The backends ``auto`` checks on validation besides torch fp32, and why the others are left out
+    ("" when none is): none on a GPU; the ONNX pair with onnxruntime and a transfer set of at least
+    :data:`AUTO_MIN_ROWS` rows (the export's cost); bf16 autocast on a CPU with native bf16, for a transfer
+    set at least as large as validation (its check is one validation pass)."""
     if on_gpu:
-        return []
-    names = list(ONNX_BACKENDS) if has_onnxruntime() and (rows is None or rows >= AUTO_MIN_ROWS) else []
-    return names + ([BF16] if native_bf16() and (rows is None or rows >= validation_rows) else [])
-
-
-def no_candidate_reason(on_gpu: bool, rows: int | None) -> str:
-    """Why ``auto`` labels with torch fp32 without checking another backend."""
-    if on_gpu:
-        return "on a GPU the torch teacher is fastest"
-    onnx = (
-        "onnxruntime is not installed"
-        if not has_onnxruntime()
-        else f"{rows} rows: fewer than {AUTO_MIN_ROWS}, the ONNX export would cost more than it saves"
-    )
-    return f"{onnx}; this CPU has no native bf16" if not native_bf16() else f"{onnx}; the set is smaller than validation"
+        return [], "on a GPU the torch teacher is fastest"
+    names: list[str] = []
+    skipped: list[str] = []
+    if not has_onnxruntime():
+        skipped.append("onnxruntime is not installed")
+    elif rows is not None and rows < AUTO_MIN_ROWS:
+        skipped.append(f"{rows} rows: fewer than {AUTO_MIN_ROWS}, the ONNX export would cost more than it saves")
+    else:
+        names += list(ONNX_BACKENDS)
+    if not native_bf16():
+        skipped.append("this CPU has no native bf16")
+    elif rows is not None and rows < validation_rows:
+        skipped.append("the set is smaller than validation")
+    else:
+        names.append(BF16)
+    return names, "; ".join(skipped)
 
 
 def choose_teacher_backend(
@@ -263,11 +264,11 @@ def choose_teacher_backend(
     pairs = list(validation_pairs) if validation_pairs is not None else None
     choice = TeacherBackendChoice("torch", min_agreement=min_agreement, torch_texts_per_s=torch_texts_per_s)
     if requested == "auto":
-        candidates = auto_candidates(on_gpu, rows, len(texts))
+        candidates, skipped = auto_candidates(on_gpu, rows, len(texts))
     else:
-        candidates = [] if requested == "torch" else [requested]
+        candidates, skipped = ([], "asked for") if requested == "torch" else ([requested], "")
     if not candidates:
-        choice.reason = "asked for" if requested == "torch" else no_candidate_reason(on_gpu, rows)
+        choice.reason = skipped
         return choice
     needs_onnx = any(n in ONNX_BACKENDS for n in candidates)
     if needs_onnx and not has_onnxruntime():
