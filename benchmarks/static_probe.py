@@ -39,6 +39,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import host_facts, machine, now
+from distilkit.inference.batching import pad_batch
 from distilkit.modeling.static_model import pooled
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -81,11 +82,10 @@ class Probe(nn.Module):
 
 
 def padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    longest = max(len(r) for r in rows)
-    ids, mask = torch.zeros(len(rows), longest, dtype=torch.long), torch.zeros(len(rows), longest)
-    for i, r in enumerate(rows):
-        ids[i, : len(r)], mask[i, : len(r)] = torch.tensor(r), 1
-    return ids, mask
+    """(B, L) token ids right-padded with 0 (inference's ``pad_batch``) and the (B, L) float mask of real tokens."""
+    lengths = torch.tensor([len(r) for r in rows])
+    ids = pad_batch({"input_ids": rows}, np.arange(len(rows)), ["input_ids"], {}, int(lengths.max()))["input_ids"]
+    return torch.from_numpy(ids), (torch.arange(ids.shape[1]) < lengths[:, None]).float()
 
 
 def accuracy(net: Probe, ids: list[list[int]], labels: np.ndarray) -> float:
