@@ -13,11 +13,19 @@ x T^2 + (1 - ``alpha``) x cross-entropy; unlabelled rows: the KL alone):
 - ``mlp``: a 256-wide GELU layer between the mean and the head (a deep averaging network), dropout 0.1;
 - ``mlp_tokdrop``: both; ``mse``: logits matched by squared error instead of the KL; ``alpha1``: soft
   labels alone; ``lr1e-3``: a lower rate for 10 epochs; ``bs128``: batch 128 at 1e-2;
-- ``half`` / ``quarter``: a random half / quarter of the transfer set (how quality scales with its size).
+- ``half`` / ``quarter``: a random half / quarter of the transfer set (how quality scales with its size);
+- ``wide`` / ``pretrained``: another table (all 768 columns; the pretrained encoder's instead of the teacher's);
+- ``words`` (``words_mlp``: with the hidden layer): whole words as rows of their own. Every word of the
+  transfer set the tokenizer splits into several pieces and that occurs at least twice becomes an added token
+  (``single_word``: matched only as a whole word, before the word-piece split); its row is the teacher's
+  encoder's mean over ``[CLS] pieces [SEP]``, reduced by the same PCA as the pieces' rows. The tokenizer stays
+  a ``tokenizer.json`` that ``model2vec`` reads (added tokens), so the saved layout would not change.
 
 ``--augment-copies N`` adds N n-gram copies of every training text to the transfer set (``distill
 --augment-copies N --augment-methods ngram``: 1-5-word phrases, the teacher labels each), the phrase-level
-soft labels a bag-of-words model might learn token polarity from.
+soft labels a bag-of-words model might learn token polarity from; ``--augment-methods embedding mask ngram``
+makes ``distill``'s default mix instead (whole sentences with words swapped for embedding neighbours or masked,
+a quarter cut to n-grams).
 
     PYTHONPATH=src python benchmarks/static_probe.py --teacher T --unlabelled U.jsonl base tokdrop mlp
 """
@@ -55,8 +63,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "quarter": {"subset": 0.25},
     "wide": {"dims": 768},  # the teacher's whole hidden width: no PCA
     "pretrained": {"encoder": "mpnet-base"},  # the table of the teacher's pretrained encoder, not the fine-tuned one
+    "words": {"words": 2},  # + every multi-piece word seen >= 2 times in the transfer set, as a row of its own
+    "words_mlp": {"words": 2, "mlp": 256, "drop": 0.1},
 }
-TABLE_OPTIONS = ("dims", "encoder")  # variant keys that change the embedding table, not the training
+TABLE_OPTIONS = ("dims", "encoder", "words")  # variant keys that change the embedding table, not the training
 
 
 class Probe(nn.Module):
@@ -174,7 +184,7 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
         student="static",
         output_dir=args.scratch,
         augment_copies=args.augment_copies,
-        augment_methods=["ngram"],
+        augment_methods=args.augment_methods,
     )
     prep = prepare(cfg, None)
     test = standardised(tokenize_dataset(prep.task.splits["test"], prep.student_tok, args.max_length), prep.task)
@@ -188,6 +198,11 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
         "test_labels": np.array(test["label"]),
         "table": prep.student.embeddings.detach(),
         "tokenizer": prep.student_tok,
+        "texts": {
+            "ids": list(prep.task.splits["train"]["text"]),
+            "val_ids": list(prep.task.splits["validation"]["text"]),
+            "test_ids": list(prep.task.splits["test"]["text"]),
+        },
         "keep": prep.student.keep,
         "classes": len(prep.task.label_names),
     }
@@ -202,6 +217,53 @@ def own_table(args: argparse.Namespace, data: dict[str, Any], dims: int = 256, e
     return torch.tensor(table, dtype=torch.float)
 
 
+def word_vectors(encoder: torch.nn.Module, tokenizer: Any, words: list[str], batch: int = 256) -> np.ndarray:
+    """Each word through ``encoder`` as ``[CLS] pieces [SEP]``, last hidden states mean-pooled: float32 (W, H)."""
+    rows = []
+    with torch.no_grad():
+        for lo in range(0, len(words), batch):
+            enc = tokenizer(words[lo : lo + batch], padding=True, return_tensors="pt")
+            hidden = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
+            mask = enc["attention_mask"].unsqueeze(-1).float()
+            rows.append(((hidden * mask).sum(1) / mask.sum(1)).float().numpy())
+    return np.concatenate(rows)
+
+
+def with_words(args: argparse.Namespace, data: dict[str, Any], min_count: int, dims: int = 256) -> dict[str, Any]:
+    """``data`` re-tokenised with the transfer set's multi-piece words (seen >= ``min_count`` times) as added
+    whole-word tokens, and a table (V + W, dims) over the pieces and the words (one PCA, SIF by id order)."""
+    from collections import Counter
+
+    from tokenizers import AddedToken
+
+    from distilkit.data.tokenize import tokenize_texts
+    from distilkit.modeling.loading import load_encoder, load_tokenizer
+    from distilkit.modeling.static_build import pca, sif_weights, token_vectors
+
+    base = load_tokenizer(args.teacher)
+    for split, texts in data["texts"].items():  # the texts are the rows' own, in the rows' order
+        assert tokenize_texts(base, texts, None, args.max_length)["input_ids"] == [list(r) for r in data[split]], split
+    norm, pre = base.backend_tokenizer.normalizer, base.backend_tokenizer.pre_tokenizer
+    counts = Counter(w for t in data["texts"]["ids"] for w, _ in pre.pre_tokenize_str(norm.normalize_str(t)) if w.isalpha())
+    words = sorted(w for w, c in counts.items() if c >= min_count and len(base.tokenize(w)) > 1)
+    encoder = load_encoder(args.teacher)
+    vectors = np.concatenate([token_vectors(encoder, base), word_vectors(encoder, base, words)])
+    table = pca(vectors, dims) * sif_weights(len(vectors), 1e-4)[:, None]
+    tok = load_tokenizer(args.teacher)
+    tok.add_tokens([AddedToken(w, single_word=True, normalized=True) for w in words])
+    assert len(tok) == len(vectors), (len(tok), len(vectors))
+    out = {**data, "table": torch.tensor(table, dtype=torch.float), "keep": torch.cat([data["keep"], torch.ones(len(words))])}
+    for split, texts in data["texts"].items():
+        out[split] = tokenize_texts(tok, texts, None, args.max_length)["input_ids"]
+        assert len(out[split]) == len(data[split])
+    print(
+        f"[words] {len(words)} words added (of {len(counts)} seen); mean tokens per text "
+        f"{np.mean([len(r) for r in data['ids']]):.1f} -> {np.mean([len(r) for r in out['ids']]):.1f}",
+        flush=True,
+    )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("variants", nargs="*", default=["base"], choices=sorted(VARIANTS))
@@ -210,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default="rotten-tomatoes")
     p.add_argument("--labels", type=int, default=2000)
     p.add_argument("--max-length", type=int, default=64)
-    p.add_argument("--augment-copies", type=int, default=0, help="n-gram copies per training text, labelled by the teacher")
+    p.add_argument("--augment-copies", type=int, default=0, help="augmented copies per training text, labelled by the teacher")
+    p.add_argument("--augment-methods", nargs="+", default=["ngram"], help="distill's --augment-methods for those copies (default: ngram)")
     p.add_argument("--scratch", default="runs/static-probe")
     p.add_argument("--json", help="append each variant's result (one JSON line) to this file")
     args = p.parse_args(argv)
@@ -219,10 +282,14 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.variants:
         options = {k: v for k, v in VARIANTS[name].items() if k not in TABLE_OPTIONS}
         table = {k: v for k, v in VARIANTS[name].items() if k in TABLE_OPTIONS}
-        variant = {**data, "table": own_table(args, data, **table)} if table else data
+        if "words" in table:
+            variant = with_words(args, data, table.pop("words"), **table)
+        else:
+            variant = {**data, "table": own_table(args, data, **table)} if table else data
         result = {
             **train(variant, name, **options),
             "augment_copies": args.augment_copies,
+            "augment_methods": args.augment_methods if args.augment_copies else [],
             "date": now(),
             "machine": machine(),
             "host": host_facts(),
