@@ -237,10 +237,10 @@ def with_words(args: argparse.Namespace, data: dict[str, Any], min_count: int, d
     from tokenizers import AddedToken
 
     from distilkit.data.tokenize import tokenize_texts
-    from distilkit.modeling.loading import load_encoder, load_tokenizer
-    from distilkit.modeling.static_build import pca, sif_weights, token_vectors
+    from distilkit.modeling.loading import load_encoder
+    from distilkit.modeling.static_build import reduced_table, token_vectors
 
-    base = load_tokenizer(args.teacher)
+    base = data["tokenizer"]
     for split, texts in data["texts"].items():  # the texts are the rows' own, in the rows' order
         assert tokenize_texts(base, texts, None, args.max_length)["input_ids"] == [list(r) for r in data[split]], split
     norm, pre = base.backend_tokenizer.normalizer, base.backend_tokenizer.pre_tokenizer
@@ -248,8 +248,8 @@ def with_words(args: argparse.Namespace, data: dict[str, Any], min_count: int, d
     words = sorted(w for w, c in counts.items() if c >= min_count and len(base.tokenize(w)) > 1)
     encoder = load_encoder(args.teacher)
     vectors = np.concatenate([token_vectors(encoder, base), word_vectors(encoder, base, words)])
-    table = pca(vectors, dims) * sif_weights(len(vectors), 1e-4)[:, None]
-    tok = load_tokenizer(args.teacher)
+    table = reduced_table(vectors, dims)
+    tok = copy.deepcopy(base)
     tok.add_tokens([AddedToken(w, single_word=True, normalized=True) for w in words])
     assert len(tok) == len(vectors), (len(tok), len(vectors))
     out = {**data, "table": torch.tensor(table, dtype=torch.float), "keep": torch.cat([data["keep"], torch.ones(len(words))])}

@@ -41,7 +41,7 @@ def test_words_become_tokens_of_their_own_with_rows_after_the_pieces(tmp_path: P
         "test_ids": ["the film is funny, unfunny"],
     }
     data = {split: tok(t, truncation=True, max_length=16)["input_ids"] for split, t in texts.items()}
-    data |= {"texts": texts, "keep": torch.ones(len(VOCAB)), "table": torch.zeros(len(VOCAB), 4)}
+    data |= {"texts": texts, "tokenizer": tok, "keep": torch.ones(len(VOCAB)), "table": torch.zeros(len(VOCAB), 4)}
     args = argparse.Namespace(teacher=str(tmp_path), max_length=16)
     out = probe.with_words(args, data, min_count=2, dims=4)
     unfunny = len(VOCAB)  # the one multi-piece word seen twice ("dullness" is seen once); its id follows the pieces'
@@ -50,3 +50,4 @@ def test_words_become_tokens_of_their_own_with_rows_after_the_pieces(tmp_path: P
     assert out["ids"][2] == data["ids"][2]  # seen once: still pieces
     assert out["table"].shape == (len(VOCAB) + 1, 4) and out["keep"].tolist() == [1.0] * (len(VOCAB) + 1)
     assert not torch.equal(out["table"][unfunny], out["table"][VOCAB.index("un")])
+    assert len(tok) == len(VOCAB)  # the tokenizer the rows were made with is left as it was

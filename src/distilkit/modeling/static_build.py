@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 TABLE_FORMAT = 1  # bump when the vocabulary pass changes: old cached tables are then ignored
 PASS_BATCH = 512  # tokens per encoder forward in the vocabulary pass
+SIF = 1e-4  # the SIF weight's constant: a row is scaled by SIF / (SIF + p(token))
 
 
 def ignored_ids(tokenizer: PreTrainedTokenizerBase) -> list[int]:
@@ -89,6 +90,11 @@ def sif_weights(vocab: int, sif: float) -> np.ndarray:
     return (sif / (sif + inv_rank / inv_rank.sum())).astype(np.float32)
 
 
+def reduced_table(vectors: np.ndarray, dims: int, sif: float = SIF) -> np.ndarray:
+    """Token vectors (V, H) as a static table (V, k): PCA to ``dims`` columns, each row SIF-weighted by its id's rank."""
+    return pca(vectors, dims) * sif_weights(len(vectors), sif)[:, None]
+
+
 def _key(path: str, dims: int, sif: float) -> str:
     """Cache key of a table: the encoder folder's weights (name, size, mtime) and the pass settings."""
     folder = Path(path)
@@ -98,7 +104,7 @@ def _key(path: str, dims: int, sif: float) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
 
-def vocabulary_table(encoder: str, tokenizer: PreTrainedTokenizerBase, dims: int = 256, sif: float = 1e-4) -> np.ndarray:
+def vocabulary_table(encoder: str, tokenizer: PreTrainedTokenizerBase, dims: int = 256, sif: float = SIF) -> np.ndarray:
     """The static embedding table (V, D) of ``encoder``: token vectors, PCA to ``dims``, SIF-weighted rows (cached)."""
     path = resolve_model(encoder)
     cached = cache_root() / "static" / f"{_key(path, dims, sif)}.npy"
@@ -108,7 +114,7 @@ def vocabulary_table(encoder: str, tokenizer: PreTrainedTokenizerBase, dims: int
             return table
     log.info("static student: embedding the %d tokens of %s once (vocabulary pass)", len(tokenizer), encoder)
     vectors = token_vectors(load_encoder(encoder), tokenizer)
-    table = pca(vectors, dims) * sif_weights(len(vectors), sif)[:, None]
+    table = reduced_table(vectors, dims, sif)
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(".tmp.npy")
     np.save(tmp, table)
@@ -122,7 +128,7 @@ def build_static_student(
     task_type: str | None = None,
     max_length: int = 128,
     dims: int = 256,
-    sif: float = 1e-4,
+    sif: float = SIF,
 ) -> tuple[StaticForSequenceClassification, PreTrainedTokenizerBase]:
     """A static student of ``encoder``'s vocabulary for the task (see the module docstring)."""
     names = [f"LABEL_{i}" for i in range(label_names)] if isinstance(label_names, int) else list(label_names)
