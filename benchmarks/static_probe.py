@@ -20,6 +20,15 @@ x T^2 + (1 - ``alpha``) x cross-entropy; unlabelled rows: the KL alone):
   (``single_word``: matched only as a whole word, before the word-piece split); its row is the teacher's
   encoder's mean over ``[CLS] pieces [SEP]``, reduced by the same PCA as the pieces' rows. The tokenizer stays
   a ``tokenizer.json`` that ``model2vec`` reads (added tokens), so the saved layout would not change.
+- ``feats`` (``feats10``: ten times the weight): the student's mean also predicts, through a side linear
+  map (256 -> the teacher's width, dropped after training), the teacher's penultimate features of each
+  text (the input of its last linear layer), by squared error beside the usual loss: hundreds of targets a
+  text instead of two logits (a FitNets hint at the sentence level, as ``tokenlearn`` fits static tables to
+  a sentence encoder's output). The saved layout would not change.
+- ``bigrams`` (``bigrams_tokdrop``: with word dropout): every pair of adjacent kept tokens seen at least twice
+  in the transfer set becomes a row of its own, started at the mean of its two tokens' rows; a text's mean is
+  over its tokens and its known pairs (fastText's bigram features, Joulin et al. 2017: ``not good`` is a row).
+  Lookup and mean still, but ``model2vec`` would not read the pairs: the saved layout would change.
 
 ``--augment-copies N`` adds N n-gram copies of every training text to the transfer set (``distill
 --augment-copies N --augment-methods ngram``: 1-5-word phrases, the teacher labels each), the phrase-level
@@ -65,8 +74,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "pretrained": {"encoder": "mpnet-base"},  # the table of the teacher's pretrained encoder, not the fine-tuned one
     "words": {"words": 2},  # + every multi-piece word seen >= 2 times in the transfer set, as a row of its own
     "words_mlp": {"words": 2, "mlp": 256, "drop": 0.1},
+    "bigrams": {"bigrams": 2},  # + every pair of adjacent tokens seen >= 2 times in the transfer set, as a row of its own
+    "bigrams_tokdrop": {"bigrams": 2, "tokdrop": 0.2},
+    "feats": {"feats": 1.0},  # + the teacher's penultimate features matched through a side projection
+    "feats10": {"feats": 10.0},
 }
-TABLE_OPTIONS = ("dims", "encoder", "words")  # variant keys that change the embedding table, not the training
+TABLE_OPTIONS = ("dims", "encoder", "words", "bigrams")  # variant keys that change the embedding table, not the training
 
 
 class Probe(nn.Module):
@@ -82,13 +95,18 @@ class Probe(nn.Module):
             else [nn.Dropout(drop), nn.Linear(width, classes)]
         )
         self.head = nn.Sequential(*layers)
+        self.side: nn.Linear | None = None
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, L) token ids and mask -> (B, C) logits: the static student's own mean (word dropout drops
         tokens from the mask)."""
+        return self.head(self.pool(ids, mask))
+
+    def pool(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, L) token ids and mask -> (B, D) mean of the kept rows (word dropout drops tokens in training)."""
         if self.training and self.tokdrop:
             mask = mask * (torch.rand_like(mask) > self.tokdrop)
-        return self.head(pooled(self.emb, self.keep, ids, mask))
+        return pooled(self.emb, self.keep, ids, mask)
 
 
 def padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,11 +137,14 @@ def train(
     bs: int = 32,
     loss: str = "kl",
     subset: float | None = None,
+    feats: float = 0.0,
     seed: int = 42,
 ) -> dict[str, Any]:
     """One variant; returns its best validation accuracy (per epoch), that epoch's test accuracy and seconds."""
     torch.manual_seed(seed)
     net = Probe(data["table"], data["keep"], data["classes"], mlp, drop, tokdrop)
+    if feats:
+        net.side = nn.Linear(data["table"].shape[1], data["features"].shape[1])
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.0)
     rng = np.random.default_rng(seed)
     rows = np.arange(len(data["ids"]))
@@ -136,7 +157,8 @@ def train(
         order = rng.permutation(rows)
         for i in range(0, len(order), bs):
             b = order[i : i + bs]
-            logits = net(*padded([data["ids"][j] for j in b]))
+            mean = net.pool(*padded([data["ids"][j] for j in b]))
+            logits = net.head(mean)
             teacher, y = data["teacher"][b], torch.tensor(data["labels"][b])
             if loss == "kl":
                 kd = (
@@ -147,6 +169,8 @@ def train(
                 kd = ((logits - teacher) ** 2).mean(-1)
             ce = F.cross_entropy(logits, y.clamp(min=0), reduction="none")
             per_row = torch.where(y >= 0, alpha * kd + (1 - alpha) * ce, kd)
+            if feats:
+                per_row = per_row + feats * ((net.side(mean) - data["features"][b]) ** 2).mean(-1)
             opt.zero_grad()
             per_row.mean().backward()
             opt.step()
@@ -264,6 +288,66 @@ def with_words(args: argparse.Namespace, data: dict[str, Any], min_count: int, d
     return out
 
 
+def with_features(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with ``features`` (N, H): the teacher's penultimate features of every transfer-set text (the
+    input of its classifier's last linear layer, fp32 torch), cached in ``--scratch``."""
+    from distilkit.data.tokenize import tokenize_texts
+    from distilkit.modeling.loading import load_classifier, load_tokenizer
+
+    texts = data["texts"]["ids"]
+    cache = Path(args.scratch) / f"features-{len(texts)}.npy"
+    if not cache.exists():
+        model, tok = load_classifier(args.teacher).eval(), load_tokenizer(args.teacher)
+        last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+        seen: list[torch.Tensor] = []
+        last.register_forward_pre_hook(lambda _m, inputs: seen.append(inputs[0].detach()))
+        ids = tokenize_texts(tok, texts, None, args.max_length)["input_ids"]
+        order, feats, logits = np.argsort([len(r) for r in ids]), [None] * len(ids), [None] * len(ids)
+        start = time.perf_counter()
+        with torch.no_grad():
+            for lo in range(0, len(order), 64):
+                rows = order[lo : lo + 64]
+                batch, mask = padded([ids[i] for i in rows])
+                out = model(input_ids=batch, attention_mask=mask.long()).logits
+                for k, i in enumerate(rows):
+                    feats[i], logits[i] = seen[-1][k].numpy(), out[k].numpy()
+                seen.clear()
+        agree = float((np.stack(logits).argmax(-1) == data["teacher"].numpy().argmax(-1)).mean())
+        print(
+            f"[feats] {len(texts)} texts in {time.perf_counter() - start:.0f} s; decisions as the cached logits': {agree:.4f}", flush=True
+        )
+        np.save(cache, np.stack(feats).astype(np.float32))
+    return {**data, "features": torch.from_numpy(np.load(cache))}
+
+
+def with_bigrams(data: dict[str, Any], min_count: int) -> dict[str, Any]:
+    """``data`` with a row per pair of adjacent kept tokens seen >= ``min_count`` times in the transfer set
+    (table (V + P, D), a pair's row starting at the mean of its two rows) and each text's known pairs' ids
+    appended to its token ids (validation and test see only the transfer set's pairs)."""
+    from collections import Counter
+
+    keep, vocab = data["keep"].bool(), len(data["keep"])
+
+    def pairs(ids: list[int]) -> list[tuple[int, int]]:
+        kept = [t for t in ids if keep[t]]
+        return list(zip(kept, kept[1:]))
+
+    counts = Counter(p for ids in data["ids"] for p in pairs(list(ids)))
+    rows = {p: vocab + i for i, p in enumerate(sorted(p for p, c in counts.items() if c >= min_count))}
+    first = torch.tensor([a for a, _ in rows], dtype=torch.long)
+    second = torch.tensor([b for _, b in rows], dtype=torch.long)
+    table = torch.cat([data["table"], (data["table"][first] + data["table"][second]) / 2])
+    out = {**data, "table": table, "keep": torch.cat([data["keep"], torch.ones(len(rows))])}
+    for split in ("ids", "val_ids", "test_ids"):
+        out[split] = [list(ids) + [rows[p] for p in pairs(list(ids)) if p in rows] for ids in data[split]]
+    print(
+        f"[bigrams] {len(rows)} pairs kept (of {len(counts)} seen); mean ids per text "
+        f"{np.mean([len(r) for r in data['ids']]):.1f} -> {np.mean([len(r) for r in out['ids']]):.1f}",
+        flush=True,
+    )
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("variants", nargs="*", default=["base"], choices=sorted(VARIANTS))
@@ -282,7 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.variants:
         options = {k: v for k, v in VARIANTS[name].items() if k not in TABLE_OPTIONS}
         table = {k: v for k, v in VARIANTS[name].items() if k in TABLE_OPTIONS}
-        if "words" in table:
+        if options.get("feats") and "features" not in data:
+            data = with_features(args, data)
+        if "bigrams" in table:
+            variant = with_bigrams(data, table.pop("bigrams"))
+        elif "words" in table:
             variant = with_words(args, data, table.pop("words"), **table)
         else:
             variant = {**data, "table": own_table(args, data, **table)} if table else data

@@ -59,3 +59,38 @@ def test_accumulating_two_batches_of_16_equals_one_batch_of_32(assets, tmp_path,
         torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-5)
         changed |= not torch.equal(a[key], load_file(assets["teacher_nodrop"] / "model.safetensors").get(key, a[key]))
     assert changed  # the student did train
+
+
+def test_evaluations_do_not_change_what_training_draws(assets, tmp_path, one_thread):
+    """A student with dropout trained 4 steps, validated after every step or only once at the end, logs
+    the same training losses: evaluation leaves the random stream (dropout masks, shuffles) as it found it.
+    Without the fix each validation pass drew from torch's global generator (its DataLoader's base seed),
+    so steps 2-4 saw other dropout masks and the validation cadence changed the trained model."""
+    from transformers import AutoConfig
+
+    assert AutoConfig.from_pretrained(assets["teacher"]).hidden_dropout_prob > 0  # else masks could not differ
+    losses = {}
+    for name, eval_steps in (("every-step", 1), ("once", 4)):
+        out = tmp_path / name
+        distill(
+            DistillConfig(
+                teacher=str(assets["teacher"]),
+                data=str(assets["data"]),
+                output_dir=str(out),
+                student_layers=1,
+                max_steps=4,
+                batch_size=16,
+                eval_steps=eval_steps,
+                learning_rate=1e-3,
+                warmup_ratio=0.0,
+                max_length=16,
+                logging_steps=1,
+                early_stopping_patience=None,
+                cache_dir=str(tmp_path / "cache"),
+                seed=3,
+                alpha=0.5,
+            )
+        )
+        losses[name] = _train_losses(out)
+    assert len(losses["once"]) == 4
+    assert losses["every-step"] == pytest.approx(losses["once"], rel=1e-6)

@@ -128,9 +128,14 @@ class DistilkitTrainer(Trainer):
 
     # -- validation outputs --------------------------------------------------------------------
     def evaluate(self, eval_dataset: Any = None, ignore_keys: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """Trainer's evaluation, on a fork of torch's random state: its DataLoader draws a seed from the global
+        generator, which would shift every later dropout mask and shuffle, so how often a run validates would
+        change the model it trains."""
         self._recording = eval_dataset is None and metric_key_prefix == "eval"  # the run's own validation split
+        devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
         try:
-            return super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
+            with torch.random.fork_rng(devices=devices):
+                return super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
         finally:
             self._recording = False
 
