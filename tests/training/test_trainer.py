@@ -23,6 +23,22 @@ def _train_losses(out: Path) -> list[float]:
     return [row["loss"] for row in rows if "loss" in row]
 
 
+def _distil_one_layer(teacher: Path, data: Path, out: Path, cache: Path, **settings) -> None:
+    """A 1-layer student distilled from ``teacher`` (alpha 0.5, lr 1e-3, no warm-up, seed 3, a log line a
+    step, no early stopping) with ``settings`` on top: the runs these tests compare."""
+    base = dict(
+        student_layers=1,
+        learning_rate=1e-3,
+        warmup_ratio=0.0,
+        max_length=16,
+        logging_steps=1,
+        early_stopping_patience=None,
+        seed=3,
+        alpha=0.5,
+    )
+    distill(DistillConfig(teacher=str(teacher), data=str(data), output_dir=str(out), cache_dir=str(cache), **(base | settings)))
+
+
 def test_accumulating_two_batches_of_16_equals_one_batch_of_32(assets, tmp_path, one_thread):
     """Distillation (soft + hard labels) of a student without dropout, 3 optimiser steps each way:
     batch 16 x 2 accumulation steps logs the same loss and ends with the same weights, within float
@@ -31,24 +47,14 @@ def test_accumulating_two_batches_of_16_equals_one_batch_of_32(assets, tmp_path,
     outs = {}
     for name, batch, accumulation in (("big", 32, 1), ("accumulated", 16, 2)):
         outs[name] = tmp_path / name
-        distill(
-            DistillConfig(
-                teacher=str(assets["teacher_nodrop"]),
-                data=str(assets["data"]),
-                output_dir=str(outs[name]),
-                student_layers=1,
-                max_steps=3,
-                batch_size=batch,
-                gradient_accumulation_steps=accumulation,
-                learning_rate=1e-3,
-                warmup_ratio=0.0,
-                max_length=16,
-                logging_steps=1,
-                early_stopping_patience=None,
-                cache_dir=str(tmp_path / "cache"),
-                seed=3,
-                alpha=0.5,
-            )
+        _distil_one_layer(
+            assets["teacher_nodrop"],
+            assets["data"],
+            outs[name],
+            tmp_path / "cache",
+            max_steps=3,
+            batch_size=batch,
+            gradient_accumulation_steps=accumulation,
         )
     big, accumulated = _train_losses(outs["big"]), _train_losses(outs["accumulated"])
     assert len(big) == len(accumulated) == 3
@@ -72,25 +78,7 @@ def test_evaluations_do_not_change_what_training_draws(assets, tmp_path, one_thr
     losses = {}
     for name, eval_steps in (("every-step", 1), ("once", 4)):
         out = tmp_path / name
-        distill(
-            DistillConfig(
-                teacher=str(assets["teacher"]),
-                data=str(assets["data"]),
-                output_dir=str(out),
-                student_layers=1,
-                max_steps=4,
-                batch_size=16,
-                eval_steps=eval_steps,
-                learning_rate=1e-3,
-                warmup_ratio=0.0,
-                max_length=16,
-                logging_steps=1,
-                early_stopping_patience=None,
-                cache_dir=str(tmp_path / "cache"),
-                seed=3,
-                alpha=0.5,
-            )
-        )
+        _distil_one_layer(assets["teacher"], assets["data"], out, tmp_path / "cache", max_steps=4, batch_size=16, eval_steps=eval_steps)
         losses[name] = _train_losses(out)
     assert len(losses["once"]) == 4
     assert losses["every-step"] == pytest.approx(losses["once"], rel=1e-6)
